@@ -1,0 +1,72 @@
+#pragma once
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <type_traits>
+#include <unsupported/Eigen/SpecialFunctions>
+
+namespace loom::cpu {
+
+// How the fused loop holds values: a block of W elements per node in fixed-size Eigen arrays
+// (registers, through Eigen's vectorised packet math), or one element at a time for the
+// end of a row. The evaluator is written once against this interface.
+template <int W>
+struct block_lanes {
+  static constexpr std::size_t width = W;
+  template <class T>
+  using value = Eigen::Array<T, W, 1>;
+
+  template <class T>
+  static value<T> load(const T* p, bool broadcast) {
+    if (broadcast) return value<T>::Constant(*p);
+    return Eigen::Map<const value<T>>(p);
+  }
+  template <class T>
+  static value<T> splat(T x) { return value<T>::Constant(x); }
+  template <class T>
+  static void store(T* p, const value<T>& v) { Eigen::Map<value<T>>{p} = v; }
+
+  template <class To, class V>
+  static decltype(auto) convert(const V& v) {
+    if constexpr (std::is_same_v<typename V::Scalar, To>) return (v);
+    else return v.template cast<To>();
+  }
+
+  // The op's SIMD form where it has one; otherwise one call of its scalar function per lane
+  // (this is how an opaque callable is fused: W plain calls the compiler may inline).
+  template <class R, class Op, class... A>
+  static value<R> apply(const Op& op, const A&... a) {
+    if constexpr (requires { Op::simd(a...); }) {
+      return Op::simd(a...);
+    } else {
+      return per_lane<R>(op, value<typename A::Scalar>(a)...);
+    }
+  }
+
+  template <class R, class Op, class... T>
+  static value<R> per_lane(const Op& op, const value<T>&... a) {
+    value<R> r;
+    R* out = r.data();
+    for (int k = 0; k < W; ++k) out[k] = op.scalar(a.data()[k]...);
+    return r;
+  }
+};
+
+struct scalar_lanes {
+  static constexpr std::size_t width = 1;
+  template <class T>
+  using value = T;
+
+  template <class T>
+  static T load(const T* p, bool) { return *p; }
+  template <class T>
+  static T splat(T x) { return x; }
+  template <class T>
+  static void store(T* p, T v) { *p = v; }
+  template <class To, class V>
+  static To convert(V v) { return static_cast<To>(v); }
+  template <class R, class Op, class... A>
+  static R apply(const Op& op, A... a) { return op.scalar(a...); }
+};
+
+}  // namespace loom::cpu

@@ -1,0 +1,11 @@
+#pragma once
+
+// Functions that must run on the host and, once the CUDA backend compiles the same op
+// descriptors under nvcc, on the device too.
+#if defined(__CUDACC__)
+#define LOOM_HD __host__ __device__
+#else
+#define LOOM_HD
+#endif
+
+#define LOOM_INLINE inline __attribute__((always_inline))

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace loom {
+
+// Every run-time error loom raises derives from loom::error, so callers can catch the
+// library's failures apart from their own.
+struct error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Extents that are only known at run time disagree with what the model needs.
+struct shape_error : error {
+  using error::error;
+};
+
+// The traced program cannot be compiled faithfully (for example an impure node whose
+// result would be recomputed).
+struct trace_error : error {
+  using error::error;
+};
+
+}  // namespace loom

@@ -1,0 +1,95 @@
+#pragma once
+
+#include <atomic>
+#include <concepts>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "loom/core/config.hpp"
+#include "loom/core/dtype.hpp"
+#include "loom/graph/ops/signature.hpp"
+#include "loom/graph/type_name.hpp"
+
+namespace loom {
+
+// What a callable F declares about itself to allow_in_graph. The defaults read two optional
+// members of F:
+//   using output_type = double;              // dtype of the result (default: first input's)
+//   static constexpr bool is_pure = false;   // may calls be merged? (default: yes)
+// Specialise opaque_traits for an F you cannot edit.
+template <class F>
+struct opaque_traits {
+  template <class First, class...>
+  static constexpr auto output_of() {
+    if constexpr (requires { typename F::output_type; }) return std::type_identity<typename F::output_type>{};
+    else return std::type_identity<First>{};
+  }
+  template <class... Ts>
+  using output_type = typename decltype(output_of<Ts...>())::type;
+
+  static constexpr bool is_pure = [] {
+    if constexpr (requires { F::is_pure; }) return bool(F::is_pure);
+    else return true;
+  }();
+};
+
+// Named so that a failed check prints F and the element types in the compiler's note.
+template <class F, class... Elements>
+inline constexpr bool callable_on_elements = std::is_invocable_v<const F&, Elements...>;
+
+namespace detail {
+// Impure calls get an identity at trace time, so compile() can tell one result used twice
+// (which fused code would compute twice) from two separate calls.
+inline std::uint64_t next_trace_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+struct no_trace_id {
+  static constexpr std::uint64_t trace_id = 0;
+};
+struct with_trace_id {
+  std::uint64_t trace_id = next_trace_id();
+};
+}  // namespace detail
+
+namespace ops {
+
+// An element-wise black box: the graph holds F, never looks into it, and the backends call
+// it once per element, in the fused loop, as a plain (inlinable) call.
+template <class F>
+struct opaque : std::conditional_t<opaque_traits<F>::is_pure, detail::no_trace_id,
+                                   detail::with_trace_id> {
+  using shape_rule = elementwise_shape;
+  using callable_type = F;
+  static constexpr std::string_view name = "opaque";
+  static constexpr bool is_pure = opaque_traits<F>::is_pure;
+
+  template <class... Ts>
+  struct signature : loom::signature<typename opaque_traits<F>::template output_type<Ts...>, Ts...> {};
+
+  [[no_unique_address]] F f;
+
+  template <class... Ts>
+  LOOM_HD auto scalar(Ts... xs) const {
+    return static_cast<typename opaque_traits<F>::template output_type<Ts...>>(f(xs...));
+  }
+};
+
+template <class T>
+inline constexpr bool is_opaque_v = false;
+template <class F>
+inline constexpr bool is_opaque_v<opaque<F>> = true;
+
+}  // namespace ops
+
+// Two ops of the same type compute the same function when they hold no state and have no
+// side effects; only then may the graph merge two nodes that apply them to the same inputs.
+template <class Op>
+constexpr bool op_is_mergeable() {
+  if constexpr (ops::is_opaque_v<Op>) return Op::is_pure && std::is_empty_v<typename Op::callable_type>;
+  else return std::is_empty_v<Op>;
+}
+
+}  // namespace loom

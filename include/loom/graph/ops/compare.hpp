@@ -1,0 +1,60 @@
+#pragma once
+
+#include <string_view>
+
+#include "loom/core/config.hpp"
+#include "loom/graph/ops/signature.hpp"
+
+// Comparisons: operands promote to a common type, the result is bool. Any comparison with
+// NaN is false except `ne`, as IEEE 754 says.
+namespace loom::ops {
+
+struct less : comparison {
+  static constexpr std::string_view name = "lt";
+  template <class T>
+  LOOM_HD static constexpr bool scalar(T a, T b) { return a < b; }
+  template <class A, class B>
+  static auto simd(const A& a, const B& b) { return a < b; }
+};
+
+struct less_equal : comparison {
+  static constexpr std::string_view name = "le";
+  template <class T>
+  LOOM_HD static constexpr bool scalar(T a, T b) { return a <= b; }
+  template <class A, class B>
+  static auto simd(const A& a, const B& b) { return a <= b; }
+};
+
+struct greater : comparison {
+  static constexpr std::string_view name = "gt";
+  template <class T>
+  LOOM_HD static constexpr bool scalar(T a, T b) { return a > b; }
+  template <class A, class B>
+  static auto simd(const A& a, const B& b) { return a > b; }
+};
+
+struct greater_equal : comparison {
+  static constexpr std::string_view name = "ge";
+  template <class T>
+  LOOM_HD static constexpr bool scalar(T a, T b) { return a >= b; }
+  template <class A, class B>
+  static auto simd(const A& a, const B& b) { return a >= b; }
+};
+
+struct equal : comparison {
+  static constexpr std::string_view name = "eq";
+  template <class T>
+  LOOM_HD static constexpr bool scalar(T a, T b) { return a == b; }
+  template <class A, class B>
+  static auto simd(const A& a, const B& b) { return a == b; }
+};
+
+struct not_equal : comparison {
+  static constexpr std::string_view name = "ne";
+  template <class T>
+  LOOM_HD static constexpr bool scalar(T a, T b) { return a != b; }
+  template <class A, class B>
+  static auto simd(const A& a, const B& b) { return a != b; }
+};
+
+}  // namespace loom::ops

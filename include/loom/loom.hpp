@@ -1,0 +1,12 @@
+#pragma once
+
+// The whole public API: tensors, tracing and scripting, ops, allow_in_graph, compile and
+// explain.
+#include "loom/api/compile.hpp"
+#include "loom/api/explain.hpp"
+#include "loom/api/ops.hpp"
+#include "loom/core/dtype.hpp"
+#include "loom/core/extents.hpp"
+#include "loom/tensor/eigen.hpp"
+#include "loom/tensor/tensor.hpp"
+#include "loom/version.hpp"

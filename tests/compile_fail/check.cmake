@@ -1,0 +1,26 @@
+# cmake -DENV_FILE=<file> -DSOURCE=<snippet> -DEXPECT=<regex> -P check.cmake
+# Succeeds only if SOURCE does not compile and the diagnostics match EXPECT.
+# ENV_FILE (written by tests/CMakeLists.txt) sets LOOM_CF_CXX and LOOM_CF_FLAGS.
+foreach(_var ENV_FILE SOURCE EXPECT)
+  if("${${_var}}" STREQUAL "")
+    message(FATAL_ERROR "check.cmake: ${_var} is not set")
+  endif()
+endforeach()
+include("${ENV_FILE}")
+set(ENV{LC_ALL} C) # untranslated compiler messages, so regexes stay valid
+
+# -x c++: the self-test snippet is a .cpp.in file.
+execute_process(COMMAND "${LOOM_CF_CXX}" ${LOOM_CF_FLAGS} -x c++ "${SOURCE}"
+                RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
+if(_rc EQUAL 0)
+  # The token is what the selftest_compiles test looks for (no spaces: CMake
+  # re-wraps FATAL_ERROR text).
+  message(FATAL_ERROR "LOOM_SNIPPET_COMPILED: ${SOURCE} compiled without error, but must not")
+endif()
+string(REGEX MATCH "${EXPECT}" _match "${_out}")
+if(_match STREQUAL "")
+  message("----- compiler output -----\n${_out}---------------------------") # unwrapped
+  message(FATAL_ERROR "${SOURCE}: compilation failed as expected, but the output above "
+                      "does not match /${EXPECT}/")
+endif()
+message(STATUS "${SOURCE}: failed to compile as expected (matched '${_match}')")

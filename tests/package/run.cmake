@@ -1,0 +1,47 @@
+# Packaging checks, run by ctest as `cmake -DMODE=... -P run.cmake`.
+#   MODE=install: `cmake --install` the loom build tree into WORK_DIR/pkg_prefix,
+#                 then build consumer/ against it with find_package(loom CONFIG).
+#   MODE=subdir:  build subdir_consumer/, which add_subdirectory()s the loom sources.
+# Either way the consumer binary must run and exit 0.
+# Inputs: MODE LOOM_SOURCE_DIR LOOM_BINARY_DIR WORK_DIR CXX GENERATOR CONFIG
+if(NOT CONFIG)
+  set(CONFIG Release)
+endif()
+set(_here "${CMAKE_CURRENT_LIST_DIR}")
+
+if(MODE STREQUAL "install")
+  set(_prefix "${WORK_DIR}/pkg_prefix")
+  set(_src "${_here}/consumer")
+  set(_bin "${WORK_DIR}/pkg_consumer_build")
+  file(REMOVE_RECURSE "${_prefix}") # no stale headers from earlier runs
+  execute_process(COMMAND "${CMAKE_COMMAND}" --install "${LOOM_BINARY_DIR}"
+                          --prefix "${_prefix}" --config "${CONFIG}"
+                  COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
+  set(_extra "-DCMAKE_PREFIX_PATH=${_prefix}")
+elseif(MODE STREQUAL "subdir")
+  set(_src "${_here}/subdir_consumer")
+  set(_bin "${WORK_DIR}/pkg_subdir_consumer_build")
+  set(_extra "-DLOOM_SOURCE_DIR=${LOOM_SOURCE_DIR}")
+else()
+  message(FATAL_ERROR "run.cmake: MODE must be install or subdir, got '${MODE}'")
+endif()
+
+# Fresh configure each time: a cached loom_DIR could hide a broken install.
+file(REMOVE_RECURSE "${_bin}")
+execute_process(COMMAND "${CMAKE_COMMAND}" -S "${_src}" -B "${_bin}" -G "${GENERATOR}"
+                        "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${CONFIG}" "${_extra}"
+                COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
+
+if(MODE STREQUAL "install")
+  # Make sure it was *our* fresh install that find_package picked up.
+  file(STRINGS "${_bin}/CMakeCache.txt" _loom_dir REGEX "^loom_DIR:")
+  if(NOT _loom_dir MATCHES "=${_prefix}/")
+    message(FATAL_ERROR "consumer found loom outside ${_prefix}: ${_loom_dir}")
+  endif()
+endif()
+
+execute_process(COMMAND "${CMAKE_COMMAND}" --build "${_bin}" --config "${CONFIG}"
+                COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
+# Single-config generators put it in ${_bin}, multi-config ones in ${_bin}/<config>.
+find_program(_exe consumer PATHS "${_bin}" "${_bin}/${CONFIG}" NO_DEFAULT_PATH REQUIRED)
+execute_process(COMMAND "${_exe}" COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
