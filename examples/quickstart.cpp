@@ -9,7 +9,9 @@ int main() {
   using vec = loom::tensor<float, loom::extents<dyn>>;
 
   // A model is a generic callable over tensors.
-  auto swish_plus = [](auto x, auto y) { return x * loom::sigmoid(x) + y * 0.5f; };
+  auto swish_plus = [](auto x, auto y) {
+    return x * loom::sigmoid(x) + y * 0.5f;
+  };
 
   vec x(5), y(5);
   for (std::size_t i = 0; i < 5; ++i) {
@@ -33,8 +35,8 @@ int main() {
   int bad = 0;
   for (std::size_t i = 0; i < 5; ++i) {
     const double xd = x(i), expect = xd / (1 + std::exp(-xd)) + y(i) * 0.5;
-    std::printf("%5.2f  eager %.6f  traced %.6f  scripted %.6f\n", x(i), eager(i), fused(i),
-                script(i));
+    std::printf(
+        "%5.2f  eager %.6f  traced %.6f  scripted %.6f\n", x(i), eager(i), fused(i), script(i));
     bad += std::abs(fused(i) - expect) > 1e-5 || std::abs(eager(i) - expect) > 1e-5 ||
            std::abs(script(i) - expect) > 1e-5;
   }

@@ -28,8 +28,9 @@ double best_ms(F&& f) {
   for (int rep = 0; rep < 20; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    best = std::min(best, std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - t0).count());
+    best = std::min(
+        best,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
 }
@@ -63,7 +64,10 @@ int main() {
   }
   const double t_fused = best_ms([&] { compiled.run(fused, big); });
   const double t_eager = best_ms([&] { const vec r = my_model(big); });
-  std::printf("\n2^24 elements: fused %.2f ms, eager %.2f ms (%.1fx), mismatches: %zu\n", t_fused,
-              t_eager, t_eager / t_fused, mismatches);
+  std::printf("\n2^24 elements: fused %.2f ms, eager %.2f ms (%.1fx), mismatches: %zu\n",
+              t_fused,
+              t_eager,
+              t_eager / t_fused,
+              mismatches);
   return mismatches == 0 ? 0 : 1;
 }

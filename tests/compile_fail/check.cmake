@@ -7,6 +7,12 @@ foreach(_var ENV_FILE SOURCE EXPECT)
   endif()
 endforeach()
 include("${ENV_FILE}")
+# The regex is read again here, not only at configure time, so editing a snippet's
+# `// expect:` line takes effect without re-running cmake.
+file(STRINGS "${SOURCE}" _first LIMIT_COUNT 1)
+if(_first MATCHES "^[ \t]*//[ \t]*expect:[ \t]*(.*[^ \t\r])")
+  set(EXPECT "${CMAKE_MATCH_1}")
+endif()
 set(ENV{LC_ALL} C) # untranslated compiler messages, so regexes stay valid
 
 # -x c++: the self-test snippet is a .cpp.in file.

@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "loom/backends/cpu/compiled_model.hpp"
-#include "loom/graph/input.hpp"
 #include "loom/graph/flatten.hpp"
+#include "loom/graph/input.hpp"
 
 namespace loom {
 
@@ -21,7 +21,8 @@ template <class S>
 concept input_declaration = requires {
   typename S::value_type;
   typename S::extents_type;
-} && (tensor_like<S> || std::is_same_v<S, input<typename S::value_type, typename S::extents_type>>);
+}
+&&(tensor_like<S> || std::is_same_v<S, input<typename S::value_type, typename S::extents_type>>);
 
 // The node that stands for placeholder K of a scripted graph.
 template <class G, std::size_t K>
@@ -35,7 +36,8 @@ constexpr std::size_t placeholder_node() {
             if (Op::index == K) found = I;
         }(),
         ...);
-  }(std::make_index_sequence<G::node_count>{});
+  }
+  (std::make_index_sequence<G::node_count>{});
   return found;
 }
 
@@ -62,7 +64,8 @@ constexpr std::size_t placeholder_count() {
           if constexpr (is_input_leaf_v<Op>) n = Op::index + 1 > n ? Op::index + 1 : n;
         }(),
         ...);
-  }(std::make_index_sequence<G::node_count>{});
+  }
+  (std::make_index_sequence<G::node_count>{});
   return n;
 }
 
@@ -73,27 +76,28 @@ constexpr std::size_t placeholder_count() {
 // torch.jit.trace takes example inputs), and the type it returns is the graph. No tensor
 // arithmetic happens here; run-time scalars the model meets are recorded as parameters.
 template <class Model, class... Inputs>
-  requires(!traced<Model> && (detail::input_declaration<std::remove_cvref_t<Inputs>> && ...))
-auto compile(Model&& model, const Inputs&...) {
+requires(!traced<Model> && (detail::input_declaration<std::remove_cvref_t<Inputs>> &&
+                            ...)) auto compile(Model&& model, const Inputs&...) {
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
-    auto g = flatten(model(input_leaf<K, std::remove_const_t<typename Inputs::value_type>,
+    auto g = flatten(model(input_leaf<K,
+                                      std::remove_const_t<typename Inputs::value_type>,
                                       typename Inputs::extents_type>{}...));
-    return compiled_model<decltype(g), typename detail::input_spec<Inputs>::type...>(
-        std::move(g));
-  }(std::index_sequence_for<Inputs...>{});
+    return compiled_model<decltype(g), typename detail::input_spec<Inputs>::type...>(std::move(g));
+  }
+  (std::index_sequence_for<Inputs...>{});
 }
 
 // Compiles a graph written directly from loom::placeholder values (the scripted form):
 // one traced value, or a tuple of them for several results.
 template <class Result>
-  requires(traced<Result> || detail::is_tuple_v<Result>)
-auto compile(const Result& result) {
+requires(traced<Result> || detail::is_tuple_v<Result>) auto compile(const Result& result) {
   auto g = flatten(result);
   using G = decltype(g);
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
     return compiled_model<G, typename decltype(detail::find_input_spec<G, K>())::type...>(
         std::move(g));
-  }(std::make_index_sequence<detail::placeholder_count<G>()>{});
+  }
+  (std::make_index_sequence<detail::placeholder_count<G>()>{});
 }
 
 }  // namespace loom

@@ -15,12 +15,15 @@ namespace loom {
 namespace detail {
 template <class Op, class... X>
 auto dispatch(const Op& op, const X&... x) {
-  constexpr bool any_traced = (traced<X> || ...);
+  // Literals are constants, not traced values: they join eager tensors as well.
+  constexpr bool any_traced = ((traced<X> && !is_literal_leaf_v<X>) || ...);
   constexpr bool any_tensor = (tensor_like<X> || ...);
   static_assert(!(any_traced && any_tensor),
                 "loom: a concrete tensor met a traced value; pass it to the model as an input");
-  if constexpr (any_traced) return trace_op(op, x...);
-  else return eager::run(op, x...);
+  if constexpr (!any_tensor)
+    return trace_op(op, x...);
+  else
+    return eager::run(op, x...);
 }
 }  // namespace detail
 
@@ -67,10 +70,8 @@ struct allow_in_graph {
   [[no_unique_address]] F f{};
 
   template <class... X>
-    requires detail::loom_operands<X...>
-  auto operator()(const X&... x) const {
-    return detail::dispatch(ops::opaque<F>{{}, f}, x...);
-  }
+  requires detail::loom_operands<X...>
+  auto operator()(const X&... x) const { return detail::dispatch(ops::opaque<F>{{}, f}, x...); }
 };
 
 }  // namespace loom

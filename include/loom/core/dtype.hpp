@@ -10,20 +10,26 @@ namespace loom {
 // The element types a tensor may hold.
 template <class T>
 concept dtype = std::same_as<T, float> || std::same_as<T, double> ||
-                std::same_as<T, std::int32_t> || std::same_as<T, bool>;
+    std::same_as<T, std::int32_t> || std::same_as<T, bool>;
 
 template <dtype T>
 constexpr std::string_view dtype_name() {
-  if constexpr (std::same_as<T, float>) return "f32";
-  else if constexpr (std::same_as<T, double>) return "f64";
-  else if constexpr (std::same_as<T, std::int32_t>) return "i32";
-  else return "bool";
+  if constexpr (std::same_as<T, float>)
+    return "f32";
+  else if constexpr (std::same_as<T, double>)
+    return "f64";
+  else if constexpr (std::same_as<T, std::int32_t>)
+    return "i32";
+  else
+    return "bool";
 }
 
 namespace detail {
 template <class T>
-constexpr int dtype_rank = std::same_as<T, bool> ? 0 : std::same_as<T, std::int32_t> ? 1
-                           : std::same_as<T, float> ? 2 : 3;
+constexpr int dtype_rank = std::same_as<T, bool>           ? 0
+                           : std::same_as<T, std::int32_t> ? 1
+                           : std::same_as<T, float>        ? 2
+                                                           : 3;
 }
 
 // Type promotion of two tensors, as NumPy does for these four types: bool < i32 < f32 < f64.
@@ -43,19 +49,21 @@ using floating_t = std::conditional_t<std::is_floating_point_v<T>, T, float>;
 template <dtype Tensor, class Scalar>
 using weak_promote_t =
     std::conditional_t<std::is_floating_point_v<Scalar> && !std::is_floating_point_v<Tensor>,
-                       float, std::conditional_t<std::same_as<Tensor, bool> &&
-                                                     !std::same_as<Scalar, bool>,
-                                                 std::int32_t, Tensor>>;
+                       float,
+                       std::conditional_t<std::same_as<Tensor, bool> && !std::same_as<Scalar, bool>,
+                                          std::int32_t,
+                                          Tensor>>;
 
 // C++ scalar types accepted beside tensors, and the dtype each one stands for on its own.
 template <class S>
 concept scalar = std::is_arithmetic_v<S>;
 
 template <scalar S>
-using scalar_dtype_t =
-    std::conditional_t<std::same_as<S, bool>, bool,
-                       std::conditional_t<std::is_integral_v<S>, std::int32_t,
-                                          std::conditional_t<std::same_as<S, double>, double,
-                                                             float>>>;
+using scalar_dtype_t = std::conditional_t<
+    std::same_as<S, bool>,
+    bool,
+    std::conditional_t<std::is_integral_v<S>,
+                       std::int32_t,
+                       std::conditional_t<std::same_as<S, double>, double, float>>>;
 
 }  // namespace loom

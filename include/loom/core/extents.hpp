@@ -54,11 +54,16 @@ constexpr broadcast_result<RA, RB> broadcast_dims(const std::array<std::size_t, 
   for (std::size_t i = 0; i < R; ++i) {
     const std::size_t ea = i < R - RA ? 1 : a[i - (R - RA)];
     const std::size_t eb = i < R - RB ? 1 : b[i - (R - RB)];
-    if (ea == eb || eb == 1) r.dims[i] = ea;
-    else if (ea == 1) r.dims[i] = eb;
-    else if (ea == dyn) r.dims[i] = eb;
-    else if (eb == dyn) r.dims[i] = ea;
-    else r.ok = false;
+    if (ea == eb || eb == 1)
+      r.dims[i] = ea;
+    else if (ea == 1)
+      r.dims[i] = eb;
+    else if (ea == dyn)
+      r.dims[i] = eb;
+    else if (eb == dyn)
+      r.dims[i] = ea;
+    else
+      r.ok = false;
   }
   return r;
 }
@@ -81,8 +86,8 @@ template <class Op, class A, class B>
 inline constexpr bool shapes_broadcast = detail::broadcast_of<A, B>.ok;
 
 template <class A, class B>
-using broadcast_t = typename detail::extents_from<detail::broadcast_of<A, B>.dims,
-                                                  std::make_index_sequence<
-                                                      detail::broadcast_of<A, B>.rank>>::type;
+using broadcast_t =
+    typename detail::extents_from<detail::broadcast_of<A, B>.dims,
+                                  std::make_index_sequence<detail::broadcast_of<A, B>.rank>>::type;
 
 }  // namespace loom

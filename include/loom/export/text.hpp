@@ -51,7 +51,8 @@ std::string graph_to_text(const G& g) {
   std::string text;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     ((text += "  " + detail::describe_node<G, I>(g) + "\n"), ...);
-  }(std::make_index_sequence<G::node_count>{});
+  }
+  (std::make_index_sequence<G::node_count>{});
   text += "  return";
   for (std::size_t o : G::outputs) text += " %" + std::to_string(o);
   return text + "\n";

@@ -90,13 +90,12 @@ constexpr auto insert(Nodes nodes, const N& node) {
     return find_or_append<false>(nodes, flat_node<N, T, E>{node});
   } else {
     using Op = typename node_parts<N>::op;
-    auto visited = hana::fold_left(node.args, hana::make_pair(nodes, hana::tuple<>{}),
-                                   [](auto state, const auto& child) {
-                                     auto r = insert(hana::first(state), child);
-                                     return hana::make_pair(
-                                         hana::first(r),
-                                         hana::append(hana::second(state), hana::second(r)));
-                                   });
+    auto visited = hana::fold_left(
+        node.args, hana::make_pair(nodes, hana::tuple<>{}), [](auto state, const auto& child) {
+          auto r = insert(hana::first(state), child);
+          return hana::make_pair(hana::first(r),
+                                 hana::append(hana::second(state), hana::second(r)));
+        });
     auto candidate = hana::unpack(hana::second(visited), [&](auto... index) {
       return flat_node<Op, T, E, decltype(index)::value...>{node.op};
     });
@@ -114,9 +113,16 @@ template <class... Ts>
 inline constexpr bool is_tuple_v<hana::tuple<Ts...>> = true;
 
 template <class R>
+inline constexpr bool is_hana_tuple_v = false;
+template <class... Ts>
+inline constexpr bool is_hana_tuple_v<hana::tuple<Ts...>> = true;
+
+template <class R>
 constexpr auto as_hana_tuple(const R& result) {
-  if constexpr (is_tuple_v<R>)
-    return hana::unpack(result, [](const auto&... r) { return hana::make_tuple(r...); });
+  if constexpr (is_hana_tuple_v<R>)
+    return result;
+  else if constexpr (is_tuple_v<R>)
+    return std::apply([](const auto&... r) { return hana::make_tuple(r...); }, result);
   else
     return hana::make_tuple(result);
 }
@@ -128,20 +134,17 @@ constexpr auto as_hana_tuple(const R& result) {
 template <class Result>
 constexpr auto flatten(const Result& result) {
   auto outputs = detail::as_hana_tuple(result);
-  auto visited = hana::fold_left(outputs, hana::make_pair(hana::tuple<>{}, hana::tuple<>{}),
-                                 [](auto state, const auto& out) {
-                                   static_assert(traced<decltype(out)>,
-                                                 "loom: a traced model must return traced "
-                                                 "values (or a tuple of them)");
-                                   auto r = detail::insert(hana::first(state), out);
-                                   return hana::make_pair(
-                                       hana::first(r),
-                                       hana::append(hana::second(state), hana::second(r)));
-                                 });
+  auto visited = hana::fold_left(
+      outputs, hana::make_pair(hana::tuple<>{}, hana::tuple<>{}), [](auto state, const auto& out) {
+        static_assert(traced<decltype(out)>,
+                      "loom: a traced model must return traced "
+                      "values (or a tuple of them)");
+        auto r = detail::insert(hana::first(state), out);
+        return hana::make_pair(hana::first(r), hana::append(hana::second(state), hana::second(r)));
+      });
   using Nodes = std::remove_cvref_t<decltype(hana::first(visited))>;
   return hana::unpack(hana::second(visited), [&](auto... out) {
-    return graph<Nodes, detail::is_tuple_v<Result>, decltype(out)::value...>{
-        hana::first(visited)};
+    return graph<Nodes, detail::is_tuple_v<Result>, decltype(out)::value...>{hana::first(visited)};
   });
 }
 

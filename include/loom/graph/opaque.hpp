@@ -22,15 +22,19 @@ template <class F>
 struct opaque_traits {
   template <class First, class...>
   static constexpr auto output_of() {
-    if constexpr (requires { typename F::output_type; }) return std::type_identity<typename F::output_type>{};
-    else return std::type_identity<First>{};
+    if constexpr (requires { typename F::output_type; })
+      return std::type_identity<typename F::output_type>{};
+    else
+      return std::type_identity<First>{};
   }
   template <class... Ts>
   using output_type = typename decltype(output_of<Ts...>())::type;
 
   static constexpr bool is_pure = [] {
-    if constexpr (requires { F::is_pure; }) return bool(F::is_pure);
-    else return true;
+    if constexpr (requires { F::is_pure; })
+      return bool(F::is_pure);
+    else
+      return true;
   }();
 };
 
@@ -59,15 +63,16 @@ namespace ops {
 // An element-wise black box: the graph holds F, never looks into it, and the backends call
 // it once per element, in the fused loop, as a plain (inlinable) call.
 template <class F>
-struct opaque : std::conditional_t<opaque_traits<F>::is_pure, detail::no_trace_id,
-                                   detail::with_trace_id> {
+struct opaque
+    : std::conditional_t<opaque_traits<F>::is_pure, detail::no_trace_id, detail::with_trace_id> {
   using shape_rule = elementwise_shape;
   using callable_type = F;
   static constexpr std::string_view name = "opaque";
   static constexpr bool is_pure = opaque_traits<F>::is_pure;
 
   template <class... Ts>
-  struct signature : loom::signature<typename opaque_traits<F>::template output_type<Ts...>, Ts...> {};
+  struct signature
+      : loom::signature<typename opaque_traits<F>::template output_type<Ts...>, Ts...> {};
 
   [[no_unique_address]] F f;
 
@@ -88,8 +93,10 @@ inline constexpr bool is_opaque_v<opaque<F>> = true;
 // side effects; only then may the graph merge two nodes that apply them to the same inputs.
 template <class Op>
 constexpr bool op_is_mergeable() {
-  if constexpr (ops::is_opaque_v<Op>) return Op::is_pure && std::is_empty_v<typename Op::callable_type>;
-  else return std::is_empty_v<Op>;
+  if constexpr (ops::is_opaque_v<Op>)
+    return Op::is_pure && std::is_empty_v<typename Op::callable_type>;
+  else
+    return std::is_empty_v<Op>;
 }
 
 }  // namespace loom

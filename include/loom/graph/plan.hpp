@@ -15,11 +15,16 @@ enum class node_kind { input, scalar, literal, elementwise, opaque };
 template <class N>
 constexpr node_kind kind_of() {
   using Op = typename N::op_type;
-  if constexpr (detail::is_input_leaf_v<Op>) return node_kind::input;
-  else if constexpr (is_scalar_leaf_v<Op>) return node_kind::scalar;
-  else if constexpr (is_literal_leaf_v<Op>) return node_kind::literal;
-  else if constexpr (ops::is_opaque_v<Op>) return node_kind::opaque;
-  else return node_kind::elementwise;
+  if constexpr (detail::is_input_leaf_v<Op>)
+    return node_kind::input;
+  else if constexpr (is_scalar_leaf_v<Op>)
+    return node_kind::scalar;
+  else if constexpr (is_literal_leaf_v<Op>)
+    return node_kind::literal;
+  else if constexpr (ops::is_opaque_v<Op>)
+    return node_kind::opaque;
+  else
+    return node_kind::elementwise;
 }
 
 // The fusion plan of a graph, computed at compile time.
@@ -46,7 +51,12 @@ struct fusion_plan {
   template <std::size_t I>
   static constexpr node_info info_of() {
     using N = node_t<G, I>;
-    node_info r{kind_of<N>(), N::arity, {}, N::extents_type::rank, {}, false,
+    node_info r{kind_of<N>(),
+                N::arity,
+                {},
+                N::extents_type::rank,
+                {},
+                false,
                 sizeof(typename N::value_type)};
     for (std::size_t a = 0; a < N::arity; ++a) r.args[a] = N::args[a];
     for (std::size_t d = 0; d < N::extents_type::rank; ++d) r.dims[d] = N::extents_type::dims[d];
@@ -56,7 +66,8 @@ struct fusion_plan {
 
   static constexpr auto nodes = []<std::size_t... I>(std::index_sequence<I...>) {
     return std::array<node_info, node_count>{info_of<I>()...};
-  }(std::make_index_sequence<node_count>{});
+  }
+  (std::make_index_sequence<node_count>{});
 
   static constexpr bool same_extents(std::size_t a, std::size_t b) {
     if (nodes[a].rank != nodes[b].rank) return false;

@@ -15,11 +15,14 @@ namespace loom {
 // Named checks for the static errors of node construction: a failed static_assert prints
 // them with the op and the types in the compiler's note.
 template <class F, class... Elements>
-concept elementwise_callable =
-    callable_on_elements<F, Elements...> &&
-    dtype<typename opaque_traits<F>::template output_type<Elements...>> &&
-    std::convertible_to<std::invoke_result_t<const F&, Elements...>,
-                        typename opaque_traits<F>::template output_type<Elements...>>;
+inline constexpr bool opaque_output_is_dtype =
+    dtype<typename opaque_traits<F>::template output_type<Elements...>>;
+
+template <class F, class... Elements>
+concept elementwise_callable = callable_on_elements<F, Elements...> &&
+    dtype<typename opaque_traits<F>::template output_type<Elements...>>&&
+        std::convertible_to<std::invoke_result_t<const F&, Elements...>,
+                            typename opaque_traits<F>::template output_type<Elements...>>;
 
 namespace detail {
 
@@ -29,13 +32,14 @@ concept operand = traced<X> || tensor_like<X> || scalar<X>;
 // Ops are loom's when at least one operand is a traced value or a tensor; the rest may be
 // C++ scalars.
 template <class... X>
-concept loom_operands =
-    (operand<X> && ...) && ((traced<X> || tensor_like<X>) || ...);
+concept loom_operands = (operand<X> && ...) && ((traced<X> || tensor_like<X>) || ...);
 
 template <class X>
 auto lift(const X& x) {
-  if constexpr (traced<X>) return x;
-  else return scalar_leaf<scalar_dtype_t<X>>{{}, static_cast<scalar_dtype_t<X>>(x)};
+  if constexpr (traced<X>)
+    return x;
+  else
+    return scalar_leaf<scalar_dtype_t<X>>{{}, static_cast<scalar_dtype_t<X>>(x)};
 }
 
 // The dtype weak operands (scalars, literals) adopt: the promotion of the strong ones.
@@ -45,15 +49,20 @@ constexpr auto strong_of() {
 }
 template <class Acc, class N, class... Rest>
 constexpr auto strong_of() {
-  if constexpr (weak_node<N>) return strong_of<Acc, Rest...>();
-  else if constexpr (std::is_void_v<Acc>) return strong_of<typename N::value_type, Rest...>();
-  else return strong_of<promote_t<Acc, typename N::value_type>, Rest...>();
+  if constexpr (weak_node<N>)
+    return strong_of<Acc, Rest...>();
+  else if constexpr (std::is_void_v<Acc>)
+    return strong_of<typename N::value_type, Rest...>();
+  else
+    return strong_of<promote_t<Acc, typename N::value_type>, Rest...>();
 }
 
 template <class Strong, class N>
 auto adopt(const N& n) {
-  if constexpr (weak_node<N>) return retype<weak_promote_t<Strong, typename N::value_type>>(n);
-  else return n;
+  if constexpr (weak_node<N>)
+    return retype<weak_promote_t<Strong, typename N::value_type>>(n);
+  else
+    return n;
 }
 
 template <class Op, class E>
@@ -63,14 +72,18 @@ constexpr auto broadcast_all() {
 template <class Op, class E, class F, class... Rest>
 constexpr auto broadcast_all() {
   static_assert(shapes_broadcast<Op, E, F>, "loom: the operands' static extents do not broadcast");
-  if constexpr (shapes_broadcast<Op, E, F>) return broadcast_all<Op, broadcast_t<E, F>, Rest...>();
-  else return std::type_identity<E>{};
+  if constexpr (shapes_broadcast<Op, E, F>)
+    return broadcast_all<Op, broadcast_t<E, F>, Rest...>();
+  else
+    return std::type_identity<E>{};
 }
 
 template <class Op, class... N>
 auto make_node(const Op& op, const N&... n) {
   using sig = typename Op::template signature<typename N::value_type...>;
   if constexpr (ops::is_opaque_v<Op>) {
+    static_assert(opaque_output_is_dtype<typename Op::callable_type, typename N::value_type...>,
+                  "loom: allow_in_graph<F>: F::output_type must be float, double, int32_t or bool");
     static_assert(elementwise_callable<typename Op::callable_type, typename N::value_type...>,
                   "loom: allow_in_graph<F>: F must take one element of each input and return "
                   "a value of its output dtype (F and the element types are named below)");

@@ -12,8 +12,10 @@ namespace loom {
 
 namespace detail {
 template <class D>
-using eigen_scalar_t = std::conditional_t<std::is_const_v<std::remove_reference_t<decltype(*std::declval<D&>().data())>>,
-                                          const typename D::Scalar, typename D::Scalar>;
+using eigen_scalar_t = std::conditional_t<
+    std::is_const_v<std::remove_reference_t<decltype(*std::declval<D&>().data())>>,
+    const typename D::Scalar,
+    typename D::Scalar>;
 }  // namespace detail
 
 // A row-major rank-2 view of an Eigen matrix or array (row-major storage, or any vector),
@@ -24,8 +26,9 @@ auto from_eigen(D& m) {
   static_assert(Rank == 1 || Rank == 2, "loom: from_eigen gives rank-1 or rank-2 views");
   using T = detail::eigen_scalar_t<D>;
   if constexpr (Rank == 1) {
-    static_assert(D::IsVectorAtCompileTime,
-                  "loom: from_eigen<1> needs an Eigen vector (one row or one column at compile time)");
+    static_assert(
+        D::IsVectorAtCompileTime,
+        "loom: from_eigen<1> needs an Eigen vector (one row or one column at compile time)");
     return tensor_view<T, extents<dyn>>(m.data(), static_cast<std::size_t>(m.size()));
   } else {
     static_assert(D::IsRowMajor || D::IsVectorAtCompileTime,
@@ -33,8 +36,8 @@ auto from_eigen(D& m) {
                   "from_eigen_transposed(m) to view its transpose without a copy");
     if (m.innerStride() != 1 || (m.rows() > 1 && m.outerStride() != m.cols()))
       throw shape_error("loom: from_eigen needs contiguous data");
-    return tensor_view<T, extents<dyn, dyn>>(m.data(), static_cast<std::size_t>(m.rows()),
-                                             static_cast<std::size_t>(m.cols()));
+    return tensor_view<T, extents<dyn, dyn>>(
+        m.data(), static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols()));
   }
 }
 
@@ -47,28 +50,29 @@ auto from_eigen_transposed(D& m) {
   using T = detail::eigen_scalar_t<D>;
   if (m.innerStride() != 1 || (m.cols() > 1 && m.outerStride() != m.rows()))
     throw shape_error("loom: from_eigen_transposed needs contiguous data");
-  return tensor_view<T, extents<dyn, dyn>>(m.data(), static_cast<std::size_t>(m.cols()),
-                                           static_cast<std::size_t>(m.rows()));
+  return tensor_view<T, extents<dyn, dyn>>(
+      m.data(), static_cast<std::size_t>(m.cols()), static_cast<std::size_t>(m.rows()));
 }
 
 // An Eigen::Map over a tensor: a row-major matrix for rank 2, a column vector for rank 1.
 // Assigning it to a column-major Eigen matrix copies with the layout converted by Eigen.
 template <class X>
-  requires tensor_like<X>
+requires tensor_like<X>
 auto to_eigen(X& t) {
   using T = std::remove_pointer_t<decltype(t.data())>;
   using V = std::remove_const_t<T>;
   constexpr std::size_t rank = std::remove_cvref_t<X>::rank;
   static_assert(rank == 1 || rank == 2, "loom: to_eigen maps rank-1 and rank-2 tensors");
   if constexpr (rank == 1) {
-    using M = std::conditional_t<std::is_const_v<T>, const Eigen::Matrix<V, Eigen::Dynamic, 1>,
+    using M = std::conditional_t<std::is_const_v<T>,
+                                 const Eigen::Matrix<V, Eigen::Dynamic, 1>,
                                  Eigen::Matrix<V, Eigen::Dynamic, 1>>;
     return Eigen::Map<M>(t.data(), static_cast<Eigen::Index>(t.size()));
   } else {
     using P = Eigen::Matrix<V, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     using M = std::conditional_t<std::is_const_v<T>, const P, P>;
-    return Eigen::Map<M>(t.data(), static_cast<Eigen::Index>(t.extent(0)),
-                         static_cast<Eigen::Index>(t.extent(1)));
+    return Eigen::Map<M>(
+        t.data(), static_cast<Eigen::Index>(t.extent(0)), static_cast<Eigen::Index>(t.extent(1)));
   }
 }
 

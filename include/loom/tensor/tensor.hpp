@@ -18,7 +18,6 @@ namespace detail {
 // as std::mdspan's constructors accept.
 template <extents_type E, class... I>
 shape make_shape(I... given) {
-  static_assert((std::is_integral_v<I> && ...), "loom: extents must be integers");
   static_assert(sizeof...(I) == E::rank || sizeof...(I) == E::rank_dynamic,
                 "loom: give every extent, or only the dynamic ones");
   const std::array<std::size_t, sizeof...(I)> values{static_cast<std::size_t>(given)...};
@@ -26,8 +25,10 @@ shape make_shape(I... given) {
   s.rank = E::rank;
   std::size_t next = 0;
   for (std::size_t i = 0; i < E::rank; ++i) {
-    if constexpr (sizeof...(I) == E::rank) s.dims[i] = values[i];
-    else s.dims[i] = E::dims[i] == dyn ? values[next++] : E::dims[i];
+    if constexpr (sizeof...(I) == E::rank)
+      s.dims[i] = values[i];
+    else
+      s.dims[i] = E::dims[i] == dyn ? values[next++] : E::dims[i];
   }
   if (!conforms<E>(s))
     throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
@@ -63,13 +64,15 @@ class tensor_view {
                         extents_string<E>());
   }
   template <class... I>
-    requires(std::is_integral_v<I> && ...)
-  explicit tensor_view(T* data, I... dims) : data_(data), shape_(detail::make_shape<E>(dims...)) {}
+  requires(std::is_integral_v<I>&&...) explicit tensor_view(T* data, I... dims)
+      : data_(data), shape_(detail::make_shape<E>(dims...)) {}
 
   // A mutable view converts to a read-only one, and a static shape to a dynamic one.
   template <class U, loom::extents_type F>
-    requires(std::is_convertible_v<U (*)[], T (*)[]> && !std::is_same_v<tensor_view<U, F>, tensor_view>)
-  tensor_view(const tensor_view<U, F>& other) : tensor_view(other.data(), other.shape()) {}
+  requires(std::is_convertible_v<U (*)[], T (*)[]> &&
+           !std::is_same_v<tensor_view<U, F>, tensor_view>)
+      tensor_view(const tensor_view<U, F>& other)
+      : tensor_view(other.data(), other.shape()) {}
 
   T* data() const { return data_; }
   const loom::shape& shape() const { return shape_; }
@@ -79,8 +82,8 @@ class tensor_view {
   T* end() const { return data_ + size(); }
 
   template <class... I>
-    requires(sizeof...(I) == E::rank && (std::is_integral_v<I> && ...))
-  T& operator()(I... index) const {
+  requires(sizeof...(I) == E::rank && (std::is_integral_v<I> && ...)) T& operator()(
+      I... index) const {
     std::size_t offset = 0, axis = 0;
     ((offset = offset * shape_.dims[axis++] + static_cast<std::size_t>(index)), ...);
     return data_[offset];
@@ -104,8 +107,8 @@ class tensor {
   tensor() requires(E::rank_dynamic == 0) : tensor(detail::static_shape<E>()) {}
   explicit tensor(const loom::shape& s) : view_(allocate(s.size()), s) {}
   template <class... I>
-    requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...))
-  explicit tensor(I... dims) : tensor(detail::make_shape<E>(dims...)) {}
+  requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...)) explicit tensor(I... dims)
+      : tensor(detail::make_shape<E>(dims...)) {}
 
   tensor(const tensor& other) : tensor(other.shape()) {
     std::copy(other.begin(), other.end(), begin());
@@ -130,9 +133,13 @@ class tensor {
   const T* end() const { return data() + size(); }
 
   template <class... I>
-  T& operator()(I... index) { return view_(index...); }
+  T& operator()(I... index) {
+    return view_(index...);
+  }
   template <class... I>
-  const T& operator()(I... index) const { return view_(index...); }
+  const T& operator()(I... index) const {
+    return view_(index...);
+  }
 
   tensor_view<T, E> view() { return view_; }
   tensor_view<const T, E> view() const { return view_; }

@@ -9,8 +9,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/graph/input.hpp"
 #include "loom/backends/cpu/execute.hpp"
+#include "loom/graph/input.hpp"
 #include "loom/graph/plan.hpp"
 #include "loom/graph/type_name.hpp"
 #include "loom/tensor/tensor.hpp"
@@ -62,14 +62,18 @@ class compiled_model {
     auto frame = prepare(args...);
     auto outs = [&]<std::size_t... K>(std::index_sequence<K...>) {
       return std::tuple<output_tensor<K>...>{output_tensor<K>(frame.shapes[G::outputs[K]])...};
-    }(std::make_index_sequence<output_count>{});
+    }
+    (std::make_index_sequence<output_count>{});
     std::array<void*, output_count> ptr;
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       ((ptr[K] = std::get<K>(outs).data()), ...);
-    }(std::make_index_sequence<output_count>{});
+    }
+    (std::make_index_sequence<output_count>{});
     cpu::execute(graph_, frame, ptr, threads());
-    if constexpr (G::returns_tuple) return outs;
-    else return std::move(std::get<0>(outs));
+    if constexpr (G::returns_tuple)
+      return outs;
+    else
+      return std::move(std::get<0>(outs));
   }
 
   // Runs the model into caller-owned outputs: one tensor or view, or a std::tuple of them
@@ -83,11 +87,14 @@ class compiled_model {
       std::array<void*, output_count> ptr;
       [&]<std::size_t... K>(std::index_sequence<K...>) {
         (check_output<K>(std::get<K>(out_tuple), frame.shapes[G::outputs[K]], ptr[K]), ...);
-      }(std::make_index_sequence<output_count>{});
+      }
+      (std::make_index_sequence<output_count>{});
       cpu::execute(graph_, frame, ptr, threads());
     };
-    if constexpr (detail::is_tuple_v<std::remove_cvref_t<Outs>>) bind(outs);
-    else bind(std::forward_as_tuple(outs));
+    if constexpr (detail::is_tuple_v<std::remove_cvref_t<Outs>>)
+      bind(outs);
+    else
+      bind(std::forward_as_tuple(outs));
   }
 
  private:
@@ -112,7 +119,8 @@ class compiled_model {
     std::array<const void*, input_count> in_data{};
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (check_input<K, Inputs>(args, in_shape[K], in_data[K]), ...);
-    }(std::make_index_sequence<input_count>{});
+    }
+    (std::make_index_sequence<input_count>{});
     cpu::call_frame<node_count> frame;
     std::array<shape, node_count> leaf_shape{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -125,7 +133,8 @@ class compiled_model {
             }
           }(),
           ...);
-    }(std::make_index_sequence<node_count>{});
+    }
+    (std::make_index_sequence<node_count>{});
     cpu::infer_shapes<G>(frame, leaf_shape);
     return frame;
   }
@@ -134,11 +143,13 @@ class compiled_model {
   static void check_input(const Arg& arg, shape& s, const void*& data) {
     static_assert(tensor_like<Arg>, "loom: compiled models take loom::tensor or tensor_view");
     using E = typename Spec::extents_type;
+    static_assert(input_dtype_matches<K,
+                                      typename Spec::value_type,
+                                      std::remove_const_t<typename Arg::element_type>>,
+                  "loom: an input's element type differs from the one the model was compiled for");
     static_assert(
-        input_dtype_matches<K, typename Spec::value_type, std::remove_const_t<typename Arg::element_type>>,
-        "loom: an input's element type differs from the one the model was compiled for");
-    static_assert(input_extents_match<K, E, typename Arg::extents_type>,
-                  "loom: an input's static extents differ from the ones the model was compiled for");
+        input_extents_match<K, E, typename Arg::extents_type>,
+        "loom: an input's static extents differ from the ones the model was compiled for");
     if (!conforms<E>(arg.shape()))
       throw shape_error("loom: input " + std::to_string(K) + " has shape " +
                         arg.shape().to_string() + " but the model was compiled for " +

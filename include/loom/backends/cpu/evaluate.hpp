@@ -62,7 +62,9 @@ struct evaluate {
   using values_type = decltype(make_values(std::make_index_sequence<G::node_count>{}));
 
   template <std::size_t I>
-  LOOM_INLINE static void node(const G& g, const row_sources<G::node_count>& src, std::size_t j,
+  LOOM_INLINE static void node(const G& g,
+                               const row_sources<G::node_count>& src,
+                               std::size_t j,
                                values_type& v) {
     using N = node_t<G, I>;
     using T = typename N::value_type;
@@ -77,28 +79,35 @@ struct evaluate {
       std::get<I>(v) = Lanes::splat(N::op_type::value);
     } else {
       [&]<std::size_t... A>(std::index_sequence<A...>) {
-        using sig = typename N::op_type::template signature<
-            typename node_t<G, N::args[A]>::value_type...>;
+        using sig =
+            typename N::op_type::template signature<typename node_t<G, N::args[A]>::value_type...>;
         apply_signature<T>(n.op, sig{}, std::get<I>(v), std::get<N::args[A]>(v)...);
-      }(std::make_index_sequence<N::arity>{});
+      }
+      (std::make_index_sequence<N::arity>{});
     }
   }
 
   template <class T, class Op, class R, class... Operand, class Out, class... Arg>
-  LOOM_INLINE static void apply_signature(const Op& op, signature<R, Operand...>, Out& out,
+  LOOM_INLINE static void apply_signature(const Op& op,
+                                          signature<R, Operand...>,
+                                          Out& out,
                                           const Arg&... arg) {
     out = Lanes::template apply<T>(op, Lanes::template convert<Operand>(arg)...);
   }
 
-  LOOM_INLINE static void run(const G& g, const row_sources<G::node_count>& src, std::size_t j,
+  LOOM_INLINE static void run(const G& g,
+                              const row_sources<G::node_count>& src,
+                              std::size_t j,
                               const std::array<void*, nodes::output_count>& out) {
     values_type v;
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (node<nodes::list[K]>(g, src, j, v), ...);
-    }(std::make_index_sequence<nodes::count>{});
+    }
+    (std::make_index_sequence<nodes::count>{});
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (store<G::outputs[nodes::outputs[K]]>(out[K], j, v), ...);
-    }(std::make_index_sequence<nodes::output_count>{});
+    }
+    (std::make_index_sequence<nodes::output_count>{});
   }
 
   template <std::size_t I>

@@ -32,13 +32,16 @@ void infer_shapes(call_frame<G::node_count>& f, const std::array<shape, G::node_
           }
         }(),
         ...);
-  }(std::make_index_sequence<G::node_count>{});
+  }
+  (std::make_index_sequence<G::node_count>{});
 }
 
 // Runs every group of the plan, writing output k of the graph to outputs[k].
 template <class G>
-void execute(const G& g, const call_frame<G::node_count>& f,
-             const std::array<void*, G::output_count>& outputs, int threads) {
+void execute(const G& g,
+             const call_frame<G::node_count>& f,
+             const std::array<void*, G::output_count>& outputs,
+             int threads) {
   [&]<std::size_t... Group>(std::index_sequence<Group...>) {
     (
         [&] {
@@ -50,15 +53,16 @@ void execute(const G& g, const call_frame<G::node_count>& f,
             if (!(sk == s))
               throw shape_error("loom: outputs " + std::to_string(nodes::outputs[0]) + " and " +
                                 std::to_string(nodes::outputs[k]) +
-                                " share static extents but differ at run time: " +
-                                s.to_string() + " and " + sk.to_string() +
+                                " share static extents but differ at run time: " + s.to_string() +
+                                " and " + sk.to_string() +
                                 "; give them distinct static extents or compile them apart");
             out[k] = outputs[nodes::outputs[k]];
           }
           run_group<G, Group>(g, f, out, s, threads);
         }(),
         ...);
-  }(std::make_index_sequence<fusion_plan<G>::group_count>{});
+  }
+  (std::make_index_sequence<fusion_plan<G>::group_count>{});
 }
 
 }  // namespace loom::cpu

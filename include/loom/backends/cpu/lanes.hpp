@@ -22,14 +22,20 @@ struct block_lanes {
     return Eigen::Map<const value<T>>(p);
   }
   template <class T>
-  static value<T> splat(T x) { return value<T>::Constant(x); }
+  static value<T> splat(T x) {
+    return value<T>::Constant(x);
+  }
   template <class T>
-  static void store(T* p, const value<T>& v) { Eigen::Map<value<T>>{p} = v; }
+  static void store(T* p, const value<T>& v) {
+    Eigen::Map<value<T>>{p} = v;
+  }
 
   template <class To, class V>
   static decltype(auto) convert(const V& v) {
-    if constexpr (std::is_same_v<typename V::Scalar, To>) return (v);
-    else return v.template cast<To>();
+    if constexpr (std::is_same_v<typename V::Scalar, To>)
+      return (v);
+    else
+      return v.template cast<To>();
   }
 
   // The op's SIMD form where it has one; otherwise one call of its scalar function per lane
@@ -58,15 +64,25 @@ struct scalar_lanes {
   using value = T;
 
   template <class T>
-  static T load(const T* p, bool) { return *p; }
+  static T load(const T* p, bool) {
+    return *p;
+  }
   template <class T>
-  static T splat(T x) { return x; }
+  static T splat(T x) {
+    return x;
+  }
   template <class T>
-  static void store(T* p, T v) { *p = v; }
+  static void store(T* p, T v) {
+    *p = v;
+  }
   template <class To, class V>
-  static To convert(V v) { return static_cast<To>(v); }
+  static To convert(V v) {
+    return static_cast<To>(v);
+  }
   template <class R, class Op, class... A>
-  static R apply(const Op& op, A... a) { return op.scalar(a...); }
+  static R apply(const Op& op, A... a) {
+    return op.scalar(a...);
+  }
 };
 
 }  // namespace loom::cpu

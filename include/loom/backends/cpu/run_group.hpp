@@ -94,16 +94,17 @@ loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f, cons
 // Runs group `Group` of a graph: one pass over the elements of its outputs, split over
 // threads above parallel_threshold elements.
 template <class G, std::size_t Group>
-void run_group(const G& g, const call_frame<G::node_count>& f,
-               const std::array<void*, group_nodes<G, Group>::output_count>& out, const shape& s,
+void run_group(const G& g,
+               const call_frame<G::node_count>& f,
+               const std::array<void*, group_nodes<G, Group>::output_count>& out,
+               const shape& s,
                int threads) {
   using nodes = group_nodes<G, Group>;
   constexpr std::size_t N = G::node_count;
   const loop_nest<N> nest = make_loop_nest<G, Group>(f, s);
   bool dense = true;
   for (std::size_t i : nodes::list)
-    if (fusion_plan<G>::nodes[i].kind == node_kind::input)
-      dense = dense && !nest.base.broadcast[i];
+    if (fusion_plan<G>::nodes[i].kind == node_kind::input) dense = dense && !nest.base.broadcast[i];
 
   // One work item is a segment [begin, end) of one row; segments are whole blocks except at
   // a row's end, so only the last one of a row has a scalar tail.
@@ -141,17 +142,16 @@ void run_group(const G& g, const call_frame<G::node_count>& f,
   const std::size_t rows = nest.rows();
   const std::size_t total = rows * nest.inner;
   if (total == 0) return;
-  const bool parallel = threads > 1 && total >= parallel_threshold &&
-                        !fusion_plan<G>::has_impure;
+  const bool parallel = threads > 1 && total >= parallel_threshold && !fusion_plan<G>::has_impure;
   if (!parallel) {
     for (std::size_t r = 0; r < rows; ++r) segment(r, 0, nest.inner);
     return;
   }
   // Rows are cut into segments so that a few long rows still spread over every thread.
   const std::size_t per_thread = (total + threads - 1) / threads;
-  const std::size_t chunk =
-      std::max<std::size_t>(block_width, (std::min(per_thread, nest.inner) + block_width - 1) /
-                                             block_width * block_width);
+  const std::size_t chunk = std::max<std::size_t>(
+      block_width,
+      (std::min(per_thread, nest.inner) + block_width - 1) / block_width * block_width);
   const std::size_t chunks_per_row = (nest.inner + chunk - 1) / chunk;
   const std::ptrdiff_t items = static_cast<std::ptrdiff_t>(rows * chunks_per_row);
 #pragma omp parallel for num_threads(threads) schedule(static)

@@ -15,7 +15,9 @@ inline std::atomic<int>& default_threads_setting() {
   return n;
 }
 
-inline void set_num_threads(int n) { default_threads_setting() = n; }
+inline void set_num_threads(int n) {
+  default_threads_setting() = n;
+}
 
 inline int num_threads() {
   const int n = default_threads_setting();

@@ -28,15 +28,17 @@ constexpr auto tensor_index() {
 template <std::size_t K, class X>
 auto leaf_for(const X& x) {
   if constexpr (tensor_like<X>)
-    return input_leaf<K, std::remove_const_t<typename X::element_type>,
-                      typename X::extents_type>{};
-  else return x;
+    return input_leaf<K, std::remove_const_t<typename X::element_type>, typename X::extents_type>{};
+  else
+    return x;
 }
 
 template <class X>
 auto tensors_of(const X& x) {
-  if constexpr (tensor_like<X>) return std::tuple<const X&>(x);
-  else return std::tuple<>{};
+  if constexpr (tensor_like<X>)
+    return std::tuple<const X&>(x);
+  else
+    return std::tuple<>{};
 }
 
 }  // namespace detail
@@ -49,15 +51,16 @@ auto run(const Op& op, const X&... x) {
   constexpr auto index = detail::tensor_index<X...>();
   auto node = [&]<std::size_t... I>(std::index_sequence<I...>) {
     return loom::detail::trace_op(op, detail::leaf_for<index[I]>(x)...);
-  }(std::index_sequence_for<X...>{});
+  }
+  (std::index_sequence_for<X...>{});
   auto tensors = std::tuple_cat(detail::tensors_of(x)...);
   auto g = flatten(node);
   auto model = std::apply(
       [&](const auto&... t) {
-        return compiled_model<decltype(g),
-                              input<std::remove_const_t<typename std::remove_cvref_t<decltype(t)>::element_type>,
-                                    typename std::remove_cvref_t<decltype(t)>::extents_type>...>(
-            std::move(g));
+        return compiled_model<
+            decltype(g),
+            input<std::remove_const_t<typename std::remove_cvref_t<decltype(t)>::element_type>,
+                  typename std::remove_cvref_t<decltype(t)>::extents_type>...>(std::move(g));
       },
       tensors);
   return std::apply(model, tensors);

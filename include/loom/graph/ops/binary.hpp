@@ -12,42 +12,62 @@ namespace loom::ops {
 struct add : arithmetic_binary {
   static constexpr std::string_view name = "add";
   template <class T>
-  LOOM_HD static constexpr T scalar(T a, T b) { return a + b; }
+  LOOM_HD static constexpr T scalar(T a, T b) {
+    return a + b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a + b; }
+  static auto simd(const A& a, const B& b) {
+    return a + b;
+  }
 };
 
 struct sub : arithmetic_binary {
   static constexpr std::string_view name = "sub";
   template <class T>
-  LOOM_HD static constexpr T scalar(T a, T b) { return a - b; }
+  LOOM_HD static constexpr T scalar(T a, T b) {
+    return a - b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a - b; }
+  static auto simd(const A& a, const B& b) {
+    return a - b;
+  }
 };
 
 struct mul : arithmetic_binary {
   static constexpr std::string_view name = "mul";
   template <class T>
-  LOOM_HD static constexpr T scalar(T a, T b) { return a * b; }
+  LOOM_HD static constexpr T scalar(T a, T b) {
+    return a * b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a * b; }
+  static auto simd(const A& a, const B& b) {
+    return a * b;
+  }
 };
 
 // True division: integers divide as f32, as `/` does in PyTorch and NumPy.
 struct div : floating_binary {
   static constexpr std::string_view name = "div";
   template <class T>
-  LOOM_HD static constexpr T scalar(T a, T b) { return a / b; }
+  LOOM_HD static constexpr T scalar(T a, T b) {
+    return a / b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a / b; }
+  static auto simd(const A& a, const B& b) {
+    return a / b;
+  }
 };
 
 struct pow : floating_binary {
   static constexpr std::string_view name = "pow";
   template <class T>
-  LOOM_HD static T scalar(T a, T b) { return std::pow(a, b); }
+  LOOM_HD static T scalar(T a, T b) {
+    return std::pow(a, b);
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a.pow(b); }
+  static auto simd(const A& a, const B& b) {
+    return a.pow(b);
+  }
 };
 
 // NaN in either operand gives NaN, as torch.maximum. The packet max keeps a NaN in its first
@@ -55,17 +75,25 @@ struct pow : floating_binary {
 struct maximum : arithmetic_binary {
   static constexpr std::string_view name = "maximum";
   template <class T>
-  LOOM_HD static constexpr T scalar(T a, T b) { return b != b ? b : (a < b ? b : a); }
+  LOOM_HD static constexpr T scalar(T a, T b) {
+    return b != b ? b : (a < b ? b : a);
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return (b != b).select(b, a.max(b)); }
+  static auto simd(const A& a, const B& b) {
+    return (b != b).select(b, a.max(b));
+  }
 };
 
 struct minimum : arithmetic_binary {
   static constexpr std::string_view name = "minimum";
   template <class T>
-  LOOM_HD static constexpr T scalar(T a, T b) { return b != b ? b : (b < a ? b : a); }
+  LOOM_HD static constexpr T scalar(T a, T b) {
+    return b != b ? b : (b < a ? b : a);
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return (b != b).select(b, a.min(b)); }
+  static auto simd(const A& a, const B& b) {
+    return (b != b).select(b, a.min(b));
+  }
 };
 
 }  // namespace loom::ops

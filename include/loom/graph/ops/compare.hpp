@@ -12,49 +12,73 @@ namespace loom::ops {
 struct less : comparison {
   static constexpr std::string_view name = "lt";
   template <class T>
-  LOOM_HD static constexpr bool scalar(T a, T b) { return a < b; }
+  LOOM_HD static constexpr bool scalar(T a, T b) {
+    return a < b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a < b; }
+  static auto simd(const A& a, const B& b) {
+    return a < b;
+  }
 };
 
 struct less_equal : comparison {
   static constexpr std::string_view name = "le";
   template <class T>
-  LOOM_HD static constexpr bool scalar(T a, T b) { return a <= b; }
+  LOOM_HD static constexpr bool scalar(T a, T b) {
+    return a <= b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a <= b; }
+  static auto simd(const A& a, const B& b) {
+    return a <= b;
+  }
 };
 
 struct greater : comparison {
   static constexpr std::string_view name = "gt";
   template <class T>
-  LOOM_HD static constexpr bool scalar(T a, T b) { return a > b; }
+  LOOM_HD static constexpr bool scalar(T a, T b) {
+    return a > b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a > b; }
+  static auto simd(const A& a, const B& b) {
+    return a > b;
+  }
 };
 
 struct greater_equal : comparison {
   static constexpr std::string_view name = "ge";
   template <class T>
-  LOOM_HD static constexpr bool scalar(T a, T b) { return a >= b; }
+  LOOM_HD static constexpr bool scalar(T a, T b) {
+    return a >= b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a >= b; }
+  static auto simd(const A& a, const B& b) {
+    return a >= b;
+  }
 };
 
 struct equal : comparison {
   static constexpr std::string_view name = "eq";
   template <class T>
-  LOOM_HD static constexpr bool scalar(T a, T b) { return a == b; }
+  LOOM_HD static constexpr bool scalar(T a, T b) {
+    return a == b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a == b; }
+  static auto simd(const A& a, const B& b) {
+    return a == b;
+  }
 };
 
 struct not_equal : comparison {
   static constexpr std::string_view name = "ne";
   template <class T>
-  LOOM_HD static constexpr bool scalar(T a, T b) { return a != b; }
+  LOOM_HD static constexpr bool scalar(T a, T b) {
+    return a != b;
+  }
   template <class A, class B>
-  static auto simd(const A& a, const B& b) { return a != b; }
+  static auto simd(const A& a, const B& b) {
+    return a != b;
+  }
 };
 
 }  // namespace loom::ops

@@ -16,9 +16,13 @@ struct where {
   struct signature : loom::signature<promote_t<A, B>, bool, promote_t<A, B>, promote_t<A, B>> {};
 
   template <class T>
-  LOOM_HD static constexpr T scalar(bool c, T a, T b) { return c ? a : b; }
+  LOOM_HD static constexpr T scalar(bool c, T a, T b) {
+    return c ? a : b;
+  }
   template <class C, class A, class B>
-  static auto simd(const C& c, const A& a, const B& b) { return c.select(a, b); }
+  static auto simd(const C& c, const A& a, const B& b) {
+    return c.select(a, b);
+  }
 };
 
 // cast<U>(x): element-wise conversion, as static_cast does.
@@ -31,9 +35,13 @@ struct cast {
   struct signature : loom::signature<U, T> {};
 
   template <class T>
-  LOOM_HD static constexpr U scalar(T x) { return static_cast<U>(x); }
+  LOOM_HD static constexpr U scalar(T x) {
+    return static_cast<U>(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.template cast<U>(); }
+  static auto simd(const A& a) {
+    return a.template cast<U>();
+  }
 };
 
 }  // namespace loom::ops

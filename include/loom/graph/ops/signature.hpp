@@ -43,16 +43,18 @@ struct arithmetic_binary {
   using shape_rule = elementwise_shape;
   static constexpr std::size_t arity = 2;
   template <class A, class B>
-  struct signature : loom::signature<common_arithmetic_t<A, B>, common_arithmetic_t<A, B>,
-                                    common_arithmetic_t<A, B>> {};
+  struct signature : loom::signature<common_arithmetic_t<A, B>,
+                                     common_arithmetic_t<A, B>,
+                                     common_arithmetic_t<A, B>> {};
 };
 
 struct floating_binary {
   using shape_rule = elementwise_shape;
   static constexpr std::size_t arity = 2;
   template <class A, class B>
-  struct signature : loom::signature<floating_t<promote_t<A, B>>, floating_t<promote_t<A, B>>,
-                                    floating_t<promote_t<A, B>>> {};
+  struct signature : loom::signature<floating_t<promote_t<A, B>>,
+                                     floating_t<promote_t<A, B>>,
+                                     floating_t<promote_t<A, B>>> {};
 };
 
 struct comparison {

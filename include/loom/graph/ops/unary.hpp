@@ -13,25 +13,37 @@ namespace loom::ops {
 struct neg : arithmetic_unary {
   static constexpr std::string_view name = "neg";
   template <class T>
-  LOOM_HD static constexpr T scalar(T x) { return -x; }
+  LOOM_HD static constexpr T scalar(T x) {
+    return -x;
+  }
   template <class A>
-  static auto simd(const A& a) { return -a; }
+  static auto simd(const A& a) {
+    return -a;
+  }
 };
 
 struct abs : arithmetic_unary {
   static constexpr std::string_view name = "abs";
   template <class T>
-  LOOM_HD static T scalar(T x) { return std::abs(x); }
+  LOOM_HD static T scalar(T x) {
+    return std::abs(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.abs(); }
+  static auto simd(const A& a) {
+    return a.abs();
+  }
 };
 
 struct square : arithmetic_unary {
   static constexpr std::string_view name = "square";
   template <class T>
-  LOOM_HD static constexpr T scalar(T x) { return x * x; }
+  LOOM_HD static constexpr T scalar(T x) {
+    return x * x;
+  }
   template <class A>
-  static auto simd(const A& a) { return a.square(); }
+  static auto simd(const A& a) {
+    return a.square();
+  }
 };
 
 // max(x, 0) with x first: a NaN input stays NaN, as in PyTorch, both here and in Eigen's
@@ -39,73 +51,109 @@ struct square : arithmetic_unary {
 struct relu : arithmetic_unary {
   static constexpr std::string_view name = "relu";
   template <class T>
-  LOOM_HD static constexpr T scalar(T x) { return x < T(0) ? T(0) : x; }
+  LOOM_HD static constexpr T scalar(T x) {
+    return x < T(0) ? T(0) : x;
+  }
   template <class A>
-  static auto simd(const A& a) { return a.max(typename A::Scalar(0)); }
+  static auto simd(const A& a) {
+    return a.max(typename A::Scalar(0));
+  }
 };
 
 struct exp : floating_unary {
   static constexpr std::string_view name = "exp";
   template <class T>
-  LOOM_HD static T scalar(T x) { return std::exp(x); }
+  LOOM_HD static T scalar(T x) {
+    return std::exp(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.exp(); }
+  static auto simd(const A& a) {
+    return a.exp();
+  }
 };
 
 struct log : floating_unary {
   static constexpr std::string_view name = "log";
   template <class T>
-  LOOM_HD static T scalar(T x) { return std::log(x); }
+  LOOM_HD static T scalar(T x) {
+    return std::log(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.log(); }
+  static auto simd(const A& a) {
+    return a.log();
+  }
 };
 
 struct sqrt : floating_unary {
   static constexpr std::string_view name = "sqrt";
   template <class T>
-  LOOM_HD static T scalar(T x) { return std::sqrt(x); }
+  LOOM_HD static T scalar(T x) {
+    return std::sqrt(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.sqrt(); }
+  static auto simd(const A& a) {
+    return a.sqrt();
+  }
 };
 
 struct rsqrt : floating_unary {
   static constexpr std::string_view name = "rsqrt";
   template <class T>
-  LOOM_HD static T scalar(T x) { return T(1) / std::sqrt(x); }
+  LOOM_HD static T scalar(T x) {
+    return T(1) / std::sqrt(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.rsqrt(); }
+  static auto simd(const A& a) {
+    return a.rsqrt();
+  }
 };
 
 struct sin : floating_unary {
   static constexpr std::string_view name = "sin";
   template <class T>
-  LOOM_HD static T scalar(T x) { return std::sin(x); }
+  LOOM_HD static T scalar(T x) {
+    return std::sin(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.sin(); }
+  static auto simd(const A& a) {
+    return a.sin();
+  }
 };
 
 struct cos : floating_unary {
   static constexpr std::string_view name = "cos";
   template <class T>
-  LOOM_HD static T scalar(T x) { return std::cos(x); }
+  LOOM_HD static T scalar(T x) {
+    return std::cos(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.cos(); }
+  static auto simd(const A& a) {
+    return a.cos();
+  }
 };
 
 struct tanh : floating_unary {
   static constexpr std::string_view name = "tanh";
   template <class T>
-  LOOM_HD static T scalar(T x) { return std::tanh(x); }
+  LOOM_HD static T scalar(T x) {
+    return std::tanh(x);
+  }
   template <class A>
-  static auto simd(const A& a) { return a.tanh(); }
+  static auto simd(const A& a) {
+    return a.tanh();
+  }
 };
 
 struct sigmoid : floating_unary {
   static constexpr std::string_view name = "sigmoid";
   template <class T>
-  LOOM_HD static T scalar(T x) { return T(1) / (T(1) + std::exp(-x)); }
+  LOOM_HD static T scalar(T x) {
+    return T(1) / (T(1) + std::exp(-x));
+  }
   template <class A>
-  static auto simd(const A& a) { return a.logistic(); }
+  static auto simd(const A& a) {
+    return a.logistic();
+  }
 };
 
 // The exact GELU, x * Phi(x), as PyTorch's default.

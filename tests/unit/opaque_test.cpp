@@ -1,0 +1,183 @@
+// allow_in_graph, element-wise form: F is one node, called once per element with scalars,
+// never traced into, merged only when pure and stateless.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <loom/loom.hpp>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using loom::dyn;
+using vec = loom::tensor<float, loom::extents<dyn>>;
+using vec_input = loom::input<float, loom::extents<dyn>>;
+
+// Counts calls; pure by declaration (the default), so uses of one result merge.
+struct counting {
+  static inline std::atomic<long> calls{0};
+  float operator()(float v) const {
+    ++calls;
+    return v + 1.f;
+  }
+};
+
+// Marks which element it saw. Instantiating it with anything but float fails to compile,
+// which proves F receives scalars, never blocks or tensors.
+struct marking {
+  static inline std::vector<std::atomic<int>>* hits = nullptr;
+  template <class T>
+  float operator()(T v) const {
+    static_assert(std::is_same_v<T, float>, "opaque callables receive one float element");
+    ++(*hits)[static_cast<std::size_t>(v)];
+    return v;
+  }
+};
+
+struct scale {
+  float k;
+  float operator()(float v) const { return v * k; }
+};
+
+struct logger {
+  static constexpr bool is_pure = false;
+  static inline std::mutex mutex;
+  static inline std::set<std::thread::id> threads;
+  static inline long calls = 0;
+  float operator()(float v) const {
+    std::lock_guard lock(mutex);
+    threads.insert(std::this_thread::get_id());
+    ++calls;
+    return v;
+  }
+};
+
+struct tenth_in_double {
+  using output_type = double;
+  double operator()(float v) const { return double(v) / 10.0; }
+};
+
+struct mix {  // a binary opaque callable
+  float operator()(float a, float b) const { return a * 3.f - b; }
+};
+
+vec random_vec(std::size_t n, unsigned seed) {
+  vec v(n);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-4.f, 4.f);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("a reused opaque result is computed once per element", "[opaque][cse]") {
+  auto m = loom::compile(
+      [](auto x) {
+        auto y = loom::allow_in_graph<counting>{}(x);
+        return y * y + y;
+      },
+      vec_input{});
+  for (std::size_t n : {0u, 1u, 63u, 64u, 65u, 70001u}) {
+    const vec x = random_vec(n, 1);
+    counting::calls = 0;
+    const vec r = m(x);
+    REQUIRE(counting::calls == long(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      const double y = double(x(i)) + 1;
+      REQUIRE(r(i) == Approx(y * y + y).epsilon(1e-6).margin(1e-5));
+    }
+  }
+}
+
+TEST_CASE("the opaque callable sees each element exactly once, as a scalar", "[opaque]") {
+  auto m = loom::compile([](auto x) { return loom::allow_in_graph<marking>{}(loom::relu(x)); },
+                         vec_input{});
+  for (std::size_t n : {0u, 1u, 63u, 64u, 65u, 1000u, 70001u}) {
+    vec x(n);
+    for (std::size_t i = 0; i < n; ++i) x(i) = float(i);  // exact up to 2^24
+    std::vector<std::atomic<int>> hits(n);
+    marking::hits = &hits;
+    const vec r = m(x);
+    for (std::size_t i = 0; i < n; ++i) {
+      REQUIRE(hits[i] == 1);
+      REQUIRE(r(i) == x(i));
+    }
+  }
+}
+
+TEST_CASE("two stateful callables of one type stay two nodes", "[opaque][cse]") {
+  auto m = loom::compile(
+      [](auto x) {
+        return loom::allow_in_graph<scale>{{2.f}}(x) + loom::allow_in_graph<scale>{{3.f}}(x);
+      },
+      vec_input{});
+  STATIC_REQUIRE(decltype(m)::node_count == 4);
+  const vec x = random_vec(500, 2);
+  const vec r = m(x);
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(r(i) == Approx(5.0 * x(i)).margin(1e-5));
+}
+
+TEST_CASE("impure callables are never merged and run on one thread", "[opaque][impure]") {
+  auto model = [](auto x) {
+    return loom::allow_in_graph<logger>{}(x) + loom::allow_in_graph<logger>{}(x);
+  };
+  auto m = loom::compile(model, vec_input{});
+  STATIC_REQUIRE(decltype(m)::node_count == 4);
+  const vec x = random_vec(70001, 3);
+  logger::calls = 0;
+  logger::threads.clear();
+  const vec r = m(x);
+  CHECK(logger::calls == 2 * 70001);
+  CHECK(logger::threads.size() == 1);
+  logger::calls = 0;
+  const vec e = model(x);  // eager calls it as often
+  CHECK(logger::calls == 2 * 70001);
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE((r(i) == 2 * x(i) && e(i) == r(i)));
+}
+
+TEST_CASE("an impure result used twice is refused", "[opaque][impure][errors]") {
+  auto model = [](auto x) {
+    auto y = loom::allow_in_graph<logger>{}(x);
+    return y * y;
+  };
+  REQUIRE_THROWS_AS(loom::compile(model, vec_input{}), loom::trace_error);
+  REQUIRE_THROWS_WITH(loom::compile(model, vec_input{}), Catch::Contains("logger"));
+}
+
+TEST_CASE("F may declare its output dtype", "[opaque][dtype]") {
+  auto m = loom::compile([](auto x) { return loom::allow_in_graph<tenth_in_double>{}(x)*2.0; },
+                         vec_input{});
+  const vec x = random_vec(129, 4);
+  const auto r = m(x);
+  STATIC_REQUIRE(
+      std::is_same_v<std::remove_cvref_t<decltype(r)>, loom::tensor<double, loom::extents<dyn>>>);
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(r(i) == double(x(i)) / 10.0 * 2.0);
+}
+
+TEST_CASE("an opaque callable may take several inputs and broadcast them", "[opaque]") {
+  auto m = loom::compile([](auto a, auto b) { return loom::allow_in_graph<mix>{}(a, b); },
+                         loom::input<float, loom::extents<dyn, dyn>>{},
+                         loom::input<float, loom::extents<dyn>>{});
+  loom::tensor<float, loom::extents<dyn, dyn>> a(5, 67);
+  const vec b = random_vec(67, 5);
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& v : a) v = u(rng);
+  const auto r = m(a, b);
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t j = 0; j < 67; ++j)
+      REQUIRE(r(i, j) == Approx(3.0 * a(i, j) - b(j)).margin(1e-6));
+  const auto e = loom::allow_in_graph<mix>{}(a, b);  // eager
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t j = 0; j < 67; ++j) REQUIRE(e(i, j) == r(i, j));
+}
+
+TEST_CASE("explain marks opaque nodes", "[opaque][explain]") {
+  auto m = loom::compile([](auto x) { return loom::allow_in_graph<scale>{{2.f}}(x); }, vec_input{});
+  CHECK_THAT(loom::explain(m),
+             Catch::Contains("opaque<{anonymous}::scale> %0 : f32[?]  "
+                             "[element-wise, pure, stateful, fused as a call]"));
+}

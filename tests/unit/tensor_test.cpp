@@ -1,0 +1,81 @@
+// Tensors, views, the buffer pool, and zero-copy Eigen interop in both storage orders.
+#include <Eigen/Core>
+#include <catch2/catch.hpp>
+#include <loom/loom.hpp>
+
+using loom::dyn;
+
+TEST_CASE("tensors take every extent or only the dynamic ones", "[tensor]") {
+  loom::tensor<float, loom::extents<dyn, 4>> a(3), b(3, 4);
+  CHECK(a.shape() == b.shape());
+  CHECK(a.shape().to_string() == "[3, 4]");
+  CHECK(a.size() == 12);
+  CHECK(reinterpret_cast<std::uintptr_t>(a.data()) % 64 == 0);
+  REQUIRE_THROWS_AS((loom::tensor<float, loom::extents<dyn, 4>>(3, 5)), loom::shape_error);
+  loom::tensor<int, loom::extents<>> scalar;
+  scalar() = 7;
+  CHECK(scalar.size() == 1);
+  CHECK(scalar() == 7);
+}
+
+TEST_CASE("copies are deep, moves are free", "[tensor]") {
+  loom::tensor<float, loom::extents<dyn>> a(10);
+  for (std::size_t i = 0; i < 10; ++i) a(i) = float(i);
+  auto b = a;
+  b(0) = 42;
+  CHECK(a(0) == 0);
+  const float* p = a.data();
+  auto c = std::move(a);
+  CHECK(c.data() == p);
+}
+
+TEST_CASE("eager temporaries reuse pooled buffers", "[tensor][pool]") {
+  loom::tensor<float, loom::extents<dyn>> x(4096);
+  for (std::size_t i = 0; i < x.size(); ++i) x(i) = float(i) - 2000.f;
+  const float* first;
+  {
+    auto y = loom::relu(x);
+    first = y.data();
+  }
+  auto z = loom::relu(x);
+  CHECK(z.data() == first);
+  CHECK(z(4095) == 2095.f);
+}
+
+TEST_CASE("row-major Eigen data is viewed without a copy", "[tensor][eigen]") {
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m(3, 5);
+  m.setRandom();
+  auto v = loom::from_eigen(m);
+  REQUIRE(v.shape().to_string() == "[3, 5]");
+  CHECK(v.data() == m.data());
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) CHECK(v(i, j) == m(i, j));
+  const auto doubled = v * 2.f;  // eager op on the view
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) CHECK(doubled(i, j) == 2 * m(i, j));
+}
+
+TEST_CASE("column-major Eigen data is viewed only as its explicit transpose", "[tensor][eigen]") {
+  Eigen::MatrixXf m(3, 5);  // column-major
+  m.setRandom();
+  auto t = loom::from_eigen_transposed(m);
+  REQUIRE(t.shape().to_string() == "[5, 3]");
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) CHECK(t(j, i) == m(i, j));
+}
+
+TEST_CASE("to_eigen maps tensors, and layouts convert on assignment", "[tensor][eigen]") {
+  loom::tensor<float, loom::extents<dyn, dyn>> t(2, 3);
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t j = 0; j < 3; ++j) t(i, j) = float(10 * i + j);
+  auto map = loom::to_eigen(t);
+  CHECK(map.data() == t.data());
+  const Eigen::MatrixXf col_major = map;  // Eigen converts the layout; values keep (i, j)
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j) CHECK(col_major(i, j) == t(i, j));
+  Eigen::VectorXd v = Eigen::VectorXd::LinSpaced(7, -1, 1);
+  auto view = loom::from_eigen<1>(v);
+  const auto sq = loom::square(view);
+  auto back = loom::to_eigen(sq);
+  CHECK(back.isApprox(v.array().square().matrix()));
+}

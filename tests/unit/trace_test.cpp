@@ -1,0 +1,162 @@
+// Tracing and the graph it builds: common subexpressions, what must never be merged,
+// scripted == traced, multi-output models, and the plan's kernel count.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <loom/loom.hpp>
+#include <random>
+#include <tuple>
+
+namespace {
+
+using loom::dyn;
+using vec = loom::tensor<float, loom::extents<dyn>>;
+using vec_input = loom::input<float, loom::extents<dyn>>;
+
+vec random_vec(std::size_t n, unsigned seed) {
+  vec v(n);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-3.f, 3.f);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("equal run-time scalars of one type stay two nodes", "[trace][cse]") {
+  // x * 2.f and x * 3.f have the same nested type; merging them would compute 4x or 6x.
+  auto m = loom::compile([](auto x) { return x * 2.f + x * 3.f; }, vec_input{});
+  // input, scalar, mul, scalar, mul, add
+  STATIC_REQUIRE(decltype(m)::node_count == 6);
+  const vec x = random_vec(1001, 1);
+  const vec y = m(x);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    REQUIRE(y(i) == Approx(5.0 * x(i)).epsilon(1e-6).margin(1e-6));
+}
+
+TEST_CASE("a repeated pure subexpression is one node", "[trace][cse]") {
+  // The softmax pattern: exp(x - c) written twice is computed once.
+  auto m = loom::compile(
+      [](auto x) {
+        auto a = loom::exp(x - loom::lit<1.f>);
+        auto b = loom::exp(x - loom::lit<1.f>);
+        return a / (a + b);
+      },
+      vec_input{});
+  // input, literal, sub, exp, add, div
+  STATIC_REQUIRE(decltype(m)::node_count == 6);
+  const vec y = m(random_vec(100, 2));
+  for (float v : y) REQUIRE(v == Approx(0.5));
+}
+
+TEST_CASE("equal literals merge and fold", "[trace][cse]") {
+  auto m = loom::compile([](auto x) { return x * loom::lit<2> + x * loom::lit<2>; }, vec_input{});
+  // input, literal, mul, add: the literal's int type adopts the tensor's f32.
+  STATIC_REQUIRE(decltype(m)::node_count == 4);
+  const vec x = random_vec(77, 3);
+  const vec y = m(x);
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(y(i) == Approx(4.0 * x(i)));
+}
+
+TEST_CASE("scripted and traced forms give the same graph type", "[trace][script]") {
+  auto model = [](auto x, auto y) {
+    return loom::tanh(x * y) + loom::lit<1.f>;
+  };
+  auto traced = loom::compile(model, vec_input{}, vec_input{});
+  loom::placeholder<0, float, loom::extents<dyn>> x;
+  loom::placeholder<1, float, loom::extents<dyn>> y;
+  auto scripted = loom::compile(loom::tanh(x * y) + loom::lit<1.f>);
+  STATIC_REQUIRE(std::is_same_v<decltype(traced)::graph_type, decltype(scripted)::graph_type>);
+  const vec a = random_vec(300, 4), b = random_vec(300, 5);
+  const vec r1 = traced(a, b), r2 = scripted(a, b), r3 = model(a, b);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double expect = std::tanh(double(a(i)) * b(i)) + 1.0;
+    REQUIRE(r1(i) == Approx(expect).epsilon(1e-6).margin(1e-6));
+    REQUIRE(r2(i) == r1(i));
+    REQUIRE(r3(i) == Approx(r1(i)).epsilon(1e-6).margin(1e-6));
+  }
+}
+
+TEST_CASE("compile takes example tensors as torch.jit.trace does", "[trace]") {
+  const vec x = random_vec(64, 6);
+  auto m = loom::compile([](auto v) { return loom::square(v); }, x);
+  const vec y = m(x);
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(y(i) == Approx(double(x(i)) * x(i)));
+}
+
+TEST_CASE("a multi-output model runs in one pass", "[trace][outputs]") {
+  auto m = loom::compile(
+      [](auto x) {
+        auto r = loom::relu(x);
+        return std::make_tuple(r * 2.f, r + x, x);
+      },
+      vec_input{});
+  STATIC_REQUIRE(decltype(m)::kernel_count == 1);
+  STATIC_REQUIRE(decltype(m)::output_count == 3);
+  const vec x = random_vec(1000, 7);
+  auto [a, b, c] = m(x);
+  vec a2(1000), b2(1000), c2(1000);
+  m.run(std::tie(a2, b2, c2), x);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double r = x(i) > 0 ? x(i) : 0.0;
+    REQUIRE(a(i) == Approx(2 * r));
+    REQUIRE(b(i) == Approx(r + x(i)).margin(1e-6));
+    REQUIRE(c(i) == x(i));
+    REQUIRE((a2(i) == a(i) && b2(i) == b(i) && c2(i) == c(i)));
+  }
+}
+
+TEST_CASE("outputs of different static extents are different groups", "[trace][plan]") {
+  auto m = loom::compile([](auto x, auto y) { return std::make_tuple(x * 2.f, x + y); },
+                         loom::input<float, loom::extents<4>>{},
+                         loom::input<float, loom::extents<3, 4>>{});
+  STATIC_REQUIRE(decltype(m)::kernel_count == 2);
+  loom::tensor<float, loom::extents<4>> x;
+  loom::tensor<float, loom::extents<3, 4>> y;
+  for (std::size_t j = 0; j < 4; ++j) x(j) = float(j) - 1.5f;
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 4; ++j) y(i, j) = float(i * 10 + j);
+  auto [a, b] = m(x, y);
+  STATIC_REQUIRE(std::is_same_v<decltype(b), loom::tensor<float, loom::extents<3, 4>>>);
+  for (std::size_t j = 0; j < 4; ++j) REQUIRE(a(j) == 2 * x(j));
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 4; ++j) REQUIRE(b(i, j) == x(j) + y(i, j));
+  const std::string text = loom::explain(m);
+  CHECK_THAT(text, Catch::Contains("2 kernels"));
+  CHECK_THAT(text, Catch::Contains("other static extents"));
+}
+
+TEST_CASE("outputs that share static extents must agree at run time", "[trace][errors]") {
+  auto m = loom::compile(
+      [](auto x, auto y) { return std::make_tuple(-x, -y); }, vec_input{}, vec_input{});
+  const vec x = random_vec(3, 8), y = random_vec(4, 9);
+  REQUIRE_THROWS_AS(m(x, y), loom::shape_error);
+  REQUIRE_THROWS_WITH(m(x, y), Catch::Contains("[3]") && Catch::Contains("[4]"));
+}
+
+TEST_CASE("explain lists nodes, groups and opaque nodes", "[trace][explain]") {
+  auto m = loom::compile([](auto x) { return loom::sigmoid(x) * 0.5f; }, vec_input{});
+  const std::string text = loom::explain(m);
+  CHECK_THAT(text, Catch::Contains("1 kernels"));
+  CHECK_THAT(text, Catch::Contains("%1 = sigmoid %0 : f32[?]"));
+  CHECK_THAT(text, Catch::Contains("scalar 0.5 (run-time parameter)"));
+  CHECK_THAT(text, Catch::Contains("group 0: computes %0 %1 %2 %3; writes %3; ends: end of graph"));
+}
+
+TEST_CASE("a compiled model checks dynamic extents on entry", "[trace][errors]") {
+  auto m =
+      loom::compile([](auto x) { return x + 1.f; }, loom::input<float, loom::extents<dyn, 4>>{});
+  loom::tensor<float, loom::extents<dyn, dyn>> bad(3, 5);
+  REQUIRE_THROWS_AS(m(bad), loom::shape_error);
+  REQUIRE_THROWS_WITH(m(bad), Catch::Contains("[3, 5]") && Catch::Contains("[?, 4]"));
+  loom::tensor<float, loom::extents<dyn, 4>> x(2), wrong(3);
+  REQUIRE_THROWS_WITH(m.run(wrong, x), Catch::Contains("[3, 4]") && Catch::Contains("[2, 4]"));
+}
+
+TEST_CASE("an output buffer may alias its input", "[trace]") {
+  auto m = loom::compile([](auto x) { return x * x + 1.f; }, vec_input{});
+  vec x = random_vec(1000, 10);
+  const vec before = x;
+  m.run(x, x);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    REQUIRE(x(i) == Approx(double(before(i)) * before(i) + 1));
+}
