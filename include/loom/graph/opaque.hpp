@@ -44,7 +44,8 @@ inline constexpr bool callable_on_elements = std::is_invocable_v<const F&, Eleme
 
 namespace detail {
 // Impure calls get an identity at trace time, so compile() can tell one result used twice
-// (which fused code would compute twice) from two separate calls.
+// from two separate calls: tracing copies a reused value into every place it is used, and
+// the copies of one call must run F once, as eager mode does.
 inline std::uint64_t next_trace_id() {
   static std::atomic<std::uint64_t> counter{0};
   return ++counter;
@@ -54,7 +55,10 @@ struct no_trace_id {
   static constexpr std::uint64_t trace_id = 0;
 };
 struct with_trace_id {
+  static constexpr std::size_t no_alias = ~std::size_t(0);
   std::uint64_t trace_id = next_trace_id();
+  // Set by link_reused_impure_nodes: the earlier node that is the same call.
+  std::size_t alias = no_alias;
 };
 }  // namespace detail
 

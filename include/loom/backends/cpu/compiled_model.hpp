@@ -3,13 +3,13 @@
 #include <array>
 #include <boost/hana/for_each.hpp>
 #include <cstddef>
-#include <map>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "loom/backends/cpu/execute.hpp"
+#include "loom/graph/impure.hpp"
 #include "loom/graph/input.hpp"
 #include "loom/graph/plan.hpp"
 #include "loom/graph/type_name.hpp"
@@ -47,7 +47,7 @@ class compiled_model {
   using output_tensor = tensor<typename node_t<G, G::outputs[K]>::value_type,
                                typename node_t<G, G::outputs[K]>::extents_type>;
 
-  explicit compiled_model(G g) : graph_(std::move(g)) { reject_reused_impure_results(); }
+  explicit compiled_model(G g) : graph_(std::move(g)) { link_reused_impure_nodes(graph_); }
 
   const G& graph() const { return graph_; }
 
@@ -156,25 +156,6 @@ class compiled_model {
                         extents_string<E>());
     s = arg.shape();
     data = arg.data();
-  }
-
-  // Fused code computes a node once per use of its value unless its type proves two uses
-  // equal; for an impure callable that would repeat side effects eager mode makes once.
-  void reject_reused_impure_results() const {
-    std::map<std::uint64_t, std::size_t> seen;
-    hana::for_each(graph_.nodes, [&](const auto& n) {
-      using Op = typename std::remove_cvref_t<decltype(n)>::op_type;
-      if constexpr (ops::is_opaque_v<Op>) {
-        if constexpr (!Op::is_pure) {
-          if (++seen[n.op.trace_id] > 1)
-            throw trace_error(
-                "loom: the result of impure opaque node " +
-                std::string(type_name<typename Op::callable_type>()) +
-                " is used more than once; fused code would call it once per use. Call it "
-                "once per use in the model, or declare it pure");
-        }
-      }
-    });
   }
 
   G graph_;

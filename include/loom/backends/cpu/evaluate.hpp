@@ -6,6 +6,7 @@
 #include <tuple>
 #include <utility>
 
+#include "loom/graph/impure.hpp"
 #include "loom/graph/plan.hpp"
 
 namespace loom::cpu {
@@ -77,14 +78,61 @@ struct evaluate {
       std::get<I>(v) = Lanes::splat(n.op.value);
     } else if constexpr (kind == node_kind::literal) {
       std::get<I>(v) = Lanes::splat(N::op_type::value);
-    } else {
-      [&]<std::size_t... A>(std::index_sequence<A...>) {
-        using sig =
-            typename N::op_type::template signature<typename node_t<G, N::args[A]>::value_type...>;
-        apply_signature<T>(n.op, sig{}, std::get<I>(v), std::get<N::args[A]>(v)...);
+    } else if constexpr (impure_twins<I>().size() > 0) {
+      // Another copy of this impure call was computed already: reuse its value.
+      if (n.op.alias != n.op.no_alias) {
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+          ((n.op.alias == impure_twins<I>()[K]
+                ? (void)(std::get<I>(v) = std::get<impure_twins<I>()[K]>(v))
+                : void()),
+           ...);
+        }
+        (std::make_index_sequence<impure_twins<I>().size()>{});
+      } else {
+        compute<I>(n, v);
       }
-      (std::make_index_sequence<N::arity>{});
+    } else {
+      compute<I>(n, v);
     }
+  }
+
+  // Earlier nodes of this group with the same impure op as node I: the nodes link_reused_
+  // impure_nodes may have linked it to.
+  template <std::size_t I>
+  static constexpr auto impure_twins() {
+    constexpr std::size_t count = [] {
+      std::size_t c = 0;
+      [&]<std::size_t... K>(std::index_sequence<K...>) {
+        ((c += twin<I, K>()), ...);
+      }
+      (std::make_index_sequence<I>{});
+      return c;
+    }();
+    std::array<std::size_t, count> list{};
+    std::size_t c = 0;
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+      ((twin<I, K>() ? (void)(list[c++] = K) : void()), ...);
+    }
+    (std::make_index_sequence<I>{});
+    return list;
+  }
+
+  template <std::size_t I, std::size_t K>
+  static constexpr bool twin() {
+    return loom::detail::is_impure_node<G, I>() && fusion_plan<G>::needed[Group][K] &&
+           std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type>;
+  }
+
+  template <std::size_t I, class Node>
+  LOOM_INLINE static void compute(const Node& n, values_type& v) {
+    using N = node_t<G, I>;
+    using T = typename N::value_type;
+    [&]<std::size_t... A>(std::index_sequence<A...>) {
+      using sig =
+          typename N::op_type::template signature<typename node_t<G, N::args[A]>::value_type...>;
+      apply_signature<T>(n.op, sig{}, std::get<I>(v), std::get<N::args[A]>(v)...);
+    }
+    (std::make_index_sequence<N::arity>{});
   }
 
   template <class T, class Op, class R, class... Operand, class Out, class... Arg>

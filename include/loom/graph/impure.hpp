@@ -1,0 +1,73 @@
+#pragma once
+
+#include <boost/hana/at.hpp>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "loom/core/errors.hpp"
+#include "loom/graph/plan.hpp"
+#include "loom/graph/type_name.hpp"
+
+namespace loom {
+
+namespace detail {
+template <class G, std::size_t I>
+constexpr bool is_impure_node() {
+  using Op = typename node_t<G, I>::op_type;
+  if constexpr (ops::is_opaque_v<Op>)
+    return !Op::is_pure;
+  else
+    return false;
+}
+}  // namespace detail
+
+namespace detail {
+
+// Links impure node I to the first earlier node K with the same trace id.
+template <class G, std::size_t I, std::size_t... K>
+void link_to_first_copy(G& g, std::index_sequence<K...>) {
+  auto& op = hana::at_c<I>(g.nodes).op;
+  auto try_link = [&](std::size_t k, std::uint64_t id) {
+    if (op.alias == op.no_alias && id == op.trace_id) op.alias = k;
+  };
+  (
+      [&] {
+        if constexpr (std::is_same_v<typename node_t<G, K>::op_type,
+                                     typename node_t<G, I>::op_type>)
+          try_link(K, hana::at_c<K>(g.nodes).op.trace_id);
+      }(),
+      ...);
+  using plan = fusion_plan<G>;
+  if (op.alias == op.no_alias) return;
+  for (std::size_t group = 0; group < plan::group_count; ++group)
+    if (plan::needed[group][I] && !plan::needed[group][op.alias])
+      throw trace_error(
+          "loom: the result of impure opaque node " +
+          std::string(type_name<typename node_t<G, I>::op_type::callable_type>()) +
+          " is used by outputs of different fusion groups; each group would call it again. "
+          "Call it once per group in the model");
+}
+
+template <class G, std::size_t I>
+void link_if_impure(G& g) {
+  if constexpr (is_impure_node<G, I>()) link_to_first_copy<G, I>(g, std::make_index_sequence<I>{});
+}
+
+}  // namespace detail
+
+// Tracing copies a value into every place that uses it, so the flat graph holds one impure
+// node per use of an impure call's result (impure nodes are never merged by type). This
+// links each copy to the first node of the same call (same trace id), and the backends
+// reuse that node's value instead of calling F again. A copy whose first node is computed by
+// another fusion group cannot be linked (its value is not materialised there) and is refused.
+template <class G>
+void link_reused_impure_nodes(G& g) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (detail::link_if_impure<G, I>(g), ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+}
+
+}  // namespace loom
