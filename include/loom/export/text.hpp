@@ -39,6 +39,10 @@ std::string describe_node(const G& g) {
   if constexpr (kind == node_kind::opaque) {
     s << "  [element-wise, " << (Op::is_pure ? "pure" : "impure")
       << (std::is_empty_v<typename Op::callable_type> ? "" : ", stateful") << ", fused as a call]";
+    if constexpr (!Op::is_pure) {
+      const auto& op = hana::at_c<I>(g.nodes).op;
+      if (op.alias != op.no_alias) s << " (the same call as %" << op.alias << ": F runs once)";
+    }
   }
   return s.str();
 }

@@ -2,6 +2,8 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -34,14 +36,6 @@ concept operand = traced<X> || tensor_like<X> || scalar<X>;
 template <class... X>
 concept loom_operands = (operand<X> && ...) && ((traced<X> || tensor_like<X>) || ...);
 
-template <class X>
-auto lift(const X& x) {
-  if constexpr (traced<X>)
-    return x;
-  else
-    return scalar_leaf<scalar_dtype_t<X>>{{}, static_cast<scalar_dtype_t<X>>(x)};
-}
-
 // The dtype weak operands (scalars, literals) adopt: the promotion of the strong ones.
 template <class Acc>
 constexpr auto strong_of() {
@@ -57,13 +51,27 @@ constexpr auto strong_of() {
     return strong_of<promote_t<Acc, typename N::value_type>, Rest...>();
 }
 
-template <class Strong, class N>
-auto adopt(const N& n) {
-  if constexpr (weak_node<N>)
-    return retype<weak_promote_t<Strong, typename N::value_type>>(n);
-  else
-    return n;
+// The node an operand becomes once the strong dtype is known: traced values stay, weak ones
+// (literals, C++ scalars) take the dtype they adopt, converted from the C++ value directly.
+template <class Strong, class X>
+auto adopt(const X& x) {
+  if constexpr (weak_node<X>) {
+    return retype<weak_promote_t<Strong, typename X::value_type>>(x);
+  } else if constexpr (traced<X>) {
+    return x;
+  } else {
+    using T = weak_promote_t<Strong, scalar_dtype_t<X>>;
+    if constexpr (std::is_integral_v<X> && !std::is_same_v<X, bool> &&
+                  std::is_same_v<T, std::int32_t>) {
+      if (!std::in_range<std::int32_t>(x))
+        throw error("loom: the integer scalar " + std::to_string(x) + " does not fit in i32");
+    }
+    return scalar_leaf<T>{{}, static_cast<T>(x)};
+  }
 }
+
+template <class X>
+using operand_node_t = std::conditional_t<traced<X>, X, scalar_leaf<float>>;
 
 template <class Op, class E>
 constexpr auto broadcast_all() {
@@ -92,11 +100,11 @@ auto make_node(const Op& op, const N&... n) {
   return apply<Op, typename sig::result_type, E, N...>{{}, op, {n...}};
 }
 
-// Builds the node for `op` applied to traced operands (lifting C++ scalars).
+// Builds the node for `op` applied to traced operands and C++ scalars.
 template <class Op, class... X>
 auto trace_op(const Op& op, const X&... x) {
-  using Strong = typename decltype(strong_of<void, decltype(lift(x))...>())::type;
-  return make_node(op, adopt<Strong>(lift(x))...);
+  using Strong = typename decltype(strong_of<void, operand_node_t<X>...>())::type;
+  return make_node(op, adopt<Strong>(x)...);
 }
 
 }  // namespace detail

@@ -53,7 +53,13 @@ class compiled_model {
 
   // Threads for this model's passes; 0 (the default) follows loom::num_threads().
   void set_threads(int n) { threads_ = n; }
-  int threads() const { return threads_ > 0 ? threads_ : num_threads(); }
+  int threads() const {
+#ifdef _OPENMP
+    return threads_ > 0 ? threads_ : num_threads();
+#else
+    return 1;
+#endif
+  }
 
   // Runs the model and returns its result(s) in new tensors (from loom's buffer pool, so a
   // loop that drops the previous result reuses its memory).
@@ -136,6 +142,7 @@ class compiled_model {
     }
     (std::make_index_sequence<node_count>{});
     cpu::infer_shapes<G>(frame, leaf_shape);
+    cpu::check_group_shapes<G>(frame);
     return frame;
   }
 

@@ -36,6 +36,23 @@ void infer_shapes(call_frame<G::node_count>& f, const std::array<shape, G::node_
   (std::make_index_sequence<G::node_count>{});
 }
 
+// The outputs of one group are walked as one iteration space, so they must agree at run
+// time as their static extents do; checked before anything is written.
+template <class G>
+void check_group_shapes(const call_frame<G::node_count>& f) {
+  using plan = fusion_plan<G>;
+  for (std::size_t k = 0; k < G::output_count; ++k)
+    for (std::size_t j = 0; j < k; ++j) {
+      const shape& a = f.shapes[G::outputs[j]];
+      const shape& b = f.shapes[G::outputs[k]];
+      if (plan::group_of_output[j] == plan::group_of_output[k] && !(a == b))
+        throw shape_error("loom: outputs " + std::to_string(j) + " and " + std::to_string(k) +
+                          " share static extents but differ at run time: " + a.to_string() +
+                          " and " + b.to_string() +
+                          "; give them distinct static extents or compile them apart");
+    }
+}
+
 // Runs every group of the plan, writing output k of the graph to outputs[k].
 template <class G>
 void execute(const G& g,
@@ -46,19 +63,9 @@ void execute(const G& g,
     (
         [&] {
           using nodes = group_nodes<G, Group>;
-          const shape& s = f.shapes[G::outputs[nodes::outputs[0]]];
           std::array<void*, nodes::output_count> out;
-          for (std::size_t k = 0; k < nodes::output_count; ++k) {
-            const shape& sk = f.shapes[G::outputs[nodes::outputs[k]]];
-            if (!(sk == s))
-              throw shape_error("loom: outputs " + std::to_string(nodes::outputs[0]) + " and " +
-                                std::to_string(nodes::outputs[k]) +
-                                " share static extents but differ at run time: " + s.to_string() +
-                                " and " + sk.to_string() +
-                                "; give them distinct static extents or compile them apart");
-            out[k] = outputs[nodes::outputs[k]];
-          }
-          run_group<G, Group>(g, f, out, s, threads);
+          for (std::size_t k = 0; k < nodes::output_count; ++k) out[k] = outputs[nodes::outputs[k]];
+          run_group<G, Group>(g, f, out, f.shapes[G::outputs[nodes::outputs[0]]], threads);
         }(),
         ...);
   }

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <string_view>
+#include <type_traits>
 
 #include "loom/core/config.hpp"
 #include "loom/graph/ops/signature.hpp"
@@ -9,6 +11,26 @@
 // Element-wise unary ops. `scalar` is the definition (host and device); `simd`, where present,
 // is the same function on a whole block through an array type with Eigen's vectorised math.
 namespace loom::ops {
+
+// Eigen's vectorised log, sqrt, rsqrt and exp are exact enough only inside a range (with
+// AVX-512 they flush subnormals, get sqrt(inf) and sqrt(-0) wrong, and f64 exp stops at
+// 5.6e-309 instead of reaching 0). A block whose smallest or largest value leaves that range is
+// computed lane by lane with the C library instead; two vectorised reductions decide, so
+// ordinary data keeps the fast path.
+template <class Op, class A, class Fast, class InRange>
+auto vectorised_in_range(const A& a, Fast fast, InRange in_range) {
+  using T = typename A::Scalar;
+  using Block = typename A::PlainObject;
+  const Block x = a;
+  if (in_range(x.minCoeff(), x.maxCoeff())) return Block(fast(x));
+  return Block(x.unaryExpr([](T v) { return Op::scalar(v); }));
+}
+
+// True for values from the smallest normal number to the largest finite one.
+inline constexpr auto positive_normal = [](auto lo, auto hi) {
+  using T = decltype(lo);
+  return lo >= std::numeric_limits<T>::min() && hi <= std::numeric_limits<T>::max();
+};
 
 struct neg : arithmetic_unary {
   static constexpr std::string_view name = "neg";
@@ -18,7 +40,8 @@ struct neg : arithmetic_unary {
   }
   template <class A>
   static auto simd(const A& a) {
-    return -a;
+    // Eigen negates as 0 - a, which turns -0 into +0; a multiplication keeps the sign.
+    return a * typename A::Scalar(-1);
   }
 };
 
@@ -68,7 +91,15 @@ struct exp : floating_unary {
   }
   template <class A>
   static auto simd(const A& a) {
-    return a.exp();
+    // Below log(smallest normal) the f64 result is subnormal or 0, which Eigen's f64 exp
+    // misses; its f32 exp reaches 0 correctly and needs no check.
+    if constexpr (std::is_same_v<typename A::Scalar, double>)
+      return vectorised_in_range<exp>(
+          a,
+          [](const auto& x) { return x.exp(); },
+          [](double lo, double) { return lo >= -708.39641853226408; });
+    else
+      return a.exp();
   }
 };
 
@@ -80,7 +111,8 @@ struct log : floating_unary {
   }
   template <class A>
   static auto simd(const A& a) {
-    return a.log();
+    return vectorised_in_range<log>(
+        a, [](const auto& x) { return x.log(); }, positive_normal);
   }
 };
 
@@ -92,7 +124,8 @@ struct sqrt : floating_unary {
   }
   template <class A>
   static auto simd(const A& a) {
-    return a.sqrt();
+    return vectorised_in_range<sqrt>(
+        a, [](const auto& x) { return x.sqrt(); }, positive_normal);
   }
 };
 
@@ -104,7 +137,8 @@ struct rsqrt : floating_unary {
   }
   template <class A>
   static auto simd(const A& a) {
-    return a.rsqrt();
+    return vectorised_in_range<rsqrt>(
+        a, [](const auto& x) { return x.rsqrt(); }, positive_normal);
   }
 };
 
