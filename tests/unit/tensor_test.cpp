@@ -18,6 +18,13 @@ TEST_CASE("tensors take every extent or only the dynamic ones", "[tensor]") {
   CHECK(scalar() == 7);
 }
 
+TEST_CASE("fill sets every element", "[tensor]") {
+  loom::tensor<double, loom::extents<2, dyn>> t(3);
+  t.fill(2.5);
+  for (double v : t) CHECK(v == 2.5);
+  CHECK(t.size() == 6);
+}
+
 TEST_CASE("copies are deep, moves are free", "[tensor]") {
   loom::tensor<float, loom::extents<dyn>> a(10);
   for (std::size_t i = 0; i < 10; ++i) a(i) = float(i);

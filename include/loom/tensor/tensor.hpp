@@ -127,6 +127,11 @@ class tensor {
   const loom::shape& shape() const { return view_.shape(); }
   std::size_t size() const { return view_.size(); }
   std::size_t extent(std::size_t i) const { return view_.extent(i); }
+  // Sets every element; a new tensor's elements are uninitialised, as Eigen's are.
+  tensor& fill(T value) {
+    std::fill(begin(), end(), value);
+    return *this;
+  }
   T* begin() { return data(); }
   T* end() { return data() + size(); }
   const T* begin() const { return data(); }
