@@ -48,6 +48,27 @@ TEST_CASE("a repeated pure subexpression is one node", "[trace][cse]") {
   for (float v : y) REQUIRE(v == Approx(0.5));
 }
 
+TEST_CASE("a value reused at every level is one node per level", "[trace][cse]") {
+  // Each level uses the previous value twice, so the traced tree has 2^12 leaves; the graph
+  // has 13 nodes, and flattening visits each shared subtree once (this file would not
+  // compile in reasonable time otherwise).
+  auto m = loom::compile(
+      [](auto x) {
+        auto y = x;
+        auto twice = [](auto v) {
+          return v + v;
+        };
+        auto y12 =
+            twice(twice(twice(twice(twice(twice(twice(twice(twice(twice(twice(twice(y))))))))))));
+        return y12;
+      },
+      vec_input{});
+  STATIC_REQUIRE(decltype(m)::node_count == 13);
+  const vec x = random_vec(100, 11);
+  const vec r = m(x);
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(r(i) == 4096.f * x(i));
+}
+
 TEST_CASE("equal literals merge and fold", "[trace][cse]") {
   auto m = loom::compile([](auto x) { return x * loom::lit<2> + x * loom::lit<2>; }, vec_input{});
   // input, literal, mul, add: the literal's int type adopts the tensor's f32.

@@ -3,13 +3,11 @@
 #include <array>
 #include <boost/hana/append.hpp>
 #include <boost/hana/at.hpp>
-#include <boost/hana/fold_left.hpp>
 #include <boost/hana/index_if.hpp>
 #include <boost/hana/length.hpp>
 #include <boost/hana/optional.hpp>
 #include <boost/hana/pair.hpp>
 #include <boost/hana/tuple.hpp>
-#include <boost/hana/unpack.hpp>
 #include <cstddef>
 #include <tuple>
 #include <type_traits>
@@ -61,45 +59,109 @@ struct node_parts<apply<Op, T, E, Args...>> {
   using op = Op;
 };
 
+// True when the value of a tree is fixed by its type: it holds no scalar and no stateful or
+// impure callable. Only such trees may be merged by type.
+template <class N>
+inline constexpr bool subtree_mergeable_v = !is_scalar_leaf_v<N>;
+template <class Op, class T, class E, class... Args>
+inline constexpr bool subtree_mergeable_v<apply<Op, T, E, Args...>> = op_is_mergeable<Op>() &&
+                                                                      (subtree_mergeable_v<Args> &&
+                                                                       ...);
+
+// Which flat node each mergeable tree type already became. Tracing copies a reused value
+// into every use, so a value used twice at each of d levels appears 2^d times in the tree;
+// the memo lets the walk visit each distinct mergeable subtree once, keeping flattening
+// linear in the number of distinct nodes.
+template <class Tree, std::size_t Index>
+struct memo_entry {};
+template <class... Entries>
+struct memo {};
+
+template <class Tree, class... Trees, std::size_t... Index>
+constexpr std::size_t memo_find(memo<memo_entry<Trees, Index>...>*) {
+  std::size_t found = ~std::size_t(0);
+  ((std::is_same_v<Tree, Trees> ? (found = Index, true) : false) || ...);
+  return found;
+}
+
+template <class Memo, class Tree, std::size_t Index>
+struct memo_add;
+template <class... Entries, class Tree, std::size_t Index>
+struct memo_add<memo<Entries...>, Tree, Index> {
+  using type = memo<Entries..., memo_entry<Tree, Index>>;
+};
+
+// The walk's state after a node was added: the flat nodes so far, the memo, and the index
+// of the node just visited.
+template <class Nodes, class Memo, std::size_t Index>
+struct visited {
+  using memo_type = Memo;
+  static constexpr std::size_t index = Index;
+  Nodes nodes;
+};
+
 // Adds `candidate` to `nodes` unless an equal node is there already. Equal types mean equal
 // values only for nodes that hold no run-time state (see op_is_mergeable), so only those are
 // looked up; a scalar, a stateful or an impure callable is always a node of its own, and so
 // is every node built on it, since its inputs differ.
-template <bool Mergeable, class Nodes, class Candidate>
+template <class Tree, class Memo, bool Mergeable, class Nodes, class Candidate>
 constexpr auto find_or_append(Nodes nodes, Candidate candidate) {
+  constexpr std::size_t size = decltype(hana::length(nodes))::value;
   if constexpr (Mergeable) {
     auto found = hana::index_if(nodes, [](const auto& n) {
       return hana::bool_c<std::is_same_v<std::remove_cvref_t<decltype(n)>, Candidate>>;
     });
-    if constexpr (decltype(hana::is_just(found))::value)
-      return hana::make_pair(nodes, *found);
-    else
-      return hana::make_pair(hana::append(nodes, candidate), hana::length(nodes));
+    if constexpr (decltype(hana::is_just(found))::value) {
+      constexpr std::size_t at = decltype(*found)::value;
+      return visited<Nodes, typename memo_add<Memo, Tree, at>::type, at>{nodes};
+    } else {
+      auto grown = hana::append(nodes, candidate);
+      return visited<decltype(grown), typename memo_add<Memo, Tree, size>::type, size>{grown};
+    }
   } else {
-    return hana::make_pair(hana::append(nodes, candidate), hana::length(nodes));
+    auto grown = hana::append(nodes, candidate);
+    return visited<decltype(grown), Memo, size>{grown};
   }
 }
 
-template <class Nodes, class N>
+template <class Memo, class Nodes, class N>
+constexpr auto insert(Nodes nodes, const N& node);
+
+// Inserts the children of a node from the K-th on, collecting their indices.
+template <class Memo, std::size_t K, class Nodes, class Args, std::size_t... Index>
+constexpr auto insert_children(Nodes nodes, const Args& args, std::index_sequence<Index...>) {
+  if constexpr (K == decltype(hana::length(args))::value) {
+    return hana::make_pair(visited<Nodes, Memo, 0>{nodes}, std::index_sequence<Index...>{});
+  } else {
+    auto r = insert<Memo>(nodes, hana::at_c<K>(args));
+    using R = decltype(r);
+    return insert_children<typename R::memo_type, K + 1>(
+        r.nodes, args, std::index_sequence<Index..., R::index>{});
+  }
+}
+
+template <class Op, class T, class E, class Nodes, class Memo, std::size_t... Index>
+constexpr auto make_flat(const Op& op, std::index_sequence<Index...>) {
+  return flat_node<Op, T, E, Index...>{op};
+}
+
+template <class Memo, class Nodes, class N>
 constexpr auto insert(Nodes nodes, const N& node) {
   using T = typename N::value_type;
   using E = typename N::extents_type;
-  if constexpr (is_input_leaf_v<N> || is_literal_leaf_v<N>) {
-    return find_or_append<true>(nodes, flat_node<N, T, E>{node});
+  constexpr std::size_t known = memo_find<N>(static_cast<Memo*>(nullptr));
+  if constexpr (known != ~std::size_t(0)) {
+    return visited<Nodes, Memo, known>{nodes};
+  } else if constexpr (is_input_leaf_v<N> || is_literal_leaf_v<N>) {
+    return find_or_append<N, Memo, true>(nodes, flat_node<N, T, E>{node});
   } else if constexpr (is_scalar_leaf_v<N>) {
-    return find_or_append<false>(nodes, flat_node<N, T, E>{node});
+    return find_or_append<N, Memo, false>(nodes, flat_node<N, T, E>{node});
   } else {
     using Op = typename node_parts<N>::op;
-    auto visited = hana::fold_left(
-        node.args, hana::make_pair(nodes, hana::tuple<>{}), [](auto state, const auto& child) {
-          auto r = insert(hana::first(state), child);
-          return hana::make_pair(hana::first(r),
-                                 hana::append(hana::second(state), hana::second(r)));
-        });
-    auto candidate = hana::unpack(hana::second(visited), [&](auto... index) {
-      return flat_node<Op, T, E, decltype(index)::value...>{node.op};
-    });
-    return find_or_append<op_is_mergeable<Op>()>(hana::first(visited), candidate);
+    auto children = insert_children<Memo, 0>(nodes, node.args, std::index_sequence<>{});
+    using After = typename std::remove_cvref_t<decltype(hana::first(children))>::memo_type;
+    auto candidate = make_flat<Op, T, E, Nodes, After>(node.op, hana::second(children));
+    return find_or_append<N, After, subtree_mergeable_v<N>>(hana::first(children).nodes, candidate);
   }
 }
 
@@ -131,21 +193,36 @@ constexpr auto as_hana_tuple(const R& result) {
 
 // Turns what a traced callable returned (one node, or a tuple/pair of nodes) into the flat
 // graph, computing each distinct subexpression once.
+namespace detail {
+
+template <std::size_t K, class Memo, class Nodes, class Outputs, std::size_t... Index>
+constexpr auto insert_outputs(Nodes nodes, const Outputs& outputs, std::index_sequence<Index...>) {
+  if constexpr (K == decltype(hana::length(outputs))::value) {
+    return hana::make_pair(nodes, std::index_sequence<Index...>{});
+  } else {
+    static_assert(traced<decltype(hana::at_c<K>(outputs))>,
+                  "loom: a traced model must return traced values (or a tuple of them)");
+    auto r = insert<Memo>(nodes, hana::at_c<K>(outputs));
+    using R = decltype(r);
+    return insert_outputs<K + 1, typename R::memo_type>(
+        r.nodes, outputs, std::index_sequence<Index..., R::index>{});
+  }
+}
+
+template <bool ReturnsTuple, class Nodes, std::size_t... Outputs>
+constexpr auto make_graph(Nodes nodes, std::index_sequence<Outputs...>) {
+  return graph<Nodes, ReturnsTuple, Outputs...>{nodes};
+}
+
+}  // namespace detail
+
+// Turns what a traced callable returned (one node, or a tuple/pair of nodes) into the flat
+// graph, computing each distinct subexpression once.
 template <class Result>
 constexpr auto flatten(const Result& result) {
-  auto outputs = detail::as_hana_tuple(result);
-  auto visited = hana::fold_left(
-      outputs, hana::make_pair(hana::tuple<>{}, hana::tuple<>{}), [](auto state, const auto& out) {
-        static_assert(traced<decltype(out)>,
-                      "loom: a traced model must return traced "
-                      "values (or a tuple of them)");
-        auto r = detail::insert(hana::first(state), out);
-        return hana::make_pair(hana::first(r), hana::append(hana::second(state), hana::second(r)));
-      });
-  using Nodes = std::remove_cvref_t<decltype(hana::first(visited))>;
-  return hana::unpack(hana::second(visited), [&](auto... out) {
-    return graph<Nodes, detail::is_tuple_v<Result>, decltype(out)::value...>{hana::first(visited)};
-  });
+  auto walked = detail::insert_outputs<0, detail::memo<>>(
+      hana::tuple<>{}, detail::as_hana_tuple(result), std::index_sequence<>{});
+  return detail::make_graph<detail::is_tuple_v<Result>>(hana::first(walked), hana::second(walked));
 }
 
 template <class G, std::size_t I>
