@@ -1,4 +1,4 @@
-// expect: error: static assertion failed: loom: allow_in_graph<F>: F must take one element of each input.*callable_on_elements<F, Elements ...> \[with F = needs_two_arguments
+// expect: error: static assertion failed: loom: allow_in_graph<F>: a const F must take one element of each input.*callable_on_elements<F, Elements ...> \[with F = needs_two_arguments
 // An element-wise opaque callable whose signature does not fit its inputs names F.
 #include <loom/loom.hpp>
 struct needs_two_arguments {

@@ -1,9 +1,12 @@
 # Packaging checks, run by ctest as `cmake -DMODE=... -P run.cmake`.
-#   MODE=install: `cmake --install` the loom build tree into WORK_DIR/pkg_prefix,
-#                 then build consumer/ against it with find_package(loom CONFIG).
-#   MODE=subdir:  build subdir_consumer/, which add_subdirectory()s the loom sources.
+#   MODE=install:      `cmake --install` the loom build tree into WORK_DIR/pkg_prefix,
+#                      then build consumer/ against it with find_package(loom CONFIG).
+#   MODE=subdir:       build subdir_consumer/, which add_subdirectory()s the loom sources.
+#   MODE=fetchcontent: build fetchcontent_consumer/, which FetchContent's the loom
+#                      sources from LOOM_SOURCE_DIR (SOURCE_DIR, no network).
 # Either way the consumer binary must run and exit 0.
 # Inputs: MODE LOOM_SOURCE_DIR LOOM_BINARY_DIR WORK_DIR CXX GENERATOR CONFIG
+#         INSTALL_CMAKEDIR (MODE=install: where loomConfig.cmake must be, relative to the prefix)
 if(NOT CONFIG)
   set(CONFIG Release)
 endif()
@@ -22,8 +25,12 @@ elseif(MODE STREQUAL "subdir")
   set(_src "${_here}/subdir_consumer")
   set(_bin "${WORK_DIR}/pkg_subdir_consumer_build")
   set(_extra "-DLOOM_SOURCE_DIR=${LOOM_SOURCE_DIR}")
+elseif(MODE STREQUAL "fetchcontent")
+  set(_src "${_here}/fetchcontent_consumer")
+  set(_bin "${WORK_DIR}/pkg_fetchcontent_consumer_build")
+  set(_extra "-DLOOM_SOURCE_DIR=${LOOM_SOURCE_DIR}")
 else()
-  message(FATAL_ERROR "run.cmake: MODE must be install or subdir, got '${MODE}'")
+  message(FATAL_ERROR "run.cmake: MODE must be install, subdir or fetchcontent, got '${MODE}'")
 endif()
 
 # Fresh configure each time: a cached loom_DIR could hide a broken install.
@@ -33,10 +40,20 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -S "${_src}" -B "${_bin}" -G "${GENER
                 COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
 
 if(MODE STREQUAL "install")
-  # Make sure it was *our* fresh install that find_package picked up.
+  # Make sure it was *our* fresh install that find_package picked up, from where
+  # loom installs its package (share/cmake/loom by default: header-only, arch-independent).
+  if(NOT INSTALL_CMAKEDIR)
+    message(FATAL_ERROR "run.cmake: MODE=install needs -DINSTALL_CMAKEDIR=...")
+  endif()
+  if(IS_ABSOLUTE "${INSTALL_CMAKEDIR}")
+    set(_want "${INSTALL_CMAKEDIR}")
+  else()
+    set(_want "${_prefix}/${INSTALL_CMAKEDIR}")
+  endif()
   file(STRINGS "${_bin}/CMakeCache.txt" _loom_dir REGEX "^loom_DIR:")
-  if(NOT _loom_dir MATCHES "=${_prefix}/")
-    message(FATAL_ERROR "consumer found loom outside ${_prefix}: ${_loom_dir}")
+  string(REGEX REPLACE "^loom_DIR:[A-Z]*=" "" _loom_dir "${_loom_dir}")
+  if(NOT _loom_dir STREQUAL _want)
+    message(FATAL_ERROR "consumer found loom in '${_loom_dir}', expected '${_want}'")
   endif()
 endif()
 

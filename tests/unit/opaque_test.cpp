@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -50,6 +51,13 @@ struct logger {
     std::lock_guard lock(mutex);
     threads.insert(std::this_thread::get_id());
     ++calls;
+    return v;
+  }
+};
+
+struct throws_on_negative {
+  float operator()(float v) const {
+    if (v < 0) throw std::domain_error("negative input");
     return v;
   }
 };
@@ -172,6 +180,32 @@ TEST_CASE("an impure result shared by two fusion groups is refused", "[opaque][i
   };
   REQUIRE_THROWS_AS(compile(), loom::trace_error);
   REQUIRE_THROWS_WITH(compile(), Catch::Contains("logger") && Catch::Contains("fusion groups"));
+}
+
+TEST_CASE("an exception from F reaches the caller, also from worker threads", "[opaque]") {
+  auto m = loom::compile([](auto x) { return loom::allow_in_graph<throws_on_negative>{}(x); },
+                         vec_input{});
+  for (std::size_t n : {1000u, 1u << 17}) {
+    vec x(n);
+    x.fill(1.f);
+    x(n - 1) = -1.f;  // on the second thread's share when two threads run
+    REQUIRE_THROWS_AS(m(x), std::domain_error);
+  }
+}
+
+TEST_CASE("an impure callable on a broadcast value is refused", "[opaque][impure][errors]") {
+  // Fused into a pass over [100, 4], logger would run 400 times where eager runs it 4 times.
+  auto m = loom::compile(
+      [](auto bias, auto x) { return x + loom::allow_in_graph<logger>{}(bias); },
+      vec_input{}, loom::input<float, loom::extents<dyn, dyn>>{});
+  const vec bias = random_vec(4, 13);
+  loom::tensor<float, loom::extents<dyn, dyn>> x(100, 4);
+  x.fill(1.f);
+  REQUIRE_THROWS_AS(m(bias, x), loom::trace_error);
+  REQUIRE_THROWS_WITH(m(bias, x), Catch::Contains("[4]") && Catch::Contains("[100, 4]"));
+  loom::tensor<float, loom::extents<dyn, dyn>> same(1, 4);
+  same.fill(1.f);
+  CHECK_NOTHROW(m(bias, same));
 }
 
 TEST_CASE("F may declare its output dtype", "[opaque][dtype]") {

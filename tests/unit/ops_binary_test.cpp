@@ -657,3 +657,23 @@ TEST_CASE("a fused multiply-add agrees with the eager chain within an ulp",
     REQUIRE(std::abs(double(fused(k)) - double(eager(k))) <= ulp(product) + ulp(exact));
   }
 }
+
+// i32 overflow wraps modulo 2^32 in SIMD blocks and scalar tails alike (and is not undefined
+// behaviour in either).
+TEST_CASE("i32 arithmetic wraps around", "[ops][binary][dtype]") {
+  constexpr std::int32_t lo = std::numeric_limits<std::int32_t>::min();
+  constexpr std::int32_t hi = std::numeric_limits<std::int32_t>::max();
+  vec<std::int32_t> a(65), b(65);
+  a.fill(hi);
+  b.fill(1);
+  a(64) = hi;  // the scalar tail
+  a(0) = lo;
+  const auto sum = a + b, diff = a - b * 2, prod = a * 2, negated = -a, absolute = loom::abs(a);
+  CHECK(sum(1) == lo);
+  CHECK(sum(64) == lo);
+  CHECK(diff(0) == hi - 1);
+  CHECK(prod(64) == -2);
+  CHECK(negated(0) == lo);
+  CHECK(absolute(0) == lo);
+  CHECK(absolute(64) == hi);
+}

@@ -34,6 +34,23 @@ TEST_CASE("copies are deep, moves are free", "[tensor]") {
   const float* p = a.data();
   auto c = std::move(a);
   CHECK(c.data() == p);
+  CHECK(a.size() == 0);  // NOLINT(bugprone-use-after-move): the moved-from state is empty
+  CHECK(a.begin() == a.end());
+  loom::tensor_view<float> empty;
+  CHECK(empty.size() == 0);
+}
+
+TEST_CASE("a tensor converts to views with dynamic extents", "[tensor]") {
+  loom::tensor<float, loom::extents<2, 3>> t;
+  t.fill(4.f);
+  loom::tensor_view<const float, loom::extents<dyn, dyn>> v = t;
+  loom::tensor_view<float, loom::extents<2, dyn>> w = t;
+  CHECK(v.shape().to_string() == "[2, 3]");
+  w(1, 2) = 5.f;
+  CHECK(v(1, 2) == 5.f);
+  // A view of a temporary would dangle: the conversion is deleted for rvalues.
+  STATIC_REQUIRE(!std::is_convertible_v<loom::tensor<float, loom::extents<2, 3>>&&,
+                                        loom::tensor_view<const float, loom::extents<2, 3>>>);
 }
 
 TEST_CASE("eager temporaries reuse pooled buffers", "[tensor][pool]") {
@@ -85,4 +102,23 @@ TEST_CASE("to_eigen maps tensors, and layouts convert on assignment", "[tensor][
   const auto sq = loom::square(view);
   auto back = loom::to_eigen(sq);
   CHECK(back.isApprox(v.array().square().matrix()));
+}
+
+TEST_CASE("Eigen views refuse strided data", "[tensor][eigen]") {
+  Eigen::MatrixXf m(3, 3);  // column-major: a row is strided, a column is contiguous
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) m(i, j) = float(3 * i + j);
+  auto row = m.row(1);
+  REQUIRE_THROWS_AS(loom::from_eigen<1>(row), loom::shape_error);
+  REQUIRE_THROWS_WITH(loom::from_eigen<1>(row), Catch::Contains("inner stride 3"));
+  auto col = m.col(1);
+  auto v = loom::from_eigen<1>(col);
+  for (int i = 0; i < 3; ++i) CHECK(v(i) == m(i, 1));
+  Eigen::VectorXf x = Eigen::VectorXf::LinSpaced(5, 0, 4);
+  auto as_matrix = loom::from_eigen(x);  // a column vector is a (5 x 1) row-major matrix
+  REQUIRE(as_matrix.shape().to_string() == "[5, 1]");
+  CHECK(as_matrix(4, 0) == 4.f);
+  Eigen::Matrix<float, 4, 4, Eigen::RowMajor> big;
+  auto block = big.block(0, 0, 2, 2);
+  REQUIRE_THROWS_AS(loom::from_eigen(block), loom::shape_error);
 }

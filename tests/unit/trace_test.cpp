@@ -97,6 +97,21 @@ TEST_CASE("scripted and traced forms give the same graph type", "[trace][script]
   }
 }
 
+TEST_CASE("a scripted graph may have several results", "[trace][script]") {
+  loom::placeholder<0, float, loom::extents<dyn>> x;
+  auto results = std::make_tuple(loom::relu(x), x * loom::lit<3>);  // a non-const tuple
+  auto m = loom::compile(results);
+  const vec in = random_vec(70, 12);
+  auto [a, b] = m(in);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    REQUIRE(a(i) == (in(i) > 0 ? in(i) : 0.f));
+    REQUIRE(b(i) == 3 * in(i));
+  }
+  auto m2 = loom::compile(std::make_tuple(-x, loom::abs(x)));  // a temporary tuple
+  auto [c, d] = m2(in);
+  REQUIRE((c(5) == -in(5) && d(5) == std::abs(in(5))));
+}
+
 TEST_CASE("compile takes example tensors as torch.jit.trace does", "[trace]") {
   const vec x = random_vec(64, 6);
   auto m = loom::compile([](auto v) { return loom::square(v); }, x);
@@ -171,6 +186,22 @@ TEST_CASE("a compiled model checks dynamic extents on entry", "[trace][errors]")
   REQUIRE_THROWS_WITH(m(bad), Catch::Contains("[3, 5]") && Catch::Contains("[?, 4]"));
   loom::tensor<float, loom::extents<dyn, 4>> x(2), wrong(3);
   REQUIRE_THROWS_WITH(m.run(wrong, x), Catch::Contains("[3, 4]") && Catch::Contains("[2, 4]"));
+}
+
+TEST_CASE("running in place across fusion groups is refused", "[trace][errors]") {
+  // Group 0 writes x*10 over x; group 1 would then read the new x.
+  auto m = loom::compile([](auto x, auto y) { return std::make_tuple(x * 10.f, x + y); },
+                         loom::input<float, loom::extents<4>>{},
+                         loom::input<float, loom::extents<3, 4>>{});
+  loom::tensor<float, loom::extents<4>> x;
+  loom::tensor<float, loom::extents<3, 4>> y, sum;
+  x.fill(1.f);
+  y.fill(2.f);
+  REQUIRE_THROWS_WITH(m.run(std::tie(x, sum), x, y), Catch::Contains("overlaps an input"));
+  CHECK(x(0) == 1.f);  // refused before anything was written
+  loom::tensor<float, loom::extents<4>> scaled;
+  m.run(std::tie(scaled, y), x, y);  // the last group may write over what only it reads
+  CHECK((scaled(3) == 10.f && y(2, 3) == 3.f));
 }
 
 TEST_CASE("an output buffer may alias its input", "[trace]") {

@@ -41,6 +41,24 @@ constexpr std::size_t placeholder_node() {
   return found;
 }
 
+// Every placeholder numbered K must declare the same dtype and extents: they are one input.
+template <class G, std::size_t K, class T, class E>
+constexpr bool placeholders_agree() {
+  bool agree = true;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using Op = typename node_t<G, I>::op_type;
+          if constexpr (is_input_leaf_v<Op>)
+            if (Op::index == K)
+              agree = agree && std::is_same_v<typename Op::value_type, T> &&
+                      std::is_same_v<typename Op::extents_type, E>;
+        }(),
+        ...);
+  }(std::make_index_sequence<G::node_count>{});
+  return agree;
+}
+
 template <class G, std::size_t K>
 constexpr auto find_input_spec() {
   constexpr std::size_t at = placeholder_node<G, K>();
@@ -48,7 +66,11 @@ constexpr auto find_input_spec() {
                 "loom: a scripted graph's placeholders must be numbered 0, 1, ... without gaps");
   if constexpr (at < G::node_count) {
     using N = node_t<G, at>;
-    return std::type_identity<input<typename N::value_type, typename N::extents_type>>{};
+    using T = typename N::value_type;
+    using E = typename N::extents_type;
+    static_assert(placeholders_agree<G, K, T, E>(),
+                  "loom: two placeholders with one number declare different dtypes or extents");
+    return std::type_identity<input<T, E>>{};
   } else {
     return std::type_identity<void>{};
   }
@@ -76,8 +98,9 @@ constexpr std::size_t placeholder_count() {
 // torch.jit.trace takes example inputs), and the type it returns is the graph. No tensor
 // arithmetic happens here; run-time scalars the model meets are recorded as parameters.
 template <class Model, class... Inputs>
-requires(!traced<Model> && (detail::input_declaration<std::remove_cvref_t<Inputs>> &&
-                            ...)) auto compile(Model&& model, const Inputs&...) {
+requires(!traced<Model> && !detail::is_tuple_v<std::remove_cvref_t<Model>> &&
+         (detail::input_declaration<std::remove_cvref_t<Inputs>> && ...)) auto compile(
+    Model&& model, const Inputs&...) {
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
     auto g = flatten(model(input_leaf<K,
                                       std::remove_const_t<typename Inputs::value_type>,

@@ -13,6 +13,9 @@ inline constexpr std::size_t dyn = std::numeric_limits<std::size_t>::max();
 
 inline constexpr std::size_t max_rank = 4;
 
+// Operands of one node at most (where has three; an opaque callable may take up to four).
+inline constexpr std::size_t max_operands = 4;
+
 // The static shape of a tensor: each extent is a number or `dyn`. Row-major, rank 0 to 4.
 template <std::size_t... E>
 struct extents {

@@ -80,7 +80,7 @@ struct memo {};
 template <class Tree, class... Trees, std::size_t... Index>
 constexpr std::size_t memo_find(memo<memo_entry<Trees, Index>...>*) {
   std::size_t found = ~std::size_t(0);
-  ((std::is_same_v<Tree, Trees> ? (found = Index, true) : false) || ...);
+  (void)((std::is_same_v<Tree, Trees> ? (found = Index, true) : false) || ...);
   return found;
 }
 

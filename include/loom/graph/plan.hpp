@@ -41,7 +41,7 @@ struct fusion_plan {
   struct node_info {
     node_kind kind;
     std::size_t arity;
-    std::array<std::size_t, 4> args;
+    std::array<std::size_t, max_operands> args;
     std::size_t rank;
     std::array<std::size_t, max_rank> dims;
     bool impure;

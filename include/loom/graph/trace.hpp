@@ -88,12 +88,13 @@ constexpr auto broadcast_all() {
 
 template <class Op, class... N>
 auto make_node(const Op& op, const N&... n) {
+  static_assert(sizeof...(N) <= max_operands, "loom: an op takes at most 4 operands");
   using sig = typename Op::template signature<typename N::value_type...>;
   if constexpr (ops::is_opaque_v<Op>) {
     static_assert(opaque_output_is_dtype<typename Op::callable_type, typename N::value_type...>,
                   "loom: allow_in_graph<F>: F::output_type must be float, double, int32_t or bool");
     static_assert(elementwise_callable<typename Op::callable_type, typename N::value_type...>,
-                  "loom: allow_in_graph<F>: F must take one element of each input and return "
+                  "loom: allow_in_graph<F>: a const F must take one element of each input and return "
                   "a value of its output dtype (F and the element types are named below)");
   }
   using E = typename decltype(broadcast_all<Op, typename N::extents_type...>())::type;

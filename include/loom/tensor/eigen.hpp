@@ -1,6 +1,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <string>
 #include <type_traits>
 
 #include "loom/tensor/tensor.hpp"
@@ -16,6 +17,18 @@ using eigen_scalar_t = std::conditional_t<
     std::is_const_v<std::remove_reference_t<decltype(*std::declval<D&>().data())>>,
     const typename D::Scalar,
     typename D::Scalar>;
+// Throws unless m's elements are contiguous in row-major order (for a vector: consecutive).
+template <class D>
+void require_contiguous(const D& m, const char* what) {
+  const bool vector = D::IsVectorAtCompileTime || m.rows() == 1 || m.cols() == 1;
+  const bool inner = m.innerStride() == 1 || m.size() <= 1;
+  const bool outer = vector || m.outerStride() == (D::IsRowMajor ? m.cols() : m.rows());
+  if (!inner || !outer)
+    throw shape_error(std::string("loom: ") + what + " needs contiguous data; got inner stride " +
+                      std::to_string(m.innerStride()) + " and outer stride " +
+                      std::to_string(m.outerStride()) + " for a " + std::to_string(m.rows()) +
+                      "x" + std::to_string(m.cols()) + " expression");
+}
 }  // namespace detail
 
 // A row-major rank-2 view of an Eigen matrix or array (row-major storage, or any vector),
@@ -29,13 +42,13 @@ auto from_eigen(D& m) {
     static_assert(
         D::IsVectorAtCompileTime,
         "loom: from_eigen<1> needs an Eigen vector (one row or one column at compile time)");
+    detail::require_contiguous(m, "from_eigen<1>");
     return tensor_view<T, extents<dyn>>(m.data(), static_cast<std::size_t>(m.size()));
   } else {
     static_assert(D::IsRowMajor || D::IsVectorAtCompileTime,
                   "loom: a column-major Eigen matrix is not a row-major tensor; use "
                   "from_eigen_transposed(m) to view its transpose without a copy");
-    if (m.innerStride() != 1 || (m.rows() > 1 && m.outerStride() != m.cols()))
-      throw shape_error("loom: from_eigen needs contiguous data");
+    detail::require_contiguous(m, "from_eigen");
     return tensor_view<T, extents<dyn, dyn>>(
         m.data(), static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols()));
   }
@@ -48,8 +61,7 @@ auto from_eigen_transposed(D& m) {
   static_assert(!D::IsRowMajor,
                 "loom: from_eigen_transposed is for column-major matrices; use from_eigen");
   using T = detail::eigen_scalar_t<D>;
-  if (m.innerStride() != 1 || (m.cols() > 1 && m.outerStride() != m.rows()))
-    throw shape_error("loom: from_eigen_transposed needs contiguous data");
+  detail::require_contiguous(m, "from_eigen_transposed");
   return tensor_view<T, extents<dyn, dyn>>(
       m.data(), static_cast<std::size_t>(m.cols()), static_cast<std::size_t>(m.rows()));
 }

@@ -36,11 +36,12 @@ shape make_shape(I... given) {
   return s;
 }
 
+// The shape of an empty tensor with extents E: the static extents, and 0 for dynamic ones.
 template <extents_type E>
 constexpr shape static_shape() {
   shape s;
   s.rank = E::rank;
-  for (std::size_t i = 0; i < E::rank; ++i) s.dims[i] = E::dims[i];
+  for (std::size_t i = 0; i < E::rank; ++i) s.dims[i] = E::dims[i] == dyn ? 0 : E::dims[i];
   return s;
 }
 
@@ -57,6 +58,7 @@ class tensor_view {
   static_assert(dtype<value_type>, "loom: tensors hold float, double, int32_t or bool");
   static constexpr std::size_t rank = E::rank;
 
+  // An empty view: no data, and 0 for every dynamic extent.
   tensor_view() : shape_(detail::static_shape<E>()) {}
   tensor_view(T* data, const loom::shape& s) : data_(data), shape_(s) {
     if (!conforms<E>(s))
@@ -105,7 +107,7 @@ class tensor {
   static constexpr std::size_t rank = E::rank;
 
   tensor() requires(E::rank_dynamic == 0) : tensor(detail::static_shape<E>()) {}
-  explicit tensor(const loom::shape& s) : view_(allocate(s.size()), s) {}
+  explicit tensor(const loom::shape& s) : view_(allocate(checked(s).size()), s) {}
   template <class... I>
   requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...)) explicit tensor(I... dims)
       : tensor(detail::make_shape<E>(dims...)) {}
@@ -146,13 +148,33 @@ class tensor {
     return view_(index...);
   }
 
-  tensor_view<T, E> view() { return view_; }
-  tensor_view<const T, E> view() const { return view_; }
-  operator tensor_view<T, E>() { return view_; }
-  operator tensor_view<const T, E>() const { return view_; }
+  // Views of an lvalue tensor; a view of a temporary would dangle, so that does not compile.
+  // A view may have dynamic extents where the tensor's are static.
+  tensor_view<T, E> view() & { return view_; }
+  tensor_view<const T, E> view() const& { return view_; }
+  tensor_view<const T, E> view() && = delete;
+  template <class U, loom::extents_type F>
+    requires(std::is_same_v<U, T> && F::rank == E::rank)
+  operator tensor_view<U, F>() & {
+    return {data(), shape()};
+  }
+  template <class U, loom::extents_type F>
+    requires(std::is_same_v<U, const T> && F::rank == E::rank)
+  operator tensor_view<U, F>() const& {
+    return {data(), shape()};
+  }
+  template <class U, loom::extents_type F>
+  operator tensor_view<U, F>() && = delete;
 
  private:
   static std::size_t bytes(std::size_t n) { return n * sizeof(T); }
+  // Validates before allocate() runs, so a bad shape cannot leak a buffer.
+  static const loom::shape& checked(const loom::shape& s) {
+    if (!conforms<E>(s))
+      throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
+                        extents_string<E>());
+    return s;
+  }
   static T* allocate(std::size_t n) {
     return static_cast<T*>(buffer_pool::instance().allocate(bytes(n)));
   }

@@ -143,6 +143,7 @@ class compiled_model {
     (std::make_index_sequence<node_count>{});
     cpu::infer_shapes<G>(frame, leaf_shape);
     cpu::check_group_shapes<G>(frame);
+    cpu::check_impure_shapes<G>(frame);
     return frame;
   }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <exception>
 #include <cstddef>
 
 #include "loom/backends/cpu/evaluate.hpp"
@@ -154,12 +156,23 @@ void run_group(const G& g,
       (std::min(per_thread, nest.inner) + block_width - 1) / block_width * block_width);
   const std::size_t chunks_per_row = (nest.inner + chunk - 1) / chunk;
   const std::ptrdiff_t items = static_cast<std::ptrdiff_t>(rows * chunks_per_row);
+  // An exception must not leave an OpenMP region (that terminates the program): the first one
+  // is kept, the remaining work is skipped, and it is rethrown on the calling thread.
+  std::exception_ptr failure;
+  std::atomic<bool> failed{false};
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::ptrdiff_t item = 0; item < items; ++item) {
-    const std::size_t row = static_cast<std::size_t>(item) / chunks_per_row;
-    const std::size_t begin = static_cast<std::size_t>(item) % chunks_per_row * chunk;
-    segment(row, begin, std::min(begin + chunk, nest.inner));
+    if (failed.load(std::memory_order_relaxed)) continue;
+    try {
+      const std::size_t row = static_cast<std::size_t>(item) / chunks_per_row;
+      const std::size_t begin = static_cast<std::size_t>(item) % chunks_per_row * chunk;
+      segment(row, begin, std::min(begin + chunk, nest.inner));
+    } catch (...) {
+#pragma omp critical(loom_failure)
+      if (!failed.exchange(true)) failure = std::current_exception();
+    }
   }
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace loom::cpu

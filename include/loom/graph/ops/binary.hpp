@@ -13,7 +13,7 @@ struct add : arithmetic_binary {
   static constexpr std::string_view name = "add";
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
-    return a + b;
+    return T(wrapping_t<T>(a) + wrapping_t<T>(b));
   }
   template <class A, class B>
   static auto simd(const A& a, const B& b) {
@@ -25,7 +25,7 @@ struct sub : arithmetic_binary {
   static constexpr std::string_view name = "sub";
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
-    return a - b;
+    return T(wrapping_t<T>(a) - wrapping_t<T>(b));
   }
   template <class A, class B>
   static auto simd(const A& a, const B& b) {
@@ -37,7 +37,7 @@ struct mul : arithmetic_binary {
   static constexpr std::string_view name = "mul";
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
-    return a * b;
+    return T(wrapping_t<T>(a) * wrapping_t<T>(b));
   }
   template <class A, class B>
   static auto simd(const A& a, const B& b) {

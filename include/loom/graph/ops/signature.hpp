@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "loom/core/dtype.hpp"
 
@@ -16,6 +17,13 @@ struct signature {
 };
 
 namespace ops {
+
+// i32 arithmetic wraps modulo 2^32, as the SIMD instructions do. In C++ signed overflow is
+// undefined, so the scalar functions compute integers in the unsigned type; floats are
+// unchanged.
+template <class T>
+using wrapping_t = typename std::conditional_t<std::is_integral_v<T>, std::make_unsigned<T>,
+                                              std::type_identity<T>>::type;
 
 // Shape rule tags. Element-wise ops broadcast their operands (NumPy rules).
 struct elementwise_shape {};

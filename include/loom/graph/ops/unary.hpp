@@ -36,7 +36,10 @@ struct neg : arithmetic_unary {
   static constexpr std::string_view name = "neg";
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
-    return -x;
+    if constexpr (std::is_integral_v<T>)
+      return T(wrapping_t<T>(0) - wrapping_t<T>(x));
+    else
+      return -x;
   }
   template <class A>
   static auto simd(const A& a) {
@@ -49,7 +52,10 @@ struct abs : arithmetic_unary {
   static constexpr std::string_view name = "abs";
   template <class T>
   LOOM_HD static T scalar(T x) {
-    return std::abs(x);
+    if constexpr (std::is_integral_v<T>)  // abs(INT32_MIN) wraps to itself, as vpabsd does
+      return x < 0 ? T(wrapping_t<T>(0) - wrapping_t<T>(x)) : x;
+    else
+      return std::abs(x);
   }
   template <class A>
   static auto simd(const A& a) {
@@ -61,7 +67,7 @@ struct square : arithmetic_unary {
   static constexpr std::string_view name = "square";
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
-    return x * x;
+    return T(wrapping_t<T>(x) * wrapping_t<T>(x));
   }
   template <class A>
   static auto simd(const A& a) {
