@@ -31,9 +31,11 @@ inline int num_threads() {
 
 namespace cpu {
 
-// Below this many elements a pass runs on one thread: waking a second one costs a few
-// microseconds, which is what a pass over this many floats takes (see docs/benchmarks.md).
-inline constexpr std::size_t parallel_threshold = std::size_t(1) << 16;
+// Below this many elements a pass runs on one thread: waking a second one costs about a
+// microsecond. Measured on W1 (relu(x) * 2 + 10, the cheapest pass per element), two threads
+// against one: 1.42x the time at 2^13, 1.14x at 2^14, 0.83x at 2^15, 0.66x at 2^16 (Zen 4,
+// 2 vCPUs; docs/benchmarks.md). Costlier element functions only move the break-even lower.
+inline constexpr std::size_t parallel_threshold = std::size_t(1) << 15;
 
 }  // namespace cpu
 }  // namespace loom
