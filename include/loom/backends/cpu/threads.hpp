@@ -33,7 +33,7 @@ namespace cpu {
 
 // Below this many elements a pass runs on one thread: waking a second one costs about a
 // microsecond. Measured on W1 (relu(x) * 2 + 10, the cheapest pass per element), two threads
-// against one: 1.42x the time at 2^13, 1.14x at 2^14, 0.83x at 2^15, 0.66x at 2^16 (Zen 4,
+// against one: 1.42x the time at 2^13, 1.14x at 2^14, 0.83x at 2^15, 0.66x at 2^16 (Xeon,
 // 2 vCPUs; docs/benchmarks.md). Costlier element functions only move the break-even lower.
 inline constexpr std::size_t parallel_threshold = std::size_t(1) << 15;
 
