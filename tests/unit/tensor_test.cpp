@@ -64,6 +64,12 @@ TEST_CASE("eager temporaries reuse pooled buffers", "[tensor][pool]") {
   auto z = loom::relu(x);
   CHECK(z.data() == first);
   CHECK(z(4095) == 2095.f);
+  auto& pool = loom::buffer_pool::instance();
+  const std::size_t before = pool.cached_bytes();
+  { loom::tensor<float, loom::extents<dyn>> scratch(1000); }
+  CHECK(pool.cached_bytes() == before + 4032);  // 4000 bytes, rounded up to 64
+  pool.trim();
+  CHECK(pool.cached_bytes() == 0);
 }
 
 TEST_CASE("row-major Eigen data is viewed without a copy", "[tensor][eigen]") {
