@@ -12,8 +12,9 @@
 // passes over memory shows it as lower bytes/s. Wall-clock time is used throughout, since
 // the loom_fused and memcpy_limit variants run on several OpenMP threads.
 //
-// Helpers here are declared again in each workload file (there is no shared header), in
-// namespace loom_bench; keep the two in step.
+// The helpers are declared in bench/harness.hpp.
+#include "harness.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -38,16 +39,29 @@
 
 namespace loom_bench {
 
-using vec = loom::tensor<float, loom::extents<loom::dyn>>;
-using variant = std::pair<const char*, void (*)(benchmark::State&)>;
+void copy_limit(benchmark::State& state, std::size_t bytes_per_call, int threads);
 
 // The two sizes of BENCH.md: 2^16 floats (256 KiB, cache-resident) and 2^24 (64 MiB, memory).
+void register_at_sizes(benchmark::internal::Benchmark* b) {
+  b->Arg(std::int64_t(1) << 16)->Arg(std::int64_t(1) << 24)->UseRealTime();
+}
+
 void register_workload(const char* workload, const std::vector<variant>& variants) {
   for (const auto& [name, fn] : variants)
-    benchmark::RegisterBenchmark((std::string(workload) + "/" + name).c_str(), fn)
-        ->Arg(std::int64_t(1) << 16)
-        ->Arg(std::int64_t(1) << 24)
-        ->UseRealTime();
+    register_at_sizes(
+        benchmark::RegisterBenchmark((std::string(workload) + "/" + name).c_str(), fn));
+}
+
+void register_copy_limits(const char* workload, std::size_t bytes_per_element) {
+  const std::string prefix = std::string(workload) + "/";
+  for (const int threads : {0, 1})
+    register_at_sizes(benchmark::RegisterBenchmark(
+        (prefix + (threads ? "memcpy_limit_t1" : "memcpy_limit")).c_str(),
+        [bytes_per_element, threads](benchmark::State& state) {
+          copy_limit(state,
+                     bytes_per_element * static_cast<std::size_t>(state.range(0)),
+                     threads ? threads : loom_threads());
+        }));
 }
 
 // Input `k` of `n` floats, normally distributed (half of them negative, so relu has work),
@@ -72,13 +86,16 @@ vec output(std::size_t n) {
 }
 
 // The threads loom_fused runs on (OpenMP's default unless loom::set_num_threads says else).
-int loom_threads() { return loom::num_threads(); }
+int loom_threads() {
+  return loom::num_threads();
+}
 
 // Times `call`: one untimed call first (first-touch, lazy setup), then the timed loop.
 // Also counts the process's involuntary context switches per second of the loop
 // (`preempted`): on a shared machine a high count marks a measurement that another
 // process's work disturbed (a descheduled OpenMP thread stalls the whole parallel pass).
-void measure(benchmark::State& state, std::size_t bytes_per_call,
+void measure(benchmark::State& state,
+             std::size_t bytes_per_call,
              const std::function<void()>& call) {
   call();
   rusage before{}, after{};
@@ -89,16 +106,17 @@ void measure(benchmark::State& state, std::size_t bytes_per_call,
   }
   getrusage(RUSAGE_SELF, &after);
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(bytes_per_call));
-  state.counters["preempted"] =
-      benchmark::Counter(static_cast<double>(after.ru_nivcsw - before.ru_nivcsw),
-                         benchmark::Counter::kIsRate);
+  state.counters["preempted"] = benchmark::Counter(
+      static_cast<double>(after.ru_nivcsw - before.ru_nivcsw), benchmark::Counter::kIsRate);
 }
 
 // Compares a strided sample of `out` (about 4096 elements, and the last one, which a scalar
 // tail computes) against `reference`, a double-precision definition of the workload; a
 // benchmark that computes the wrong thing is reported as an error, not as a number.
-void check(benchmark::State& state, const vec& out,
-           const std::function<double(std::size_t)>& reference, double tolerance) {
+void check(benchmark::State& state,
+           const vec& out,
+           const std::function<double(std::size_t)>& reference,
+           double tolerance) {
   const std::size_t n = out.size();
   const std::size_t stride = std::max<std::size_t>(1, n / 4096) | 1;
   auto bad = [&](std::size_t i) {
@@ -147,7 +165,9 @@ void copy_limit(benchmark::State& state, std::size_t bytes_per_call, int threads
       const std::size_t t = 0, count = 1;
 #endif
       // Chunk borders on 64-byte lines, so that two threads never write the same line.
-      auto border = [&](std::size_t i) { return std::min(bytes, (bytes * i / count + 63) / 64 * 64); };
+      auto border = [&](std::size_t i) {
+        return std::min(bytes, (bytes * i / count + 63) / 64 * 64);
+      };
       copy(border(t), border(t + 1));
     }
   });

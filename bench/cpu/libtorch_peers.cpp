@@ -3,6 +3,8 @@
 // (Debian's libtorch-dev); its thread count is set once per run, to loom_fused's, because
 // at::set_num_threads rebuilds the pool and would poison a timing loop.
 #ifdef LOOM_HAVE_LIBTORCH
+#include "../harness.hpp"
+
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -12,24 +14,17 @@
 #include <utility>
 #include <vector>
 
-namespace loom_bench {  // defined in bench/bench_cpu.cpp
-using vec = loom::tensor<float, loom::extents<loom::dyn>>;
-using variant = std::pair<const char*, void (*)(benchmark::State&)>;
-void register_workload(const char* workload, const std::vector<variant>& variants);
-const vec& input(int k, std::size_t n);
-int loom_threads();
-void measure(benchmark::State& state, std::size_t bytes_per_call, const std::function<void()>& call);
-}  // namespace loom_bench
-
 namespace {
 
-std::size_t size_of(const benchmark::State& state) { return static_cast<std::size_t>(state.range(0)); }
+std::size_t size_of(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.range(0));
+}
 
 // A torch tensor over loom's input buffer, without a copy.
 torch::Tensor input(int k, std::size_t n) {
   const auto& x = loom_bench::input(k, n);
-  return torch::from_blob(const_cast<float*>(x.data()), {static_cast<std::int64_t>(n)},
-                          torch::kFloat);
+  return torch::from_blob(
+      const_cast<float*>(x.data()), {static_cast<std::int64_t>(n)}, torch::kFloat);
 }
 
 void w1(benchmark::State& state) {

@@ -5,6 +5,8 @@
 // loom's fused loop shows. The peers are the same math as a hand-written vectorised loop, as
 // one Eigen expression, op by op into temporaries (the best an eager framework does), and a
 // copy of the same bytes (the memory limit). No libtorch variant: it is not installed here.
+#include "../harness.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -15,34 +17,27 @@
 #include <utility>
 #include <vector>
 
-namespace loom_bench {  // defined in bench/bench_cpu.cpp
-using vec = loom::tensor<float, loom::extents<loom::dyn>>;
-using variant = std::pair<const char*, void (*)(benchmark::State&)>;
-void register_workload(const char* workload, const std::vector<variant>& variants);
-const vec& input(int k, std::size_t n);
-vec output(std::size_t n);
-int loom_threads();
-void measure(benchmark::State& state, std::size_t bytes_per_call, const std::function<void()>& call);
-void check(benchmark::State& state, const vec& out, const std::function<double(std::size_t)>& reference,
-           double tolerance);
-void copy_limit(benchmark::State& state, std::size_t bytes_per_call, int threads);
-}  // namespace loom_bench
-
 namespace {
 
 using loom_bench::vec;
 using array = Eigen::Map<Eigen::ArrayXf, Eigen::Aligned64>;  // loom's buffers are 64-byte aligned
 using const_array = Eigen::Map<const Eigen::ArrayXf, Eigen::Aligned64>;
 
-const auto model = [](auto x) { return loom::relu(x) * 2.f + 10.f; };
+const auto model = [](auto x) {
+  return loom::relu(x) * 2.f + 10.f;
+};
 
-std::size_t size_of(const benchmark::State& state) { return static_cast<std::size_t>(state.range(0)); }
-std::size_t ideal_bytes(std::size_t n) { return 2 * n * sizeof(float); }
+std::size_t size_of(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.range(0));
+}
+std::size_t ideal_bytes(std::size_t n) {
+  return 2 * n * sizeof(float);
+}
 
 void verify(benchmark::State& state, const vec& out) {
   const vec& x = loom_bench::input(0, out.size());
-  loom_bench::check(state, out, [&](std::size_t i) { return std::max(double(x.data()[i]), 0.0) * 2 + 10; },
-                    1e-6);
+  loom_bench::check(
+      state, out, [&](std::size_t i) { return std::max(double(x.data()[i]), 0.0) * 2 + 10; }, 1e-6);
 }
 
 void compiled(benchmark::State& state, int threads) {
@@ -56,8 +51,12 @@ void compiled(benchmark::State& state, int threads) {
   verify(state, out);
 }
 
-void loom_fused(benchmark::State& state) { compiled(state, 0); }
-void loom_fused_t1(benchmark::State& state) { compiled(state, 1); }
+void loom_fused(benchmark::State& state) {
+  compiled(state, 0);
+}
+void loom_fused_t1(benchmark::State& state) {
+  compiled(state, 1);
+}
 
 // Each op materialises a new tensor from loom's buffer pool; the result is dropped at once,
 // so the pool hands the same buffers back on the next call.
@@ -73,7 +72,9 @@ void loom_eager(benchmark::State& state) {
 
 // The ternary, not std::max: under `#pragma omp simd` GCC 12 leaves a std::max loop scalar
 // (checked with -fopt-info-vec), while this form compiles to masked AVX-512 compares.
-__attribute__((noinline)) void hand(const float* __restrict x, float* __restrict out, std::size_t n) {
+__attribute__((noinline)) void hand(const float* __restrict x,
+                                    float* __restrict out,
+                                    std::size_t n) {
 #pragma omp simd
   for (std::size_t i = 0; i < n; ++i) {
     const float r = x[i] < 0.f ? 0.f : x[i];
@@ -114,22 +115,15 @@ void eager_temps(benchmark::State& state) {
   verify(state, out);
 }
 
-void memcpy_limit(benchmark::State& state) {
-  loom_bench::copy_limit(state, ideal_bytes(size_of(state)), loom_bench::loom_threads());
-}
-void memcpy_limit_t1(benchmark::State& state) {
-  loom_bench::copy_limit(state, ideal_bytes(size_of(state)), 1);
-}
-
 [[maybe_unused]] const bool registered = [] {
-  loom_bench::register_workload("W1_relu_chain", {{"loom_fused", loom_fused},
-                                                  {"loom_fused_t1", loom_fused_t1},
-                                                  {"loom_eager", loom_eager},
-                                                  {"hand_loop", hand_loop},
-                                                  {"eigen_direct", eigen_direct},
-                                                  {"eager_temps", eager_temps},
-                                                  {"memcpy_limit", memcpy_limit},
-                                                  {"memcpy_limit_t1", memcpy_limit_t1}});
+  loom_bench::register_workload("W1_relu_chain",
+                                {{"loom_fused", loom_fused},
+                                 {"loom_fused_t1", loom_fused_t1},
+                                 {"loom_eager", loom_eager},
+                                 {"hand_loop", hand_loop},
+                                 {"eigen_direct", eigen_direct},
+                                 {"eager_temps", eager_temps}});
+  loom_bench::register_copy_limits("W1_relu_chain", 2 * sizeof(float));
   return true;
 }();
 

@@ -7,6 +7,8 @@
 // -ffast-math: glibc then offers no vector tanhf/expf, so it calls the scalar ones for every
 // element and is expected to be many times slower; it is shown because that is what the
 // obvious loop costs. eigen_direct is the fair target. No libtorch variant: not installed.
+#include "../harness.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -16,19 +18,6 @@
 #include <loom/loom.hpp>
 #include <utility>
 #include <vector>
-
-namespace loom_bench {  // defined in bench/bench_cpu.cpp
-using vec = loom::tensor<float, loom::extents<loom::dyn>>;
-using variant = std::pair<const char*, void (*)(benchmark::State&)>;
-void register_workload(const char* workload, const std::vector<variant>& variants);
-const vec& input(int k, std::size_t n);
-vec output(std::size_t n);
-int loom_threads();
-void measure(benchmark::State& state, std::size_t bytes_per_call, const std::function<void()>& call);
-void check(benchmark::State& state, const vec& out, const std::function<double(std::size_t)>& reference,
-           double tolerance);
-void copy_limit(benchmark::State& state, std::size_t bytes_per_call, int threads);
-}  // namespace loom_bench
 
 namespace {
 
@@ -40,8 +29,12 @@ const auto model = [](auto a, auto b, auto c) {
   return loom::tanh(a * b + c) * loom::sigmoid(a - c) + 0.5f * loom::exp(-b * b);
 };
 
-std::size_t size_of(const benchmark::State& state) { return static_cast<std::size_t>(state.range(0)); }
-std::size_t ideal_bytes(std::size_t n) { return 4 * n * sizeof(float); }  // 3 in, 1 out
+std::size_t size_of(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.range(0));
+}
+std::size_t ideal_bytes(std::size_t n) {
+  return 4 * n * sizeof(float);
+}  // 3 in, 1 out
 
 struct inputs {
   const vec& a;
@@ -54,7 +47,8 @@ struct inputs {
 void verify(benchmark::State& state, const vec& out) {
   const inputs in(out.size());
   loom_bench::check(
-      state, out,
+      state,
+      out,
       [&](std::size_t i) {
         const double a = in.a.data()[i], b = in.b.data()[i], c = in.c.data()[i];
         return std::tanh(a * b + c) / (1 + std::exp(c - a)) + 0.5 * std::exp(-b * b);
@@ -74,8 +68,12 @@ void compiled(benchmark::State& state, int threads) {
   verify(state, out);
 }
 
-void loom_fused(benchmark::State& state) { compiled(state, 0); }
-void loom_fused_t1(benchmark::State& state) { compiled(state, 1); }
+void loom_fused(benchmark::State& state) {
+  compiled(state, 0);
+}
+void loom_fused_t1(benchmark::State& state) {
+  compiled(state, 1);
+}
 
 void loom_eager(benchmark::State& state) {
   const std::size_t n = size_of(state);
@@ -87,8 +85,11 @@ void loom_eager(benchmark::State& state) {
   verify(state, model(x.a, x.b, x.c));
 }
 
-__attribute__((noinline)) void hand(const float* __restrict a, const float* __restrict b,
-                                    const float* __restrict c, float* __restrict out, std::size_t n) {
+__attribute__((noinline)) void hand(const float* __restrict a,
+                                    const float* __restrict b,
+                                    const float* __restrict c,
+                                    float* __restrict out,
+                                    std::size_t n) {
 #pragma omp simd
   for (std::size_t i = 0; i < n; ++i) {
     const float sig = 1.f / (1.f + std::exp(c[i] - a[i]));
@@ -100,8 +101,8 @@ void hand_loop(benchmark::State& state) {
   const std::size_t n = size_of(state);
   const inputs x(n);
   vec out = loom_bench::output(n);
-  loom_bench::measure(state, ideal_bytes(n),
-                      [&] { hand(x.a.data(), x.b.data(), x.c.data(), out.data(), n); });
+  loom_bench::measure(
+      state, ideal_bytes(n), [&] { hand(x.a.data(), x.b.data(), x.c.data(), out.data(), n); });
   verify(state, out);
 }
 
@@ -142,22 +143,15 @@ void eager_temps(benchmark::State& state) {
   verify(state, out);
 }
 
-void memcpy_limit(benchmark::State& state) {
-  loom_bench::copy_limit(state, ideal_bytes(size_of(state)), loom_bench::loom_threads());
-}
-void memcpy_limit_t1(benchmark::State& state) {
-  loom_bench::copy_limit(state, ideal_bytes(size_of(state)), 1);
-}
-
 [[maybe_unused]] const bool registered = [] {
-  loom_bench::register_workload("W2_activation_mix", {{"loom_fused", loom_fused},
-                                                      {"loom_fused_t1", loom_fused_t1},
-                                                      {"loom_eager", loom_eager},
-                                                      {"hand_loop", hand_loop},
-                                                      {"eigen_direct", eigen_direct},
-                                                      {"eager_temps", eager_temps},
-                                                      {"memcpy_limit", memcpy_limit},
-                                                      {"memcpy_limit_t1", memcpy_limit_t1}});
+  loom_bench::register_workload("W2_activation_mix",
+                                {{"loom_fused", loom_fused},
+                                 {"loom_fused_t1", loom_fused_t1},
+                                 {"loom_eager", loom_eager},
+                                 {"hand_loop", hand_loop},
+                                 {"eigen_direct", eigen_direct},
+                                 {"eager_temps", eager_temps}});
+  loom_bench::register_copy_limits("W2_activation_mix", 4 * sizeof(float));
   return true;
 }();
 

@@ -6,6 +6,8 @@
 // still inline and vectorise it). The math equals W1's, so its numbers should match W1's.
 // Peers call the same custom_hook_function (Eigen through unaryExpr). No libtorch variant: it
 // is not installed here.
+#include "../harness.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -15,19 +17,6 @@
 #include <loom/loom.hpp>
 #include <utility>
 #include <vector>
-
-namespace loom_bench {  // defined in bench/bench_cpu.cpp
-using vec = loom::tensor<float, loom::extents<loom::dyn>>;
-using variant = std::pair<const char*, void (*)(benchmark::State&)>;
-void register_workload(const char* workload, const std::vector<variant>& variants);
-const vec& input(int k, std::size_t n);
-vec output(std::size_t n);
-int loom_threads();
-void measure(benchmark::State& state, std::size_t bytes_per_call, const std::function<void()>& call);
-void check(benchmark::State& state, const vec& out, const std::function<double(std::size_t)>& reference,
-           double tolerance);
-void copy_limit(benchmark::State& state, std::size_t bytes_per_call, int threads);
-}  // namespace loom_bench
 
 namespace {
 
@@ -48,13 +37,17 @@ const auto model = [](auto x) {
   return loom::allow_in_graph<custom_hook_function>{}(y);  // one opaque node
 };
 
-std::size_t size_of(const benchmark::State& state) { return static_cast<std::size_t>(state.range(0)); }
-std::size_t ideal_bytes(std::size_t n) { return 2 * n * sizeof(float); }
+std::size_t size_of(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.range(0));
+}
+std::size_t ideal_bytes(std::size_t n) {
+  return 2 * n * sizeof(float);
+}
 
 void verify(benchmark::State& state, const vec& out) {
   const vec& x = loom_bench::input(0, out.size());
-  loom_bench::check(state, out, [&](std::size_t i) { return std::max(double(x.data()[i]), 0.0) * 2 + 10; },
-                    1e-6);
+  loom_bench::check(
+      state, out, [&](std::size_t i) { return std::max(double(x.data()[i]), 0.0) * 2 + 10; }, 1e-6);
 }
 
 void compiled(benchmark::State& state, int threads) {
@@ -68,8 +61,12 @@ void compiled(benchmark::State& state, int threads) {
   verify(state, out);
 }
 
-void loom_fused(benchmark::State& state) { compiled(state, 0); }
-void loom_fused_t1(benchmark::State& state) { compiled(state, 1); }
+void loom_fused(benchmark::State& state) {
+  compiled(state, 0);
+}
+void loom_fused_t1(benchmark::State& state) {
+  compiled(state, 1);
+}
 
 void loom_eager(benchmark::State& state) {
   const std::size_t n = size_of(state);
@@ -82,7 +79,9 @@ void loom_eager(benchmark::State& state) {
 }
 
 // The ternary, not std::max, which GCC 12 leaves scalar under `#pragma omp simd`.
-__attribute__((noinline)) void hand(const float* __restrict x, float* __restrict out, std::size_t n) {
+__attribute__((noinline)) void hand(const float* __restrict x,
+                                    float* __restrict out,
+                                    std::size_t n) {
   const custom_hook_function hook;
 #pragma omp simd
   for (std::size_t i = 0; i < n; ++i) out[i] = hook(x[i] < 0.f ? 0.f : x[i]);
@@ -102,7 +101,8 @@ void eigen_direct(benchmark::State& state) {
   vec out = loom_bench::output(n);
   const_array X(x.data(), n);
   array O(out.data(), n);
-  loom_bench::measure(state, ideal_bytes(n), [&] { O = X.max(0.f).unaryExpr(custom_hook_function{}); });
+  loom_bench::measure(
+      state, ideal_bytes(n), [&] { O = X.max(0.f).unaryExpr(custom_hook_function{}); });
   verify(state, out);
 }
 
@@ -119,22 +119,15 @@ void eager_temps(benchmark::State& state) {
   verify(state, out);
 }
 
-void memcpy_limit(benchmark::State& state) {
-  loom_bench::copy_limit(state, ideal_bytes(size_of(state)), loom_bench::loom_threads());
-}
-void memcpy_limit_t1(benchmark::State& state) {
-  loom_bench::copy_limit(state, ideal_bytes(size_of(state)), 1);
-}
-
 [[maybe_unused]] const bool registered = [] {
-  loom_bench::register_workload("W3_seed_allow_in_graph", {{"loom_fused", loom_fused},
-                                                           {"loom_fused_t1", loom_fused_t1},
-                                                           {"loom_eager", loom_eager},
-                                                           {"hand_loop", hand_loop},
-                                                           {"eigen_direct", eigen_direct},
-                                                           {"eager_temps", eager_temps},
-                                                           {"memcpy_limit", memcpy_limit},
-                                                           {"memcpy_limit_t1", memcpy_limit_t1}});
+  loom_bench::register_workload("W3_seed_allow_in_graph",
+                                {{"loom_fused", loom_fused},
+                                 {"loom_fused_t1", loom_fused_t1},
+                                 {"loom_eager", loom_eager},
+                                 {"hand_loop", hand_loop},
+                                 {"eigen_direct", eigen_direct},
+                                 {"eager_temps", eager_temps}});
+  loom_bench::register_copy_limits("W3_seed_allow_in_graph", 2 * sizeof(float));
   return true;
 }();
 
