@@ -40,34 +40,14 @@ void verify(benchmark::State& state, const vec& out) {
       state, out, [&](std::size_t i) { return std::max(double(x.data()[i]), 0.0) * 2 + 10; }, 1e-6);
 }
 
-void compiled(benchmark::State& state, int threads) {
-  const std::size_t n = size_of(state);
-  auto m = loom::compile(model, loom::input<float, loom::extents<loom::dyn>>{});
-  static_assert(decltype(m)::kernel_count == 1);
-  if (threads > 0) m.set_threads(threads);
-  const vec& x = loom_bench::input(0, n);
-  vec out = loom_bench::output(n);
-  loom_bench::measure(state, ideal_bytes(n), [&] { m.run(out, x); });
-  verify(state, out);
-}
-
 void loom_fused(benchmark::State& state) {
-  compiled(state, 0);
+  loom_bench::run_fused<1>(state, model, 2 * sizeof(float), 0, verify);
 }
 void loom_fused_t1(benchmark::State& state) {
-  compiled(state, 1);
+  loom_bench::run_fused<1>(state, model, 2 * sizeof(float), 1, verify);
 }
-
-// Each op materialises a new tensor from loom's buffer pool; the result is dropped at once,
-// so the pool hands the same buffers back on the next call.
 void loom_eager(benchmark::State& state) {
-  const std::size_t n = size_of(state);
-  const vec& x = loom_bench::input(0, n);
-  loom_bench::measure(state, ideal_bytes(n), [&] {
-    vec r = model(x);
-    benchmark::DoNotOptimize(r.data());
-  });
-  verify(state, model(x));
+  loom_bench::run_eager<1>(state, model, 2 * sizeof(float), verify);
 }
 
 // The ternary, not std::max: under `#pragma omp simd` GCC 12 leaves a std::max loop scalar

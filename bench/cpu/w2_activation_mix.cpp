@@ -56,33 +56,14 @@ void verify(benchmark::State& state, const vec& out) {
       1e-5);
 }
 
-void compiled(benchmark::State& state, int threads) {
-  const std::size_t n = size_of(state);
-  const loom::input<float, loom::extents<loom::dyn>> in;
-  auto m = loom::compile(model, in, in, in);
-  static_assert(decltype(m)::kernel_count == 1);
-  if (threads > 0) m.set_threads(threads);
-  const inputs x(n);
-  vec out = loom_bench::output(n);
-  loom_bench::measure(state, ideal_bytes(n), [&] { m.run(out, x.a, x.b, x.c); });
-  verify(state, out);
-}
-
 void loom_fused(benchmark::State& state) {
-  compiled(state, 0);
+  loom_bench::run_fused<3>(state, model, 4 * sizeof(float), 0, verify);
 }
 void loom_fused_t1(benchmark::State& state) {
-  compiled(state, 1);
+  loom_bench::run_fused<3>(state, model, 4 * sizeof(float), 1, verify);
 }
-
 void loom_eager(benchmark::State& state) {
-  const std::size_t n = size_of(state);
-  const inputs x(n);
-  loom_bench::measure(state, ideal_bytes(n), [&] {
-    vec r = model(x.a, x.b, x.c);
-    benchmark::DoNotOptimize(r.data());
-  });
-  verify(state, model(x.a, x.b, x.c));
+  loom_bench::run_eager<3>(state, model, 4 * sizeof(float), verify);
 }
 
 __attribute__((noinline)) void hand(const float* __restrict a,
