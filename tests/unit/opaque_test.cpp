@@ -3,12 +3,13 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <loom/loom.hpp>
+
 #include <mutex>
-#include <random>
 #include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+#include "test_support.hpp"
 
 namespace {
 
@@ -73,9 +74,7 @@ struct mix {  // a binary opaque callable
 
 vec random_vec(std::size_t n, unsigned seed) {
   vec v(n);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-4.f, 4.f);
-  for (float& x : v) x = u(rng);
+  loom_test::fill_uniform(v, seed, -4, 4);
   return v;
 }
 
@@ -175,8 +174,8 @@ TEST_CASE("an impure result shared by two fusion groups is refused", "[opaque][i
     return std::make_tuple(y * 2.f, y + m);
   };
   auto compile = [&] {
-    return loom::compile(model, loom::input<float, loom::extents<4>>{},
-                         loom::input<float, loom::extents<3, 4>>{});
+    return loom::compile(
+        model, loom::input<float, loom::extents<4>>{}, loom::input<float, loom::extents<3, 4>>{});
   };
   REQUIRE_THROWS_AS(compile(), loom::trace_error);
   REQUIRE_THROWS_WITH(compile(), Catch::Contains("logger") && Catch::Contains("fusion groups"));
@@ -195,9 +194,9 @@ TEST_CASE("an exception from F reaches the caller, also from worker threads", "[
 
 TEST_CASE("an impure callable on a broadcast value is refused", "[opaque][impure][errors]") {
   // Fused into a pass over [100, 4], logger would run 400 times where eager runs it 4 times.
-  auto m = loom::compile(
-      [](auto bias, auto x) { return x + loom::allow_in_graph<logger>{}(bias); },
-      vec_input{}, loom::input<float, loom::extents<dyn, dyn>>{});
+  auto m = loom::compile([](auto bias, auto x) { return x + loom::allow_in_graph<logger>{}(bias); },
+                         vec_input{},
+                         loom::input<float, loom::extents<dyn, dyn>>{});
   const vec bias = random_vec(4, 13);
   loom::tensor<float, loom::extents<dyn, dyn>> x(100, 4);
   x.fill(1.f);
@@ -224,9 +223,7 @@ TEST_CASE("an opaque callable may take several inputs and broadcast them", "[opa
                          loom::input<float, loom::extents<dyn>>{});
   loom::tensor<float, loom::extents<dyn, dyn>> a(5, 67);
   const vec b = random_vec(67, 5);
-  std::mt19937 rng(6);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  for (float& v : a) v = u(rng);
+  loom_test::fill_uniform(a, 6, -1, 1);
   const auto r = m(a, b);
   for (std::size_t i = 0; i < 5; ++i)
     for (std::size_t j = 0; j < 67; ++j)

@@ -3,8 +3,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <loom/loom.hpp>
-#include <random>
+
 #include <tuple>
+#include "test_support.hpp"
 
 namespace {
 
@@ -14,9 +15,7 @@ using vec_input = loom::input<float, loom::extents<dyn>>;
 
 vec random_vec(std::size_t n, unsigned seed) {
   vec v(n);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-3.f, 3.f);
-  for (float& x : v) x = u(rng);
+  loom_test::fill_uniform(v, seed, -3, 3);
   return v;
 }
 
