@@ -541,13 +541,15 @@ TEST_CASE("guide: explain", "[docs][explain]") {
   std::string report = loom::explain(compiled);          // print it, log it, test it
   // [/snippet:explain]
   // [output:explain]
-  const std::string expected = R"(graph: 3 nodes, 1 inputs, 1 outputs, 1 kernels
+  const std::string expected = R"(graph: 3 nodes, 1 inputs, 1 outputs, 1 kernels, 1 groups
   %0 = input 0 : f32[?]
   %1 = relu %0 : f32[?]
   %2 = opaque<custom_hook_function> %1 : f32[?]  [element-wise, pure, fused as a call]
   return %2
-group 0: computes %0 %1 %2; writes %2; ends: end of graph
-opaque nodes: 1 (element-wise, fused as calls; no barrier)
+group 0 (fused pass)
+  step 0: map; reads %0; computes %1 %2; writes %2
+  ends: end of graph
+opaque nodes: 1 element-wise (fused as calls), 0 whole-tensor (barriers)
 )";
   // [/output:explain]
   CHECK(report == expected);

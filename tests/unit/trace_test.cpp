@@ -174,7 +174,9 @@ TEST_CASE("explain lists nodes, groups and opaque nodes", "[trace][explain]") {
   CHECK_THAT(text, Catch::Contains("1 kernels"));
   CHECK_THAT(text, Catch::Contains("%1 = sigmoid %0 : f32[?]"));
   CHECK_THAT(text, Catch::Contains("scalar 0.5 (run-time parameter)"));
-  CHECK_THAT(text, Catch::Contains("group 0: computes %0 %1 %2 %3; writes %3; ends: end of graph"));
+  CHECK_THAT(text,
+             Catch::Contains("group 0 (fused pass)\n  step 0: map; reads %0; computes %1 %2 "
+                             "%3; writes %3\n  ends: end of graph"));
 }
 
 TEST_CASE("a compiled model checks dynamic extents on entry", "[trace][errors]") {

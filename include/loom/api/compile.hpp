@@ -55,7 +55,8 @@ constexpr bool placeholders_agree() {
                       std::is_same_v<typename Op::extents_type, E>;
         }(),
         ...);
-  }(std::make_index_sequence<G::node_count>{});
+  }
+  (std::make_index_sequence<G::node_count>{});
   return agree;
 }
 
@@ -99,8 +100,8 @@ constexpr std::size_t placeholder_count() {
 // arithmetic happens here; run-time scalars the model meets are recorded as parameters.
 template <class Model, class... Inputs>
 requires(!traced<Model> && !detail::is_tuple_v<std::remove_cvref_t<Model>> &&
-         (detail::input_declaration<std::remove_cvref_t<Inputs>> && ...)) auto compile(
-    Model&& model, const Inputs&...) {
+         (detail::input_declaration<std::remove_cvref_t<Inputs>> &&
+          ...)) auto compile(Model&& model, const Inputs&...) {
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
     auto g = flatten(model(input_leaf<K,
                                       std::remove_const_t<typename Inputs::value_type>,

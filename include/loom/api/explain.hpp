@@ -8,9 +8,44 @@
 
 namespace loom {
 
-// What loom made of a compiled model: its nodes, its fusion groups (one loop nest or kernel
-// each) with the nodes they compute and why each ends, and its opaque nodes. The analog of
-// torch._dynamo.explain, known at build time.
+namespace detail {
+
+template <class G>
+std::string describe_step(std::size_t s) {
+  using plan = fusion_plan<G>;
+  const auto& step = plan::steps[s];
+  std::string text;
+  switch (step.kind) {
+    case step_kind::map:
+      text = "map";
+      break;
+    case step_kind::reduce:
+      text = "reduce %" + std::to_string(step.node);
+      break;
+    case step_kind::matmul:
+      text = "matmul %" + std::to_string(step.node) + " (GEMM)";
+      break;
+    case step_kind::call:
+      text = std::string(kind_name(plan::nodes[step.node].kind)) + " %" + std::to_string(step.node);
+      break;
+  }
+  auto list = [&](const auto& marks, const char* what) {
+    std::string l;
+    for (std::size_t i = 0; i < G::node_count; ++i)
+      if (marks[i]) l += " %" + std::to_string(i);
+    if (!l.empty()) text += std::string("; ") + what + l;
+  };
+  list(plan::per_step.loads[s], "reads");
+  list(plan::per_step.computes[s], "computes");
+  list(plan::per_step.stores[s], "writes");
+  return text;
+}
+
+}  // namespace detail
+
+// What loom made of a compiled model: its nodes; its fusion groups (one loop nest or kernel
+// each, or a call between them), the steps each runs over the same rows, and why each
+// group ends; and its opaque nodes. The analog of torch._dynamo.explain, known at build time.
 template <class Model>
 std::string explain(const Model& model) {
   using G = typename Model::graph_type;
@@ -18,20 +53,29 @@ std::string explain(const Model& model) {
   std::string s = "graph: " + std::to_string(G::node_count) + " nodes, " +
                   std::to_string(Model::input_count) + " inputs, " +
                   std::to_string(G::output_count) + " outputs, " +
-                  std::to_string(plan::kernel_count) + " kernels\n";
+                  std::to_string(plan::kernel_count) + " kernels, " +
+                  std::to_string(plan::group_count) + " groups\n";
   s += graph_to_text(model.graph());
-  std::size_t opaque = 0;
-  for (const auto& n : plan::nodes) opaque += n.kind == node_kind::opaque;
   for (std::size_t g = 0; g < plan::group_count; ++g) {
-    s += "group " + std::to_string(g) + ": computes";
-    for (std::size_t i = 0; i < G::node_count; ++i)
-      if (plan::needed[g][i]) s += " %" + std::to_string(i);
-    s += "; writes";
-    for (std::size_t k = 0; k < G::output_count; ++k)
-      if (plan::group_of_output[k] == g) s += " %" + std::to_string(G::outputs[k]);
-    s += "; ends: " + std::string(plan::group_end_reason(g)) + "\n";
+    const auto& group = plan::groups[g];
+    s += "group " + std::to_string(g) + (group.is_call ? " (call)" : " (fused pass)");
+    if (!group.is_call && group.split != plan::npos && group.step_count > 1)
+      s += ", row by row (rows: axes before " + std::to_string(group.split) + ")";
+    s += "\n";
+    for (std::size_t k = 0; k < group.step_count; ++k)
+      s += "  step " + std::to_string(group.first_step + k) + ": " +
+           detail::describe_step<G>(group.first_step + k) + "\n";
+    s += "  ends: " + std::string(group_end_text(group.end));
+    if (group.end_node != plan::npos) s += " (at %" + std::to_string(group.end_node) + ")";
+    s += "\n";
   }
-  s += "opaque nodes: " + std::to_string(opaque) + " (element-wise, fused as calls; no barrier)\n";
+  std::size_t fused = 0, calls = 0;
+  for (const auto& n : plan::nodes) {
+    fused += n.kind == node_kind::opaque;
+    calls += n.kind == node_kind::opaque_call;
+  }
+  s += "opaque nodes: " + std::to_string(fused) + " element-wise (fused as calls), " +
+       std::to_string(calls) + " whole-tensor (barriers)\n";
   return s;
 }
 

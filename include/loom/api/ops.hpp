@@ -62,16 +62,23 @@ template <class A, class B> requires detail::loom_operands<A, B> auto operator!=
 // clang-format on
 
 // Marks callable F as a black box. Called on traced values it adds one opaque node (the
-// tracer never looks into F); on tensors it applies F element by element at once.
+// tracer never looks into F); on tensors it runs F at once.
 // Element-wise F takes one scalar per input and returns a scalar; it is fused into the
-// surrounding loop as a plain call. See opaque_traits for what F may declare.
+// surrounding loop as a plain call. Whole-tensor F (`using granularity = loom::whole_tensor`)
+// takes a read-only view of each input and a view of its result, and is called once per run
+// on materialised tensors. See opaque_traits for what F may declare.
 template <class F>
 struct allow_in_graph {
   [[no_unique_address]] F f{};
 
   template <class... X>
   requires detail::loom_operands<X...>
-  auto operator()(const X&... x) const { return detail::dispatch(ops::opaque<F>{{}, f}, x...); }
+  auto operator()(const X&... x) const {
+    if constexpr (opaque_is_whole_tensor<F>())
+      return detail::dispatch(ops::opaque_call<F>{{}, f}, x...);
+    else
+      return detail::dispatch(ops::opaque<F>{{}, f}, x...);
+  }
 };
 
 }  // namespace loom

@@ -16,7 +16,7 @@ namespace detail {
 template <class G, std::size_t I>
 constexpr bool is_impure_node() {
   using Op = typename node_t<G, I>::op_type;
-  if constexpr (ops::is_opaque_v<Op>)
+  if constexpr (requires { Op::is_pure; })
     return !Op::is_pure;
   else
     return false;
@@ -40,9 +40,9 @@ void link_to_first_copy(G& g, std::index_sequence<K...>) {
       }(),
       ...);
   using plan = fusion_plan<G>;
-  if (op.alias == op.no_alias) return;
-  for (std::size_t group = 0; group < plan::group_count; ++group)
-    if (plan::needed[group][I] && !plan::needed[group][op.alias])
+  if (op.alias == op.no_alias || kind_of<node_t<G, I>>() != node_kind::opaque) return;
+  for (std::size_t s = 0; s < plan::step_count; ++s)
+    if (plan::per_step.computes[s][I] && !plan::per_step.computes[s][op.alias])
       throw trace_error(
           "loom: the result of impure opaque node " +
           std::string(type_name<typename node_t<G, I>::op_type::callable_type>()) +

@@ -8,18 +8,35 @@
 
 #include "loom/core/config.hpp"
 #include "loom/core/dtype.hpp"
+#include "loom/graph/node_kind.hpp"
 #include "loom/graph/ops/signature.hpp"
 #include "loom/graph/type_name.hpp"
 
 namespace loom {
 
-// What a callable F declares about itself to allow_in_graph. The defaults read two optional
+// The granularity tag an F declares (`using granularity = loom::whole_tensor;`) to be called
+// once on whole tensors instead of once per element.
+struct whole_tensor {};
+
+// What a callable F declares about itself to allow_in_graph. The defaults read optional
 // members of F:
 //   using output_type = double;              // dtype of the result (default: first input's)
 //   static constexpr bool is_pure = false;   // may calls be merged? (default: yes)
+//   using granularity = loom::whole_tensor;  // F takes views (default: F takes elements)
+// A whole-tensor F may also declare the extents of its result (default: the broadcast of
+// its inputs'), and, where those have dyn extents, how to compute them at run time:
+//   template <class... E> using output_extents = loom::extents<...>;
+//   static loom::shape output_shape(const loom::shape&... inputs);
 // Specialise opaque_traits for an F you cannot edit.
 template <class F>
 struct opaque_traits {
+  static constexpr bool is_whole_tensor = [] {
+    if constexpr (requires { typename F::granularity; })
+      return std::is_same_v<typename F::granularity, whole_tensor>;
+    else
+      return false;
+  }();
+
   template <class First, class...>
   static constexpr auto output_of() {
     if constexpr (requires { typename F::output_type; })
@@ -38,6 +55,15 @@ struct opaque_traits {
   }();
 };
 
+// A specialisation of opaque_traits may leave out is_whole_tensor: F is then element-wise.
+template <class F>
+constexpr bool opaque_is_whole_tensor() {
+  if constexpr (requires { opaque_traits<F>::is_whole_tensor; })
+    return opaque_traits<F>::is_whole_tensor;
+  else
+    return false;
+}
+
 // Named so that a failed check prints F and the element types in the compiler's note.
 template <class F, class... Elements>
 inline constexpr bool callable_on_elements = std::is_invocable_v<const F&, Elements...>;
@@ -51,6 +77,10 @@ inline std::uint64_t next_trace_id() {
   return ++counter;
 }
 
+// The base of an op whose calls must stay apart: impure ones get a trace id.
+template <bool Pure>
+struct trace_identity;
+
 struct no_trace_id {
   static constexpr std::uint64_t trace_id = 0;
 };
@@ -60,6 +90,10 @@ struct with_trace_id {
   // Set by link_reused_impure_nodes: the earlier node that is the same call.
   std::size_t alias = no_alias;
 };
+template <>
+struct trace_identity<true> : no_trace_id {};
+template <>
+struct trace_identity<false> : with_trace_id {};
 }  // namespace detail
 
 namespace ops {
@@ -67,9 +101,9 @@ namespace ops {
 // An element-wise black box: the graph holds F, never looks into it, and the backends call
 // it once per element, in the fused loop, as a plain (inlinable) call.
 template <class F>
-struct opaque
-    : std::conditional_t<opaque_traits<F>::is_pure, detail::no_trace_id, detail::with_trace_id> {
+struct opaque : detail::trace_identity<opaque_traits<F>::is_pure> {
   using shape_rule = elementwise_shape;
+  static constexpr node_kind kind = node_kind::opaque;
   using callable_type = F;
   static constexpr std::string_view name = "opaque";
   static constexpr bool is_pure = opaque_traits<F>::is_pure;
@@ -97,7 +131,7 @@ inline constexpr bool is_opaque_v<opaque<F>> = true;
 // side effects; only then may the graph merge two nodes that apply them to the same inputs.
 template <class Op>
 constexpr bool op_is_mergeable() {
-  if constexpr (ops::is_opaque_v<Op>)
+  if constexpr (requires { Op::is_pure; })
     return Op::is_pure && std::is_empty_v<typename Op::callable_type>;
   else
     return std::is_empty_v<Op>;

@@ -3,127 +3,401 @@
 #include <array>
 #include <cstddef>
 #include <string_view>
-#include <utility>
 
-#include "loom/graph/flatten.hpp"
+#include "loom/graph/node_table.hpp"
 
 namespace loom {
 
-// What a node is, as the planner and explain() see it.
-enum class node_kind { input, scalar, literal, elementwise, opaque };
+// What one step of a plan does. A map step computes element-wise values over one iteration
+// space and stores the ones that are materialised; a reduce step folds an element-wise
+// expression over axes; a matmul step is a GEMM; a call step runs a whole-tensor opaque
+// node, a hook or a fusion barrier.
+enum class step_kind { map, reduce, matmul, call };
 
-template <class N>
-constexpr node_kind kind_of() {
-  using Op = typename N::op_type;
-  if constexpr (detail::is_input_leaf_v<Op>)
-    return node_kind::input;
-  else if constexpr (is_scalar_leaf_v<Op>)
-    return node_kind::scalar;
-  else if constexpr (is_literal_leaf_v<Op>)
-    return node_kind::literal;
-  else if constexpr (ops::is_opaque_v<Op>)
-    return node_kind::opaque;
-  else
-    return node_kind::elementwise;
+// Why a fusion group ends: what kept the next step out of it.
+enum class group_end {
+  end_of_graph,
+  call,                // the next node is a whole-tensor opaque call, a hook or a barrier
+  after_call,          // this group is a call, which is never fused
+  matmul,              // the next node is a GEMM, which starts a group of its own
+  strided_reduction,   // a reduction over axes that are not the trailing ones runs alone
+  other_axes,          // the next reduction splits the rows at another axis
+  other_space,         // the next values have another iteration space
+  reads_through_view,  // the next step reads a value of this group through a view
+};
+
+constexpr std::string_view group_end_text(group_end e) {
+  switch (e) {
+    case group_end::end_of_graph:
+      return "end of graph";
+    case group_end::call:
+      return "the next node is an opaque whole-tensor call, a hook or a fusion barrier (a "
+             "barrier: its inputs are materialised)";
+    case group_end::after_call:
+      return "a call runs alone, between fused groups";
+    case group_end::matmul:
+      return "the next node is a matmul, which runs as a GEMM with its consumers as epilogue";
+    case group_end::strided_reduction:
+      return "a reduction over axes other than the trailing ones runs as a pass of its own";
+    case group_end::other_axes:
+      return "the next reduction is over other axes (other rows)";
+    case group_end::other_space:
+      return "the next values have another iteration space (other static extents)";
+    case group_end::reads_through_view:
+      return "the next step reads a value this group writes through a view or a broadcast "
+             "across rows, so it must wait until the value is complete";
+  }
+  return "?";
 }
 
 // The fusion plan of a graph, computed at compile time.
 //
-// Every node of this release is element-wise, so one pass over the output's elements can
-// compute all of them: a group is the set of outputs that share static extents (and so one
-// iteration space), with every node they depend on. Outputs of other static extents start a
-// new group. The reason each group ends is kept for explain().
+// 1. Materialised values: the outputs, every reduction, matmul, call, and the operands that
+//    a GEMM, a call or a reshape must read from memory. Everything else is element-wise and
+//    recomputed in registers wherever it is needed.
+// 2. Steps, in topological order: each materialised value is produced by one step; values of
+//    one iteration space share a map step (a multi-output pass) when their inputs allow.
+// 3. Groups: consecutive steps that split into the same rows run as one pass over the rows:
+//    a softmax's max, sum and scaling, or a GEMM and its epilogue, one block of rows at a
+//    time while it is in cache. Each group is one loop nest on the CPU, one kernel on a GPU.
 template <class G>
 struct fusion_plan {
   static constexpr std::size_t node_count = G::node_count;
   static constexpr std::size_t output_count = G::output_count;
+  static constexpr std::size_t npos = ~std::size_t(0);
+  static constexpr const auto& nodes = node_table<G>;
 
-  struct node_info {
-    node_kind kind;
-    std::size_t arity;
-    std::array<std::size_t, max_operands> args;
-    std::size_t rank;
+  static constexpr bool computable(std::size_t i) {
+    const node_kind k = nodes[i].kind;
+    return k == node_kind::elementwise || k == node_kind::opaque || k == node_kind::scalar ||
+           k == node_kind::literal;
+  }
+
+  // 1. Materialised values.
+  static constexpr auto materialized = [] {
+    std::array<bool, node_count> m{};
+    for (std::size_t o : G::outputs) m[o] = true;
+    auto plain = [&](std::size_t a) {
+      return nodes[a].kind == node_kind::input || m[a];
+    };
+    for (std::size_t i = 0; i < node_count; ++i) {
+      const node_kind k = nodes[i].kind;
+      if (k == node_kind::reduction || k == node_kind::matmul || k == node_kind::opaque_call ||
+          k == node_kind::hook || k == node_kind::barrier)
+        m[i] = true;
+      for (std::size_t j = 0; j < nodes[i].arity; ++j) {
+        const std::size_t a = nodes[i].args[j];
+        if (k == node_kind::matmul) {
+          // A GEMM reads a matrix or its transpose in place; anything else is copied first.
+          const bool transposed = nodes[a].kind == node_kind::view && nodes[a].swaps_last_axes &&
+                                  plain(nodes[a].args[0]);
+          if (!plain(a) && !transposed) m[a] = true;
+        } else if (k == node_kind::opaque_call || k == node_kind::hook || k == node_kind::barrier) {
+          if (!plain(a)) m[a] = true;
+        } else if (k == node_kind::view) {
+          if (computable(a) || (nodes[i].reads_contiguous && !plain(a))) m[a] = true;
+        }
+      }
+    }
+    return m;
+  }();
+
+  static constexpr bool plain(std::size_t i) {
+    return nodes[i].kind == node_kind::input || materialized[i];
+  }
+  // The buffer a value is read from: itself, or for a view the value it looks into.
+  static constexpr std::size_t base_of(std::size_t i) {
+    while (!plain(i) && nodes[i].kind == node_kind::view) i = nodes[i].args[0];
+    return i;
+  }
+  static constexpr bool is_leaf(std::size_t i) {
+    return plain(i) || nodes[i].kind == node_kind::view;
+  }
+
+  struct step_info {
+    step_kind kind;
+    std::size_t node;  // the first value the step produces
+    std::size_t rank;  // the iteration space (static extents)
     std::array<std::size_t, max_rank> dims;
-    bool impure;
-    std::size_t element_size;
+    std::size_t split;  // reduce steps: the first reduced axis, when the reduced axes trail
   };
 
-  template <std::size_t I>
-  static constexpr node_info info_of() {
-    using N = node_t<G, I>;
-    node_info r{kind_of<N>(),
-                N::arity,
-                {},
-                N::extents_type::rank,
-                {},
-                false,
-                sizeof(typename N::value_type)};
-    for (std::size_t a = 0; a < N::arity; ++a) r.args[a] = N::args[a];
-    for (std::size_t d = 0; d < N::extents_type::rank; ++d) r.dims[d] = N::extents_type::dims[d];
-    if constexpr (ops::is_opaque_v<typename N::op_type>) r.impure = !N::op_type::is_pure;
-    return r;
+  static constexpr std::size_t reduce_split(std::size_t operand_rank, unsigned mask) {
+    std::size_t p = operand_rank;
+    while (p > 0 && (mask >> (p - 1) & 1u)) --p;
+    return (mask >> p) == ((1u << (operand_rank - p)) - 1) && (mask & ((1u << p) - 1)) == 0 ? p
+                                                                                            : npos;
   }
 
-  static constexpr auto nodes = []<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<node_info, node_count>{info_of<I>()...};
+  // The leaves (values read from memory) that computing `roots` in registers needs.
+  template <class Roots>
+  static constexpr std::array<bool, node_count> leaves_of(const Roots& is_root) {
+    std::array<bool, node_count> leaf{}, seen{};
+    std::array<std::size_t, node_count> stack{};
+    std::size_t top = 0;
+    for (std::size_t i = 0; i < node_count; ++i)
+      if (is_root[i]) stack[top++] = i;
+    while (top > 0) {
+      const std::size_t x = stack[--top];
+      if (seen[x]) continue;
+      seen[x] = true;
+      if (!is_root[x] && is_leaf(x)) {
+        leaf[x] = true;
+      } else if (computable(x)) {
+        for (std::size_t j = 0; j < nodes[x].arity; ++j) stack[top++] = nodes[x].args[j];
+      } else {
+        leaf[x] = true;  // a root that is itself read from memory: an input or a view
+      }
+    }
+    return leaf;
   }
-  (std::make_index_sequence<node_count>{});
 
-  static constexpr bool same_extents(std::size_t a, std::size_t b) {
-    if (nodes[a].rank != nodes[b].rank) return false;
-    for (std::size_t d = 0; d < nodes[a].rank; ++d)
-      if (nodes[a].dims[d] != nodes[b].dims[d]) return false;
+  struct step_table {
+    std::array<step_info, node_count> steps{};
+    std::size_t count = 0;
+    std::array<std::size_t, node_count> step_of{};
+  };
+
+  static constexpr bool same_dims(std::size_t ra,
+                                  const std::array<std::size_t, max_rank>& a,
+                                  std::size_t rb,
+                                  const std::array<std::size_t, max_rank>& b) {
+    if (ra != rb) return false;
+    for (std::size_t d = 0; d < ra; ++d)
+      if (a[d] != b[d]) return false;
     return true;
   }
 
-  // group_of_output[k]: the group that writes output k. Groups are numbered in the order
-  // of the first output they write.
-  static constexpr auto group_of_output = [] {
-    std::array<std::size_t, output_count> g{};
-    std::size_t groups = 0;
-    for (std::size_t k = 0; k < output_count; ++k) {
-      g[k] = groups;
-      for (std::size_t j = 0; j < k; ++j)
-        if (same_extents(G::outputs[j], G::outputs[k])) {
-          g[k] = g[j];
-          break;
+  // 2. Steps.
+  static constexpr step_table table = [] {
+    step_table t;
+    for (auto& s : t.step_of) s = npos;
+    std::size_t last_call = npos;
+    for (std::size_t i = 0; i < node_count; ++i) {
+      if (!materialized[i] || nodes[i].kind == node_kind::input) continue;
+      const node_kind k = nodes[i].kind;
+      std::array<bool, node_count> root{};
+      if (k == node_kind::reduction)
+        root[nodes[i].args[0]] = !is_leaf(nodes[i].args[0]);
+      else if (k != node_kind::matmul && k != node_kind::opaque_call && k != node_kind::hook &&
+               k != node_kind::barrier)
+        root[i] = true;
+      // The latest step whose result this one reads.
+      std::size_t after = npos;
+      auto needs = [&](std::size_t x) {
+        const std::size_t b = base_of(x);
+        if (t.step_of[b] != npos && (after == npos || t.step_of[b] > after)) after = t.step_of[b];
+      };
+      const auto leaf = leaves_of(root);
+      for (std::size_t x = 0; x < node_count; ++x)
+        if (leaf[x] && x != i) needs(x);
+      if (leaf[i] && k == node_kind::view) needs(nodes[i].args[0]);
+      for (std::size_t j = 0; j < nodes[i].arity; ++j)
+        if (!root[i]) needs(nodes[i].args[j]);
+      if (k == node_kind::reduction || k == node_kind::matmul || k == node_kind::opaque_call ||
+          k == node_kind::hook || k == node_kind::barrier) {
+        step_info s{};
+        s.node = i;
+        if (k == node_kind::reduction) {
+          const node_info& operand = nodes[nodes[i].args[0]];
+          s.kind = step_kind::reduce;
+          s.rank = operand.rank;
+          s.dims = operand.dims;
+          s.split = reduce_split(operand.rank, nodes[i].reduced_axes);
+        } else {
+          s.kind = k == node_kind::matmul ? step_kind::matmul : step_kind::call;
+          s.rank = nodes[i].rank;
+          s.dims = nodes[i].dims;
+          s.split = k == node_kind::matmul ? nodes[i].rank - 1 : npos;
         }
-      if (g[k] == groups) ++groups;
+        if (s.kind == step_kind::call) last_call = t.count;
+        t.step_of[i] = t.count;
+        t.steps[t.count++] = s;
+        continue;
+      }
+      // A map value joins the first map step of its iteration space that comes after what it
+      // reads (it may read values of that step itself: they are computed in registers there)
+      // and after the last call, so side effects keep their order.
+      std::size_t join = npos;
+      for (std::size_t s = 0; s < t.count && join == npos; ++s) {
+        const step_info& c = t.steps[s];
+        if (c.kind == step_kind::map && (after == npos || s >= after) &&
+            (last_call == npos || s > last_call) &&
+            same_dims(c.rank, c.dims, nodes[i].rank, nodes[i].dims))
+          join = s;
+      }
+      if (join == npos) {
+        join = t.count++;
+        t.steps[join] = step_info{step_kind::map, i, nodes[i].rank, nodes[i].dims, npos};
+      }
+      t.step_of[i] = join;
     }
-    return g;
+    return t;
   }();
 
-  static constexpr std::size_t group_count = [] {
+  static constexpr std::size_t step_count = table.count;
+  static constexpr const auto& steps = table.steps;
+  static constexpr const auto& step_of = table.step_of;
+
+  // Which nodes each step reads from memory (`loads`) and computes in registers
+  // (`computes`); map steps store the materialised values they compute (`stores`).
+  struct step_nodes {
+    std::array<std::array<bool, node_count>, node_count> loads{}, computes{}, stores{};
+  };
+  static constexpr step_nodes per_step = [] {
+    step_nodes r;
+    for (std::size_t s = 0; s < step_count; ++s) {
+      std::array<bool, node_count> root{};
+      if (steps[s].kind == step_kind::map) {
+        for (std::size_t i = 0; i < node_count; ++i)
+          if (materialized[i] && step_of[i] == s) root[i] = r.stores[s][i] = true;
+      } else if (steps[s].kind == step_kind::reduce) {
+        const std::size_t operand = nodes[steps[s].node].args[0];
+        if (is_leaf(operand))
+          r.loads[s][operand] = true;
+        else
+          root[operand] = true;
+      }
+      const auto leaf = leaves_of(root);
+      std::array<bool, node_count> seen{};
+      std::array<std::size_t, node_count> stack{};
+      std::size_t top = 0;
+      for (std::size_t i = 0; i < node_count; ++i)
+        if (root[i]) stack[top++] = i;
+      while (top > 0) {
+        const std::size_t x = stack[--top];
+        if (seen[x]) continue;
+        seen[x] = true;
+        if (leaf[x]) {
+          r.loads[s][x] = true;
+        } else {
+          r.computes[s][x] = true;
+          for (std::size_t j = 0; j < nodes[x].arity; ++j) stack[top++] = nodes[x].args[j];
+        }
+      }
+    }
+    return r;
+  }();
+
+  // 3. Groups.
+  struct group_info {
+    std::size_t first_step, step_count;
+    bool is_call;
+    std::size_t split;  // rows are the axes before `split`; npos: not yet fixed (maps only)
+    std::size_t rank;   // the full iteration space
+    std::array<std::size_t, max_rank> dims;
+    group_end end;
+    std::size_t end_node;  // the node whose step could not join (npos at the end)
+  };
+  struct group_table {
+    std::array<group_info, node_count + 1> groups{};
+    std::size_t count = 0;
+  };
+
+  // The extents of a group's rows: the full space with the row axes kept and the rest 1
+  // (keepdims), or only the row axes.
+  static constexpr bool is_row_space(const group_info& g,
+                                     std::size_t rank,
+                                     const std::array<std::size_t, max_rank>& dims,
+                                     bool keepdims) {
+    if (g.split == npos) return false;
+    if (rank != (keepdims ? g.rank : g.split)) return false;
+    for (std::size_t d = 0; d < rank; ++d)
+      if (dims[d] != (d < g.split ? g.dims[d] : 1)) return false;
+    return true;
+  }
+
+  // A step may join a group only if each value it reads from the group's earlier steps is
+  // complete for a row once that row is done: read in place, never through a view.
+  static constexpr bool reads_rows_only(const group_info& g, std::size_t s, bool full_space) {
+    for (std::size_t x = 0; x < node_count; ++x) {
+      if (!per_step.loads[s][x]) continue;
+      const std::size_t b = base_of(x);
+      if (step_of[b] == npos || step_of[b] < g.first_step) continue;
+      if (b != x) return false;
+      const node_info& v = nodes[x];
+      const bool ok = full_space ? same_dims(v.rank, v.dims, g.rank, g.dims) ||
+                                       is_row_space(g, v.rank, v.dims, true)
+                                 : same_dims(v.rank, v.dims, steps[s].rank, steps[s].dims);
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  static constexpr group_end join_refusal(const group_info& g, std::size_t s) {
+    const step_info& st = steps[s];
+    if (g.is_call) return group_end::after_call;
+    if (steps[g.first_step].kind == step_kind::reduce && g.split == npos)
+      return group_end::strided_reduction;
+    if (st.kind == step_kind::call) return group_end::call;
+    if (st.kind == step_kind::matmul) return group_end::matmul;
+    const bool full = same_dims(st.rank, st.dims, g.rank, g.dims);
+    if (st.kind == step_kind::reduce) {
+      if (st.split == npos) return group_end::strided_reduction;
+      if (!full) return group_end::other_space;
+      if (g.split != npos && g.split != st.split) return group_end::other_axes;
+    } else if (!full && !is_row_space(g, st.rank, st.dims, true) &&
+               !is_row_space(g, st.rank, st.dims, false)) {
+      return group_end::other_space;
+    }
+    if (!reads_rows_only(g, s, full)) return group_end::reads_through_view;
+    return group_end::end_of_graph;  // no refusal: the step joins
+  }
+
+  static constexpr group_table group_tab = [] {
+    group_table t;
+    for (std::size_t s = 0; s < step_count; ++s) {
+      if (t.count > 0) {
+        group_info& g = t.groups[t.count - 1];
+        const group_end refusal = join_refusal(g, s);
+        if (refusal == group_end::end_of_graph) {
+          ++g.step_count;
+          if (steps[s].kind == step_kind::reduce) g.split = steps[s].split;
+          continue;
+        }
+        g.end = refusal;
+        g.end_node = steps[s].node;
+      }
+      const step_info& st = steps[s];
+      // A map group fixes no rows yet; a strided reduction (split npos) stays alone.
+      t.groups[t.count++] = group_info{s,
+                                       1,
+                                       st.kind == step_kind::call,
+                                       st.split,
+                                       st.rank,
+                                       st.dims,
+                                       group_end::end_of_graph,
+                                       npos};
+    }
+    return t;
+  }();
+
+  static constexpr std::size_t group_count = group_tab.count;
+  static constexpr const auto& groups = group_tab.groups;
+
+  // Passes over memory that loom runs itself (CPU loop nests, GPU kernels); calls, hooks and
+  // barriers are groups too but no pass of loom's.
+  static constexpr std::size_t kernel_count = [] {
     std::size_t n = 0;
-    for (auto g : group_of_output) n = g + 1 > n ? g + 1 : n;
+    for (std::size_t g = 0; g < group_count; ++g) n += !groups[g].is_call;
     return n;
   }();
 
-  // Each group is one loop nest on the CPU and one kernel on the GPU.
-  static constexpr std::size_t kernel_count = group_count;
-
-  static constexpr bool has_impure = [] {
-    for (const auto& n : nodes)
-      if (n.impure) return true;
+  static constexpr bool group_has_impure(std::size_t g) {
+    for (std::size_t s = groups[g].first_step; s < groups[g].first_step + groups[g].step_count; ++s)
+      for (std::size_t i = 0; i < node_count; ++i)
+        if (per_step.computes[s][i] && nodes[i].impure) return true;
     return false;
-  }();
-
-  // needed[g][i]: group g computes node i (it is an output of g or one of their inputs).
-  static constexpr auto needed = [] {
-    std::array<std::array<bool, node_count>, group_count> need{};
-    for (std::size_t k = 0; k < output_count; ++k) need[group_of_output[k]][G::outputs[k]] = true;
-    for (auto& mark : need)
-      for (std::size_t i = node_count; i-- > 0;)
-        if (mark[i])
-          for (std::size_t a = 0; a < nodes[i].arity; ++a) mark[nodes[i].args[a]] = true;
-    return need;
-  }();
-
-  static constexpr std::string_view group_end_reason(std::size_t g) {
-    return g + 1 == group_count ? "end of graph"
-                                : "the next outputs have other static extents (another "
-                                  "iteration space)";
   }
+
+  static constexpr std::size_t group_of_step(std::size_t s) {
+    for (std::size_t g = 0; g < group_count; ++g)
+      if (s >= groups[g].first_step && s < groups[g].first_step + groups[g].step_count) return g;
+    return npos;
+  }
+
+  // The node where the graph first stops fusing into one group (npos when it never does).
+  static constexpr std::size_t first_break = group_count > 1 ? groups[0].end_node : npos;
 };
 
 }  // namespace loom

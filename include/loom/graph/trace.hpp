@@ -10,6 +10,8 @@
 #include "loom/core/extents.hpp"
 #include "loom/graph/node.hpp"
 #include "loom/graph/opaque.hpp"
+#include "loom/graph/ops/call.hpp"
+#include "loom/graph/ops/matmul.hpp"
 #include "loom/tensor/tensor.hpp"
 
 namespace loom {
@@ -86,18 +88,78 @@ constexpr auto broadcast_all() {
     return std::type_identity<E>{};
 }
 
+// The static extents of an op's result: its own rule where it has one (reductions, views,
+// matmul, whole-tensor calls), else NumPy broadcasting of the operands.
+template <class Op, class... E>
+constexpr auto result_extents_of() {
+  if constexpr (requires { typename Op::template result_extents<E...>; })
+    return std::type_identity<typename Op::template result_extents<E...>>{};
+  else
+    return broadcast_all<Op, E...>();
+}
+
+template <class Op, class... N>
+constexpr void check_opaque_operands() {
+  using F = typename Op::callable_type;
+  static_assert(opaque_output_is_dtype<F, typename N::value_type...>,
+                "loom: allow_in_graph<F>: F::output_type must be float, double, int32_t or bool");
+  if constexpr (ops::is_opaque_v<Op>) {
+    static_assert(elementwise_callable<F, typename N::value_type...>,
+                  "loom: allow_in_graph<F>: a const F must take one element of each input and "
+                  "return a value of its output dtype (F and the element types are named below)");
+  } else if constexpr (opaque_output_is_dtype<F, typename N::value_type...>) {
+    using O = typename opaque_traits<F>::template output_type<typename N::value_type...>;
+    using OE = opaque_output_extents_t<F, typename N::extents_type...>;
+    static_assert(
+        callable_on_views<F,
+                          tensor_view<O, OE>,
+                          tensor_view<const typename N::value_type, typename N::extents_type>...>,
+        "loom: allow_in_graph<F> (whole tensor): a const F must take a read-only "
+        "tensor_view of each input, then a tensor_view of its result to write (F and "
+        "the view types are named below)");
+    static_assert(output_shape_computable<F, typename N::extents_type...>,
+                  "loom: allow_in_graph<F>: F::output_extents has dyn extents, so F must declare "
+                  "static loom::shape output_shape(const loom::shape&...) to size its result");
+  }
+}
+
+template <class T, class U>
+inline constexpr bool matmul_dtypes_supported = std::is_same_v<T, U>&& std::is_floating_point_v<T>;
+
+template <class A, class B>
+constexpr void check_matmul_operands() {
+  static_assert(matmul_ranks_supported<A, B>,
+                "loom: matmul: operands must have rank 2 (a matrix) or 3 (a batch of them)");
+  static_assert(matmul_inner_extents_agree<A, B>,
+                "loom: matmul: the first operand's last extent differs from the second's "
+                "next-to-last");
+  static_assert(matmul_batches_agree<A, B>, "loom: matmul: the batch extents do not broadcast");
+}
+
+template <class Op, class... N>
+constexpr void check_operands() {
+  constexpr node_kind kind = op_kind<Op>();
+  if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call) {
+    check_opaque_operands<Op, N...>();
+  } else if constexpr (kind == node_kind::matmul) {
+    static_assert(matmul_dtypes_supported<typename N::value_type...>,
+                  "loom: matmul: both operands must have one floating-point dtype (cast first)");
+    check_matmul_operands<typename N::extents_type...>();
+  } else if constexpr (kind == node_kind::hook) {
+    static_assert(
+        hook_callable<typename Op::callable_type,
+                      tensor_view<const typename N::value_type, typename N::extents_type>...>,
+        "loom: hook: the callback must take a loom::tensor_view<const T, E> of the "
+        "value (the callback and the view type are named below)");
+  }
+}
+
 template <class Op, class... N>
 auto make_node(const Op& op, const N&... n) {
   static_assert(sizeof...(N) <= max_operands, "loom: an op takes at most 4 operands");
   using sig = typename Op::template signature<typename N::value_type...>;
-  if constexpr (ops::is_opaque_v<Op>) {
-    static_assert(opaque_output_is_dtype<typename Op::callable_type, typename N::value_type...>,
-                  "loom: allow_in_graph<F>: F::output_type must be float, double, int32_t or bool");
-    static_assert(elementwise_callable<typename Op::callable_type, typename N::value_type...>,
-                  "loom: allow_in_graph<F>: a const F must take one element of each input and return "
-                  "a value of its output dtype (F and the element types are named below)");
-  }
-  using E = typename decltype(broadcast_all<Op, typename N::extents_type...>())::type;
+  check_operands<Op, N...>();
+  using E = typename decltype(result_extents_of<Op, typename N::extents_type...>())::type;
   return apply<Op, typename sig::result_type, E, N...>{{}, op, {n...}};
 }
 

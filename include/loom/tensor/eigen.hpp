@@ -26,8 +26,8 @@ void require_contiguous(const D& m, const char* what) {
   if (!inner || !outer)
     throw shape_error(std::string("loom: ") + what + " needs contiguous data; got inner stride " +
                       std::to_string(m.innerStride()) + " and outer stride " +
-                      std::to_string(m.outerStride()) + " for a " + std::to_string(m.rows()) +
-                      "x" + std::to_string(m.cols()) + " expression");
+                      std::to_string(m.outerStride()) + " for a " + std::to_string(m.rows()) + "x" +
+                      std::to_string(m.cols()) + " expression");
 }
 }  // namespace detail
 

@@ -154,13 +154,11 @@ class tensor {
   tensor_view<const T, E> view() const& { return view_; }
   tensor_view<const T, E> view() && = delete;
   template <class U, loom::extents_type F>
-    requires(std::is_same_v<U, T> && F::rank == E::rank)
-  operator tensor_view<U, F>() & {
+  requires(std::is_same_v<U, T>&& F::rank == E::rank) operator tensor_view<U, F>() & {
     return {data(), shape()};
   }
   template <class U, loom::extents_type F>
-    requires(std::is_same_v<U, const T> && F::rank == E::rank)
-  operator tensor_view<U, F>() const& {
+  requires(std::is_same_v<U, const T>&& F::rank == E::rank) operator tensor_view<U, F>() const& {
     return {data(), shape()};
   }
   template <class U, loom::extents_type F>

@@ -128,21 +128,20 @@ class compiled_model {
     }
     (std::make_index_sequence<input_count>{});
     cpu::call_frame<node_count> frame;
-    std::array<shape, node_count> leaf_shape{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
           [&] {
             using Op = typename node_t<G, I>::op_type;
             if constexpr (detail::is_input_leaf_v<Op>) {
-              leaf_shape[I] = in_shape[Op::index];
-              frame.data[I] = in_data[Op::index];
+              frame.shapes[I] = in_shape[Op::index];
+              frame.data[I] = const_cast<void*>(in_data[Op::index]);
             }
           }(),
           ...);
     }
     (std::make_index_sequence<node_count>{});
-    cpu::infer_shapes<G>(frame, leaf_shape);
-    cpu::check_group_shapes<G>(frame);
+    cpu::infer_shapes<G>(frame);
+    cpu::check_step_shapes<G>(frame);
     cpu::check_impure_shapes<G>(frame);
     return frame;
   }

@@ -6,56 +6,54 @@
 #include <tuple>
 #include <utility>
 
+#include "loom/backends/cpu/loop_nest.hpp"
 #include "loom/graph/impure.hpp"
 #include "loom/graph/plan.hpp"
 
 namespace loom::cpu {
 
-// Where each input leaf of a group reads the current row: its first element there, and
-// whether it is broadcast along the row (one value for the whole row).
-template <std::size_t N>
-struct row_sources {
-  std::array<const void*, N> data{};
-  std::array<bool, N> broadcast{};
-};
-
-template <class G, std::size_t Group>
-struct group_nodes {
+// The nodes step `Step` evaluates per element, in topological order: the values it reads
+// from memory and the ones it computes in registers.
+template <class G, std::size_t Step>
+struct step_nodes {
   using plan = fusion_plan<G>;
+  static constexpr bool used(std::size_t i) {
+    return plan::per_step.loads[Step][i] || plan::per_step.computes[Step][i];
+  }
   static constexpr std::size_t count = [] {
     std::size_t n = 0;
-    for (bool b : plan::needed[Group]) n += b;
+    for (std::size_t i = 0; i < G::node_count; ++i) n += used(i);
     return n;
   }();
-  // The nodes group `Group` computes, in topological order.
   static constexpr auto list = [] {
     std::array<std::size_t, count> l{};
     std::size_t n = 0;
     for (std::size_t i = 0; i < G::node_count; ++i)
-      if (plan::needed[Group][i]) l[n++] = i;
+      if (used(i)) l[n++] = i;
     return l;
   }();
-  // The outputs group `Group` writes, as indices into G::outputs.
-  static constexpr std::size_t output_count = [] {
+  // The materialised values a map step stores.
+  static constexpr std::size_t store_count = [] {
     std::size_t n = 0;
-    for (auto g : plan::group_of_output) n += g == Group;
+    for (bool b : plan::per_step.stores[Step]) n += b;
     return n;
   }();
-  static constexpr auto outputs = [] {
-    std::array<std::size_t, output_count> l{};
+  static constexpr auto stores = [] {
+    std::array<std::size_t, store_count> l{};
     std::size_t n = 0;
-    for (std::size_t k = 0; k < G::output_count; ++k)
-      if (plan::group_of_output[k] == Group) l[n++] = k;
+    for (std::size_t i = 0; i < G::node_count; ++i)
+      if (plan::per_step.stores[Step][i]) l[n++] = i;
     return l;
   }();
 };
 
-// Computes `Lanes::width` consecutive elements of every node a group needs, each node once,
-// in topological order, and stores the group's outputs. Values stay in locals (registers);
-// nothing is written but the outputs.
-template <class G, std::size_t Group, class Lanes, bool Dense>
+// Computes `Lanes::width` consecutive elements of every node step `Step` needs, each node
+// once, in topological order. Values stay in locals (registers); a map step then stores its
+// outputs, a reduce step folds the value of its operand.
+template <class G, std::size_t Step, class Lanes, bool Dense>
 struct evaluate {
-  using nodes = group_nodes<G, Group>;
+  using nodes = step_nodes<G, Step>;
+  using plan = fusion_plan<G>;
 
   template <std::size_t... I>
   static auto make_values(std::index_sequence<I...>)
@@ -71,9 +69,12 @@ struct evaluate {
     using T = typename N::value_type;
     const auto& n = hana::at_c<I>(g.nodes);
     constexpr node_kind kind = kind_of<N>();
-    if constexpr (kind == node_kind::input) {
-      const bool bcast = !Dense && src.broadcast[I];
-      std::get<I>(v) = Lanes::load(static_cast<const T*>(src.data[I]) + (bcast ? 0 : j), bcast);
+    if constexpr (plan::per_step.loads[Step][I]) {
+      const auto* p = static_cast<const T*>(src.data[I]);
+      if constexpr (Dense)
+        std::get<I>(v) = Lanes::load(p + j, 1);
+      else
+        std::get<I>(v) = Lanes::load(p + std::ptrdiff_t(j) * src.step[I], src.step[I]);
     } else if constexpr (kind == node_kind::scalar) {
       std::get<I>(v) = Lanes::splat(n.op.value);
     } else if constexpr (kind == node_kind::literal) {
@@ -96,31 +97,30 @@ struct evaluate {
     }
   }
 
-  // Earlier nodes of this group with the same impure op as node I: the nodes link_reused_
-  // impure_nodes may have linked it to.
+  // Earlier nodes of this step with the same impure op as node I: the nodes
+  // link_reused_impure_nodes may have linked it to.
   template <std::size_t I>
   static constexpr auto impure_twins() {
     constexpr std::size_t count = [] {
       std::size_t c = 0;
-      [&]<std::size_t... K>(std::index_sequence<K...>) {
-        ((c += twin<I, K>()), ...);
-      }
-      (std::make_index_sequence<I>{});
+      for (std::size_t k = 0; k < I; ++k) c += twin<I>(k);
       return c;
     }();
     std::array<std::size_t, count> list{};
     std::size_t c = 0;
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      ((twin<I, K>() ? (void)(list[c++] = K) : void()), ...);
-    }
-    (std::make_index_sequence<I>{});
+    for (std::size_t k = 0; k < I; ++k)
+      if (twin<I>(k)) list[c++] = k;
     return list;
   }
 
-  template <std::size_t I, std::size_t K>
-  static constexpr bool twin() {
-    return loom::detail::is_impure_node<G, I>() && fusion_plan<G>::needed[Group][K] &&
-           std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type>;
+  template <std::size_t I>
+  static constexpr bool twin(std::size_t k) {
+    constexpr auto same_op = []<std::size_t... K>(std::index_sequence<K...>) {
+      return std::array<bool, sizeof...(K)>{
+          std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type>...};
+    }
+    (std::make_index_sequence<I>{});
+    return loom::detail::is_impure_node<G, I>() && plan::per_step.computes[Step][k] && same_op[k];
   }
 
   template <std::size_t I, class Node>
@@ -143,19 +143,27 @@ struct evaluate {
     out = Lanes::template apply<T>(op, Lanes::template convert<Operand>(arg)...);
   }
 
-  LOOM_INLINE static void run(const G& g,
-                              const row_sources<G::node_count>& src,
-                              std::size_t j,
-                              const std::array<void*, nodes::output_count>& out) {
-    values_type v;
+  LOOM_INLINE static void values(const G& g,
+                                 const row_sources<G::node_count>& src,
+                                 std::size_t j,
+                                 values_type& v) {
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (node<nodes::list[K]>(g, src, j, v), ...);
     }
     (std::make_index_sequence<nodes::count>{});
+  }
+
+  // A map step: computes the block at `j` and stores it at `out[k] + j` for each output.
+  LOOM_INLINE static void run(const G& g,
+                              const row_sources<G::node_count>& src,
+                              std::size_t j,
+                              const std::array<void*, nodes::store_count>& out) {
+    values_type v;
+    values(g, src, j, v);
     [&]<std::size_t... K>(std::index_sequence<K...>) {
-      (store<G::outputs[nodes::outputs[K]]>(out[K], j, v), ...);
+      (store<nodes::stores[K]>(out[K], j, v), ...);
     }
-    (std::make_index_sequence<nodes::output_count>{});
+    (std::make_index_sequence<nodes::store_count>{});
   }
 
   template <std::size_t I>

@@ -1,67 +1,48 @@
 #pragma once
 
 #include <array>
-#include <boost/hana/at.hpp>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "loom/backends/cpu/run_group.hpp"
 #include "loom/core/shape.hpp"
+#include "loom/tensor/pool.hpp"
 
 namespace loom::cpu {
 
-// The run-time shape of every node, from the shapes of the inputs; a dynamic extent that
-// does not broadcast throws shape_error naming the op and both shapes.
+// The values one map step stores are walked as one iteration space, so they must agree at
+// run time as their static extents do; checked before anything is written.
 template <class G>
-void infer_shapes(call_frame<G::node_count>& f, const std::array<shape, G::node_count>& inputs) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (
-        [&] {
-          using N = node_t<G, I>;
-          constexpr node_kind kind = kind_of<N>();
-          if constexpr (kind == node_kind::input) {
-            f.shapes[I] = inputs[I];
-          } else if constexpr (kind == node_kind::scalar || kind == node_kind::literal) {
-            f.shapes[I] = shape{};
-          } else {
-            shape s = f.shapes[N::args[0]];
-            for (std::size_t a = 1; a < N::arity; ++a)
-              s = broadcast_shapes(s, f.shapes[N::args[a]], N::op_type::name);
-            f.shapes[I] = s;
-          }
-        }(),
-        ...);
-  }
-  (std::make_index_sequence<G::node_count>{});
-}
-
-// The outputs of one group are walked as one iteration space, so they must agree at run
-// time as their static extents do; checked before anything is written.
-template <class G>
-void check_group_shapes(const call_frame<G::node_count>& f) {
+void check_step_shapes(const call_frame<G::node_count>& f) {
   using plan = fusion_plan<G>;
-  for (std::size_t k = 0; k < G::output_count; ++k)
-    for (std::size_t j = 0; j < k; ++j) {
-      const shape& a = f.shapes[G::outputs[j]];
-      const shape& b = f.shapes[G::outputs[k]];
-      if (plan::group_of_output[j] == plan::group_of_output[k] && !(a == b))
-        throw shape_error("loom: outputs " + std::to_string(j) + " and " + std::to_string(k) +
-                          " share static extents but differ at run time: " + a.to_string() +
-                          " and " + b.to_string() +
-                          "; give them distinct static extents or compile them apart");
-    }
+  for (std::size_t i = 0; i < G::node_count; ++i) {
+    if (!plan::materialized[i] || plan::step_of[i] == plan::npos) continue;
+    const auto& step = plan::steps[plan::step_of[i]];
+    if (step.kind != step_kind::map || step.node == i) continue;
+    if (!(f.shapes[i] == f.shapes[step.node]))
+      throw shape_error("loom: %" + std::to_string(step.node) + " and %" + std::to_string(i) +
+                        " share static extents but differ at run time: " +
+                        f.shapes[step.node].to_string() + " and " + f.shapes[i].to_string() +
+                        "; give them distinct static extents or compile them apart");
+  }
 }
 
 // An impure callable must run once per element of its value, as in eager mode; inside a
-// group that walks a larger, broadcast shape it would run once per element of that shape.
+// pass over a larger, broadcast shape it would run once per element of that shape.
 template <class G>
 void check_impure_shapes(const call_frame<G::node_count>& f) {
   using plan = fusion_plan<G>;
-  for (std::size_t k = 0; k < G::output_count; ++k) {
-    const shape& space = f.shapes[G::outputs[k]];
+  for (std::size_t s = 0; s < plan::step_count; ++s) {
+    if (plan::steps[s].kind != step_kind::map && plan::steps[s].kind != step_kind::reduce) continue;
+    const std::size_t space_node = plan::steps[s].kind == step_kind::map
+                                       ? plan::steps[s].node
+                                       : plan::nodes[plan::steps[s].node].args[0];
+    const shape& space = f.shapes[space_node];
     for (std::size_t i = 0; i < G::node_count; ++i)
-      if (plan::nodes[i].impure && plan::needed[plan::group_of_output[k]][i] &&
+      if (plan::per_step.computes[s][i] && plan::nodes[i].impure &&
           f.shapes[i].size() != space.size())
         throw trace_error("loom: impure opaque node %" + std::to_string(i) + " computes " +
                           f.shapes[i].to_string() + " elements inside a pass over " +
@@ -70,48 +51,103 @@ void check_impure_shapes(const call_frame<G::node_count>& f) {
   }
 }
 
-// A later group must not read an input that an earlier group already overwrote: running in
-// place is allowed only where no group reads an input after another wrote over it.
+// A step must not read an input after an output was written over it: running in place is
+// allowed only where the step that writes the output is the last to read the input, and
+// reads it element for element.
 template <class G>
 void check_in_place(const call_frame<G::node_count>& f,
                     const std::array<void*, G::output_count>& outputs) {
   using plan = fusion_plan<G>;
   for (std::size_t k = 0; k < G::output_count; ++k) {
+    const std::size_t o = G::outputs[k];
     const auto* out = static_cast<const unsigned char*>(outputs[k]);
-    const std::size_t out_bytes =
-        f.shapes[G::outputs[k]].size() * plan::nodes[G::outputs[k]].element_size;
+    const std::size_t out_bytes = f.shapes[o].size() * plan::nodes[o].element_size;
     for (std::size_t i = 0; i < G::node_count; ++i) {
       if (plan::nodes[i].kind != node_kind::input) continue;
       const auto* in = static_cast<const unsigned char*>(f.data[i]);
       const std::size_t in_bytes = f.shapes[i].size() * plan::nodes[i].element_size;
-      if (in >= out + out_bytes || out >= in + in_bytes) continue;
-      for (std::size_t g = plan::group_of_output[k] + 1; g < plan::group_count; ++g)
-        if (plan::needed[g][i])
-          throw error("loom: output " + std::to_string(k) +
-                      " overlaps an input that a later fusion group reads; run it into "
-                      "another buffer");
+      if (in_bytes == 0 || out_bytes == 0 || in >= out + out_bytes || out >= in + in_bytes)
+        continue;
+      const std::size_t writer = plan::step_of[o];
+      bool safe = plan::steps[writer].kind == step_kind::map;
+      for (std::size_t s = 0; s < plan::step_count && safe; ++s)
+        for (std::size_t x = 0; x < G::node_count && safe; ++x)
+          if (plan::per_step.loads[s][x] && plan::base_of(x) == i)
+            safe = s < writer || (s == writer && x == i);
+      for (std::size_t s = writer + 1; s < plan::step_count && safe; ++s)
+        if (plan::steps[s].kind != step_kind::map && plan::steps[s].kind != step_kind::reduce)
+          for (std::size_t a = 0; a < plan::nodes[plan::steps[s].node].arity; ++a)
+            safe = safe && plan::base_of(plan::nodes[plan::steps[s].node].args[a]) != i;
+      if (!safe)
+        throw error("loom: output " + std::to_string(k) +
+                    " overlaps an input that is read after the output is written; run it "
+                    "into another buffer");
     }
   }
+}
+
+// Buffers for the materialised values that are not outputs, from loom's pool, for one call.
+class scratch {
+ public:
+  void* take(std::size_t bytes) {
+    void* p = buffer_pool::instance().allocate(bytes);
+    held_.push_back({p, bytes});
+    return p;
+  }
+  scratch() = default;
+  scratch(const scratch&) = delete;
+  scratch& operator=(const scratch&) = delete;
+  ~scratch() {
+    for (auto [p, bytes] : held_) buffer_pool::instance().release(p, bytes);
+  }
+
+ private:
+  std::vector<std::pair<void*, std::size_t>> held_;
+};
+
+// Gives every materialised value its buffer: the caller's for outputs, the operand's for a
+// hook or barrier (they change nothing), scratch for the rest; then lays out the views.
+template <class G>
+void assign_buffers(call_frame<G::node_count>& f,
+                    const std::array<void*, G::output_count>& outputs,
+                    scratch& temps) {
+  using plan = fusion_plan<G>;
+  for (std::size_t i = 0; i < G::node_count; ++i) {
+    if (!plan::materialized[i] || plan::nodes[i].kind == node_kind::input) continue;
+    std::size_t output = G::output_count;
+    for (std::size_t k = G::output_count; k-- > 0;)
+      if (G::outputs[k] == i) output = k;
+    const node_kind kind = plan::nodes[i].kind;
+    if (output < G::output_count)
+      f.data[i] = outputs[output];
+    else if (kind == node_kind::hook || kind == node_kind::barrier)
+      f.data[i] = f.data[plan::nodes[i].args[0]];
+    else
+      f.data[i] = temps.take(f.shapes[i].size() * plan::nodes[i].element_size);
+  }
+  resolve_layouts<G>(f);
 }
 
 // Runs every group of the plan, writing output k of the graph to outputs[k].
 template <class G>
 void execute(const G& g,
-             const call_frame<G::node_count>& f,
+             call_frame<G::node_count>& f,
              const std::array<void*, G::output_count>& outputs,
              int threads) {
   check_in_place<G>(f, outputs);
+  scratch temps;
+  assign_buffers<G>(f, outputs, temps);
   [&]<std::size_t... Group>(std::index_sequence<Group...>) {
-    (
-        [&] {
-          using nodes = group_nodes<G, Group>;
-          std::array<void*, nodes::output_count> out;
-          for (std::size_t k = 0; k < nodes::output_count; ++k) out[k] = outputs[nodes::outputs[k]];
-          run_group<G, Group>(g, f, out, f.shapes[G::outputs[nodes::outputs[0]]], threads);
-        }(),
-        ...);
+    (group_runner<G, Group>::run(g, f, threads), ...);
   }
   (std::make_index_sequence<fusion_plan<G>::group_count>{});
+  // A value returned twice is computed once, into the first output that returns it.
+  for (std::size_t k = 0; k < G::output_count; ++k) {
+    const std::size_t o = G::outputs[k];
+    if (outputs[k] != f.data[o])
+      std::memcpy(
+          outputs[k], f.data[o], f.shapes[o].size() * fusion_plan<G>::nodes[o].element_size);
+  }
 }
 
 }  // namespace loom::cpu

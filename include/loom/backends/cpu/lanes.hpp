@@ -16,10 +16,15 @@ struct block_lanes {
   template <class T>
   using value = Eigen::Array<T, W, 1>;
 
+  // `step` is the distance between consecutive elements: 1 for a dense row, 0 for a value
+  // broadcast along the row, anything else for a strided view (a gather).
   template <class T>
-  static value<T> load(const T* p, bool broadcast) {
-    if (broadcast) return value<T>::Constant(*p);
-    return Eigen::Map<const value<T>>(p);
+  static value<T> load(const T* p, std::ptrdiff_t step) {
+    if (step == 1) return Eigen::Map<const value<T>>(p);
+    if (step == 0) return value<T>::Constant(*p);
+    value<T> v;
+    for (int k = 0; k < W; ++k) v[k] = p[k * step];
+    return v;
   }
   template <class T>
   static value<T> splat(T x) {
@@ -64,7 +69,7 @@ struct scalar_lanes {
   using value = T;
 
   template <class T>
-  static T load(const T* p, bool) {
+  static T load(const T* p, std::ptrdiff_t) {
     return *p;
   }
   template <class T>

@@ -3,176 +3,168 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <exception>
 #include <cstddef>
+#include <exception>
+#include <tuple>
+#include <utility>
 
-#include "loom/backends/cpu/evaluate.hpp"
-#include "loom/backends/cpu/lanes.hpp"
+#include "loom/backends/cpu/call_step.hpp"
+#include "loom/backends/cpu/map_step.hpp"
+#include "loom/backends/cpu/matmul_step.hpp"
+#include "loom/backends/cpu/reduce_step.hpp"
 #include "loom/backends/cpu/threads.hpp"
-#include "loom/core/shape.hpp"
 
 namespace loom::cpu {
 
-// Elements per block of the fused loop: four AVX-512 registers of float, enough independent
-// work to hide the latency of exp/tanh, few enough to stay in registers.
-inline constexpr int block_width = 64;
+template <class G, std::size_t Step>
+using step_runner =
+    std::conditional_t<fusion_plan<G>::steps[Step].kind == step_kind::map,
+                       map_step<G, Step>,
+                       std::conditional_t<fusion_plan<G>::steps[Step].kind == step_kind::reduce,
+                                          reduce_step<G, Step>,
+                                          matmul_step<G, Step>>>;
 
-// The run-time facts of one call: every node's shape and every input leaf's data.
-template <std::size_t N>
-struct call_frame {
-  std::array<shape, N> shapes{};
-  std::array<const void*, N> data{};
-};
-
-// A group's iteration space after merging dimensions that every operand walks the same way:
-// up to three outer dimensions and one inner row walked with SIMD blocks.
-template <std::size_t N>
-struct loop_nest {
-  std::size_t outer_rank = 0;
-  std::array<std::size_t, max_rank> outer{};
-  std::size_t inner = 1;
-  std::array<std::array<std::size_t, max_rank>, N> outer_stride{};
-  row_sources<N> base{};
-  std::size_t rows() const {
-    std::size_t r = 1;
-    for (std::size_t d = 0; d < outer_rank; ++d) r *= outer[d];
-    return r;
-  }
-};
-
+// A group of the plan: its steps run over the same rows, one block of rows at a time
+// (every step on a block before the next block), so the values a later step reads from an
+// earlier one are still in cache. Where the run-time shapes do not split into the same rows
+// (dynamic extents that differ from what the static ones promised), each step runs over its
+// whole space in turn instead: slower, equally correct.
 template <class G, std::size_t Group>
-loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f, const shape& s) {
-  using nodes = group_nodes<G, Group>;
-  constexpr std::size_t N = G::node_count;
-  // Strides of every input leaf in the output's index space; 0 along broadcast axes.
-  std::array<std::array<std::size_t, max_rank>, N> stride{};
-  for (std::size_t i : nodes::list) {
-    if (fusion_plan<G>::nodes[i].kind != node_kind::input) continue;
-    const shape& in = f.shapes[i];
-    std::size_t st = 1;
-    for (std::size_t d = s.rank; d-- > 0;) {
-      const std::size_t offset = s.rank - in.rank;
-      if (d < offset || in.dims[d - offset] == 1) {
-        stride[i][d] = 0;
-      } else {
-        stride[i][d] = st;
-        st *= in.dims[d - offset];
+struct group_runner {
+  using plan = fusion_plan<G>;
+  static constexpr std::size_t N = G::node_count;
+  static constexpr auto info = plan::groups[Group];
+  static constexpr std::size_t first = info.first_step;
+  static constexpr std::size_t count = info.step_count;
+
+  template <std::size_t S>
+  static constexpr bool is_reduce = plan::steps[S].kind == step_kind::reduce;
+  template <std::size_t S>
+  static constexpr bool is_matmul = plan::steps[S].kind == step_kind::matmul;
+
+  // A step's own rows and elements per row, when it runs alone.
+  template <std::size_t S>
+  static std::pair<std::size_t, std::size_t> own_rows(const call_frame<N>& f) {
+    const shape& space = step_runner<G, S>::space(f);
+    if constexpr (is_reduce<S>) {
+      const std::size_t rows = f.shapes[plan::steps[S].node].size();
+      return {rows, rows == 0 ? 0 : space.size() / rows};
+    } else if constexpr (is_matmul<S>) {
+      const std::size_t cols = space.dims[space.rank - 1];
+      return {cols == 0 ? 0 : space.size() / cols, cols};
+    } else {
+      return {space.size(), 1};
+    }
+  }
+
+  // Full-space steps keep the group's rows apart in their loop nests (see make_loop_nest).
+  template <std::size_t S>
+  static constexpr std::size_t row_start() {
+    const auto& step = plan::steps[S];
+    const bool full = plan::same_dims(step.rank, step.dims, info.rank, info.dims);
+    return full && count > 1 ? info.split : plan::npos;
+  }
+
+  static void run(const G& g, const call_frame<N>& f, int threads) {
+    if constexpr (info.is_call) {
+      call_step<G, first>::run(g, f);
+    } else {
+      [&]<std::size_t... K>(std::index_sequence<K...>) {
+        const std::tuple<step_runner<G, first + K>...> steps{
+            step_runner<G, first + K>(f, row_start<first + K>())...};
+        // The rows of the group: the first step's space split at the group's split axis.
+        const shape& full = step_runner<G, first>::space(f);
+        const std::size_t split = info.split == plan::npos ? full.rank : info.split;
+        std::size_t rows = 1;
+        for (std::size_t d = 0; d < split; ++d) rows *= full.dims[d];
+        std::array<std::size_t, count> per_row{};
+        bool together = true;
+        (
+            [&] {
+              const shape& space = step_runner<G, first + K>::space(f);
+              const bool whole = space == full;
+              per_row[K] = whole ? (rows == 0 ? 0 : full.size() / rows) : 1;
+              together = together && (whole || space.size() == rows);
+            }(),
+            ...);
+        if (count == 1) {
+          run_alone<first>(g, f, std::get<0>(steps), threads);
+        } else if (together) {
+          run_rows(g, steps, rows, per_row, full.size(), threads);
+        } else {
+          (run_alone<first + K>(g, f, std::get<K>(steps), threads), ...);
+        }
       }
+      (std::make_index_sequence<count>{});
     }
   }
-  // Merge axis d into the axis after it wherever every leaf steps through both as one.
-  std::array<std::size_t, max_rank> dims{};
-  std::size_t rank = 0;
-  std::array<std::array<std::size_t, max_rank>, N> merged{};
-  for (std::size_t d = 0; d < s.rank; ++d) {
-    if (s.dims[d] == 1) continue;
-    bool joins = rank > 0;
-    for (std::size_t i : nodes::list)
-      if (joins && fusion_plan<G>::nodes[i].kind == node_kind::input)
-        joins = merged[i][rank - 1] == stride[i][d] * s.dims[d];
-    if (joins) {
-      dims[rank - 1] *= s.dims[d];
-      for (std::size_t i : nodes::list) merged[i][rank - 1] = stride[i][d];
-    } else {
-      dims[rank] = s.dims[d];
-      for (std::size_t i : nodes::list) merged[i][rank] = stride[i][d];
-      ++rank;
-    }
-  }
-  loop_nest<N> nest;
-  if (rank > 0) {
-    nest.inner = dims[rank - 1];
-    nest.outer_rank = rank - 1;
-    for (std::size_t d = 0; d + 1 < rank; ++d) nest.outer[d] = dims[d];
-  }
-  for (std::size_t i : nodes::list) {
-    nest.base.data[i] = f.data[i];
-    nest.base.broadcast[i] = rank == 0 || merged[i][rank - 1] == 0;
-    for (std::size_t d = 0; d + 1 < rank; ++d) nest.outer_stride[i][d] = merged[i][d];
-  }
-  return nest;
-}
 
-// Runs group `Group` of a graph: one pass over the elements of its outputs, split over
-// threads above parallel_threshold elements.
-template <class G, std::size_t Group>
-void run_group(const G& g,
-               const call_frame<G::node_count>& f,
-               const std::array<void*, group_nodes<G, Group>::output_count>& out,
-               const shape& s,
-               int threads) {
-  using nodes = group_nodes<G, Group>;
-  constexpr std::size_t N = G::node_count;
-  const loop_nest<N> nest = make_loop_nest<G, Group>(f, s);
-  bool dense = true;
-  for (std::size_t i : nodes::list)
-    if (fusion_plan<G>::nodes[i].kind == node_kind::input) dense = dense && !nest.base.broadcast[i];
-
-  // One work item is a segment [begin, end) of one row; segments are whole blocks except at
-  // a row's end, so only the last one of a row has a scalar tail.
-  auto segment = [&](std::size_t row, std::size_t begin, std::size_t end) {
-    using byte = unsigned char;
-    constexpr auto& info = fusion_plan<G>::nodes;
-    // Element offset of each leaf at (row, begin).
-    std::array<std::size_t, N> offset{};
-    for (std::size_t rest = row, d = nest.outer_rank; d-- > 0;) {
-      const std::size_t index = rest % nest.outer[d];
-      rest /= nest.outer[d];
-      for (std::size_t i : nodes::list) offset[i] += index * nest.outer_stride[i][d];
-    }
-    row_sources<N> src = nest.base;
-    for (std::size_t i : nodes::list)
-      if (info[i].kind == node_kind::input)
-        src.data[i] = static_cast<const byte*>(src.data[i]) +
-                      (offset[i] + (src.broadcast[i] ? 0 : begin)) * info[i].element_size;
-    std::array<void*, nodes::output_count> o;
-    for (std::size_t k = 0; k < nodes::output_count; ++k)
-      o[k] = static_cast<byte*>(out[k]) +
-             (row * nest.inner + begin) * info[G::outputs[nodes::outputs[k]]].element_size;
-    const std::size_t n = end - begin;
-    std::size_t j = 0;
-    if (dense) {
-      for (; j + block_width <= n; j += block_width)
-        evaluate<G, Group, block_lanes<block_width>, true>::run(g, src, j, o);
-    } else {
-      for (; j + block_width <= n; j += block_width)
-        evaluate<G, Group, block_lanes<block_width>, false>::run(g, src, j, o);
-    }
-    for (; j < n; ++j) evaluate<G, Group, scalar_lanes, false>::run(g, src, j, o);
-  };
-
-  const std::size_t rows = nest.rows();
-  const std::size_t total = rows * nest.inner;
-  if (total == 0) return;
-  const bool parallel = threads > 1 && total >= parallel_threshold && !fusion_plan<G>::has_impure;
-  if (!parallel) {
-    for (std::size_t r = 0; r < rows; ++r) segment(r, 0, nest.inner);
-    return;
+  // Rows per work item: a softmax or layer norm row block that fits in the L1 cache, GEMM
+  // panels that keep the product's block in L2 for the epilogue, and for pure maps the
+  // whole range per thread, in SIMD-block multiples.
+  static std::size_t rows_per_item(std::size_t rows,
+                                   std::size_t row_elements,
+                                   std::size_t elements,
+                                   int threads) {
+    const bool parallel = threads > 1 && elements >= parallel_threshold && !has_impure;
+    const std::size_t spread = parallel ? (rows + threads - 1) / threads : rows;
+    std::size_t block = spread;
+    if constexpr (has_matmul)
+      block = std::max<std::size_t>(16, (128 * 1024) / std::max<std::size_t>(1, row_elements));
+    else if (info.split != plan::npos)
+      block = std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, row_elements));
+    else
+      block = (spread + block_width - 1) / block_width * block_width;
+    return std::max<std::size_t>(1, std::min(block, spread));
   }
-  // Rows are cut into segments so that a few long rows still spread over every thread.
-  const std::size_t per_thread = (total + threads - 1) / threads;
-  const std::size_t chunk = std::max<std::size_t>(
-      block_width,
-      (std::min(per_thread, nest.inner) + block_width - 1) / block_width * block_width);
-  const std::size_t chunks_per_row = (nest.inner + chunk - 1) / chunk;
-  const std::ptrdiff_t items = static_cast<std::ptrdiff_t>(rows * chunks_per_row);
-  // An exception must not leave an OpenMP region (that terminates the program): the first one
-  // is kept, the remaining work is skipped, and it is rethrown on the calling thread.
-  std::exception_ptr failure;
-  std::atomic<bool> failed{false};
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::ptrdiff_t item = 0; item < items; ++item) {
-    if (failed.load(std::memory_order_relaxed)) continue;
-    try {
-      const std::size_t row = static_cast<std::size_t>(item) / chunks_per_row;
-      const std::size_t begin = static_cast<std::size_t>(item) % chunks_per_row * chunk;
-      segment(row, begin, std::min(begin + chunk, nest.inner));
-    } catch (...) {
-#pragma omp critical(loom_failure)
-      if (!failed.exchange(true)) failure = std::current_exception();
-    }
+
+  template <class Steps>
+  static void run_rows(const G& g,
+                       const Steps& steps,
+                       std::size_t rows,
+                       const std::array<std::size_t, count>& per_row,
+                       std::size_t elements,
+                       int threads) {
+    if (rows == 0) return;
+    const std::size_t row_elements = elements / rows;
+    const std::size_t block = rows_per_item(rows, row_elements, elements, threads);
+    const std::size_t items = (rows + block - 1) / block;
+    const bool parallel = threads > 1 && elements >= parallel_threshold && !has_impure;
+    for_items(items, parallel ? threads : 1, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t item = begin; item < end; ++item) {
+        const std::size_t r0 = item * block, r1 = std::min(rows, r0 + block);
+        std::apply(
+            [&](const auto&... step) {
+              std::size_t k = 0;
+              (step.rows(g, r0, r1, per_row[k++]), ...);
+            },
+            steps);
+      }
+    });
   }
-  if (failure) std::rethrow_exception(failure);
-}
+
+  template <std::size_t S, class Runner>
+  static void run_alone(const G& g, const call_frame<N>& f, const Runner& step, int threads) {
+    const auto [rows, per_row] = own_rows<S>(f);
+    const std::size_t elements = rows * per_row;
+    if (rows == 0) return;
+    const bool parallel = threads > 1 && elements >= parallel_threshold && !has_impure;
+    if constexpr (plan::steps[S].kind == step_kind::map) return step.all(g, threads, parallel);
+    const std::size_t block = parallel ? (rows + threads - 1) / threads : rows;
+    for_items((rows + block - 1) / block,
+              parallel ? threads : 1,
+              [&](std::size_t begin, std::size_t end) {
+                for (std::size_t item = begin; item < end; ++item)
+                  step.rows(g, item * block, std::min(rows, (item + 1) * block), per_row);
+              });
+  }
+
+  static constexpr bool has_impure = plan::group_has_impure(Group);
+  static constexpr bool has_matmul = [] {
+    for (std::size_t s = first; s < first + count; ++s)
+      if (plan::steps[s].kind == step_kind::matmul) return true;
+    return false;
+  }();
+};
 
 }  // namespace loom::cpu

@@ -22,8 +22,8 @@ namespace ops {
 // undefined, so the scalar functions compute integers in the unsigned type; floats are
 // unchanged.
 template <class T>
-using wrapping_t = typename std::conditional_t<std::is_integral_v<T>, std::make_unsigned<T>,
-                                              std::type_identity<T>>::type;
+using wrapping_t = typename std::
+    conditional_t<std::is_integral_v<T>, std::make_unsigned<T>, std::type_identity<T>>::type;
 
 // Shape rule tags. Element-wise ops broadcast their operands (NumPy rules).
 struct elementwise_shape {};

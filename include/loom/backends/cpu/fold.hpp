@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "loom/backends/cpu/lanes.hpp"
+#include "loom/graph/ops/reduce.hpp"
+
+namespace loom::cpu {
+
+// Folds a reduction's elements: W-element blocks into W independent lanes (vectorised, and
+// W partial results instead of one long dependency chain), and single elements at the ends
+// of rows. Every W blocks the lanes are folded into a second set, so a sum of n floats
+// rounds like a sum of W*W-element pieces instead of n/W-element ones.
+template <class Kind, class T, int W>
+struct fold {
+  using lanes = block_lanes<W>;
+  using block = typename lanes::template value<T>;
+  using combine = typename Kind::combine;
+
+  block partial = block::Constant(Kind::template identity<T>());
+  block total = partial;
+  int blocks = 0;
+  T tail = Kind::template identity<T>();
+
+  void add(const block& v, std::size_t) {
+    partial = lanes::template apply<T>(combine{}, partial, v);
+    if (++blocks == W) {
+      total = lanes::template apply<T>(combine{}, total, partial);
+      partial = block::Constant(Kind::template identity<T>());
+      blocks = 0;
+    }
+  }
+  void add(T x, std::size_t) { tail = combine::scalar(tail, x); }
+
+  T result(std::size_t count) const {
+    const block all = lanes::template apply<T>(combine{}, total, partial);
+    T r = Kind::template identity<T>();
+    for (int k = 0; k < W; ++k) r = combine::scalar(r, all[k]);
+    return Kind::finish(combine::scalar(r, tail), count);
+  }
+};
+
+// argmax keeps, per lane, the best value and where it was; the first of equal values wins
+// and NaN beats everything, as in PyTorch.
+template <class T, int W>
+struct fold<ops::argmax_kind, T, W> {
+  using block = typename block_lanes<W>::template value<T>;
+  T best[W + 1];
+  std::int64_t where[W + 1];
+
+  fold() {
+    for (int k = 0; k <= W; ++k) where[k] = -1;
+  }
+  static bool is_nan(T x) {
+    if constexpr (std::is_floating_point_v<T>)
+      return std::isnan(x);
+    else
+      return false;
+  }
+  void offer(int lane, T x, std::size_t at) {
+    if (where[lane] < 0 || (!is_nan(best[lane]) && (x > best[lane] || is_nan(x)))) {
+      best[lane] = x;
+      where[lane] = std::int64_t(at);
+    }
+  }
+  void add(const block& v, std::size_t at) {
+    for (int k = 0; k < W; ++k) offer(k, v[k], at + k);
+  }
+  void add(T x, std::size_t at) { offer(W, x, at); }
+
+  std::int32_t result(std::size_t) const {
+    int pick = -1;
+    for (int k = 0; k <= W; ++k) {
+      if (where[k] < 0) continue;
+      if (pick < 0) {
+        pick = k;
+        continue;
+      }
+      const bool nan_k = is_nan(best[k]), nan_p = is_nan(best[pick]);
+      const bool better = nan_k != nan_p                    ? nan_k
+                          : best[k] != best[pick] && !nan_k ? best[k] > best[pick]
+                                                            : where[k] < where[pick];
+      if (better) pick = k;
+    }
+    return std::int32_t(pick < 0 ? 0 : where[pick]);
+  }
+};
+
+}  // namespace loom::cpu

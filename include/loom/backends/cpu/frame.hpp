@@ -1,0 +1,106 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include "loom/core/layout.hpp"
+#include "loom/core/shape.hpp"
+#include "loom/graph/plan.hpp"
+
+namespace loom::cpu {
+
+// The run-time facts of one call: every node's shape, and for every value read from memory
+// its buffer and its layout in that buffer. A view that is also materialised has its own
+// buffer; the step that fills it reads through the view, from `view_data` and `view_layouts`.
+template <std::size_t N>
+struct call_frame {
+  std::array<shape, N> shapes{};
+  std::array<layout, N> layouts{};
+  std::array<void*, N> data{};
+  std::array<layout, N> view_layouts{};
+  std::array<void*, N> view_data{};
+};
+
+namespace detail {
+
+template <class G, std::size_t I, std::size_t... A>
+shape shape_of_node(const call_frame<G::node_count>& f, std::index_sequence<A...>) {
+  using N = node_t<G, I>;
+  using Op = typename N::op_type;
+  constexpr node_kind kind = kind_of<N>();
+  if constexpr (kind == node_kind::elementwise || kind == node_kind::opaque) {
+    shape s = f.shapes[N::args[0]];
+    for (std::size_t a = 1; a < N::arity; ++a)
+      s = broadcast_shapes(s, f.shapes[N::args[a]], Op::name);
+    return s;
+  } else if constexpr (kind == node_kind::opaque_call) {
+    return Op::template result_shape<typename node_t<G, N::args[A]>::extents_type...>(
+        f.shapes[N::args[A]]...);
+  } else {
+    return Op::result_shape(f.shapes[N::args[A]]...);
+  }
+}
+
+// max, min and argmax have no value over an empty axis.
+template <class G, std::size_t I>
+void check_reduction_not_empty(const call_frame<G::node_count>& f) {
+  using N = node_t<G, I>;
+  using Op = typename N::op_type;
+  const shape& in = f.shapes[N::args[0]];
+  if constexpr (!Op::empty_allowed)
+    if (in.size() == 0 && f.shapes[I].size() != 0)
+      throw shape_error("loom: " + std::string(Op::name) + " over an empty axis of " +
+                        in.to_string() + " has no value");
+}
+
+}  // namespace detail
+
+// The run-time shape of every node, from the shapes of the inputs (already in f.shapes);
+// a mismatch throws shape_error naming the op and both shapes.
+template <class G>
+void infer_shapes(call_frame<G::node_count>& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using N = node_t<G, I>;
+          constexpr node_kind kind = kind_of<N>();
+          if constexpr (kind == node_kind::scalar || kind == node_kind::literal) {
+            f.shapes[I] = shape{};
+          } else if constexpr (kind != node_kind::input) {
+            f.shapes[I] = detail::shape_of_node<G, I>(f, std::make_index_sequence<N::arity>{});
+            if constexpr (kind == node_kind::reduction) detail::check_reduction_not_empty<G, I>(f);
+          }
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+}
+
+// Where each view reads: its base's buffer, through the view's index map applied to its
+// operand's layout. Plain values (inputs, materialised values) are contiguous.
+template <class G>
+void resolve_layouts(call_frame<G::node_count>& f) {
+  using plan = fusion_plan<G>;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using N = node_t<G, I>;
+          if constexpr (kind_of<N>() == node_kind::view) {
+            f.view_layouts[I] = N::op_type::view_layout(f.layouts[N::args[0]]);
+            f.view_data[I] = f.data[N::args[0]];
+            if (!plan::plain(I)) {
+              f.layouts[I] = f.view_layouts[I];
+              f.data[I] = f.view_data[I];
+              return;
+            }
+          }
+          f.layouts[I] = layout::contiguous(f.shapes[I]);
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+}
+
+}  // namespace loom::cpu

@@ -1,0 +1,128 @@
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+
+#include "loom/backends/cpu/frame.hpp"
+
+namespace loom::cpu {
+
+// Where each value a step reads sits at the start of a row segment, and how far apart its
+// consecutive elements are along the row (1 dense, 0 broadcast, else strided).
+template <std::size_t N>
+struct row_sources {
+  std::array<const void*, N> data{};
+  std::array<std::ptrdiff_t, N> step{};
+};
+
+// A step's iteration space after dropping extents of 1 and merging axes that every value it
+// reads walks as one: outer axes and one inner row, walked in SIMD blocks. Elements are
+// numbered in row-major order of the space; outputs are contiguous in that order.
+template <std::size_t N>
+struct loop_nest {
+  std::size_t rank = 0;
+  std::array<std::size_t, max_rank> dims{};
+  std::array<std::array<std::ptrdiff_t, max_rank>, N> stride{};
+  std::array<const unsigned char*, N> base{};
+  std::array<std::size_t, N> element_size{};
+  bool dense = true;  // every value read is contiguous along the row
+
+  std::size_t inner() const { return rank == 0 ? 1 : dims[rank - 1]; }
+};
+
+// The nest of step `Step` over `space`, walked in the axis order `order` (a reduction walks
+// its kept axes first and its reduced axes last, so each output element is one range).
+// Axis `row_start` of the walk is never merged into the axes before it, so every row of a
+// group starts a row of the nest: each element then falls in the same SIMD block or scalar
+// tail however rows are split over threads, and results do not depend on the thread count.
+template <class G, std::size_t Step>
+loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f,
+                                        const shape& space,
+                                        const std::array<std::size_t, max_rank>& order,
+                                        std::size_t row_start) {
+  using plan = fusion_plan<G>;
+  constexpr std::size_t N = G::node_count;
+  constexpr auto& loads = plan::per_step.loads[Step];
+  // A view this step materialises is read through the view; every other value from its own
+  // buffer.
+  auto through_view = [&](std::size_t i) {
+    return plan::per_step.stores[Step][i] && plan::nodes[i].kind == node_kind::view;
+  };
+  // Strides of every value read in the space's axes; 0 along broadcast axes.
+  std::array<std::array<std::ptrdiff_t, max_rank>, N> stride{};
+  for (std::size_t i = 0; i < N; ++i) {
+    if (!loads[i]) continue;
+    const layout& l = through_view(i) ? f.view_layouts[i] : f.layouts[i];
+    const std::size_t lead = space.rank - l.dims.rank;
+    for (std::size_t d = 0; d < space.rank; ++d) {
+      const std::size_t axis = order[d];
+      stride[i][d] = axis < lead || l.dims.dims[axis - lead] == 1 ? 0 : l.stride[axis - lead];
+    }
+  }
+  loop_nest<N> nest;
+  bool at_row_start = false;
+  for (std::size_t d = 0; d < space.rank; ++d) {
+    at_row_start = at_row_start || d == row_start;
+    const std::size_t extent = space.dims[order[d]];
+    if (extent == 1) continue;
+    bool joins = nest.rank > 0 && !at_row_start;
+    at_row_start = false;
+    for (std::size_t i = 0; i < N && joins; ++i)
+      if (loads[i]) joins = nest.stride[i][nest.rank - 1] == stride[i][d] * std::ptrdiff_t(extent);
+    if (joins) {
+      nest.dims[nest.rank - 1] *= extent;
+      for (std::size_t i = 0; i < N; ++i) nest.stride[i][nest.rank - 1] = stride[i][d];
+    } else {
+      nest.dims[nest.rank] = extent;
+      for (std::size_t i = 0; i < N; ++i) nest.stride[i][nest.rank] = stride[i][d];
+      ++nest.rank;
+    }
+  }
+  for (std::size_t i = 0; i < N; ++i) {
+    if (!loads[i]) continue;
+    nest.element_size[i] = plan::nodes[i].element_size;
+    const layout& l = through_view(i) ? f.view_layouts[i] : f.layouts[i];
+    nest.base[i] = static_cast<const unsigned char*>(through_view(i) ? f.view_data[i] : f.data[i]) +
+                   l.offset * std::ptrdiff_t(nest.element_size[i]);
+    if (nest.rank > 0 && nest.stride[i][nest.rank - 1] != 1) nest.dense = false;
+  }
+  return nest;
+}
+
+inline std::array<std::size_t, max_rank> identity_order() {
+  return {0, 1, 2, 3};
+}
+
+// Calls `segment(src, count, first)` for each piece of elements [begin, end) that lies in
+// one row of the nest: `src` points at element `first`, and the piece has `count` elements.
+template <std::size_t N, class Segment>
+void for_each_segment(const loop_nest<N>& nest,
+                      std::size_t begin,
+                      std::size_t end,
+                      const std::array<bool, N>& loads,
+                      Segment&& segment) {
+  const std::size_t inner = nest.inner();
+  const std::size_t last = nest.rank == 0 ? 0 : nest.rank - 1;
+  for (std::size_t e = begin; e < end;) {
+    const std::size_t row = e / inner, at = e % inner;
+    const std::size_t count = std::min(inner - at, end - e);
+    row_sources<N> src;
+    for (std::size_t i = 0; i < N; ++i) {
+      if (!loads[i]) continue;
+      std::ptrdiff_t offset = 0;
+      for (std::size_t rest = row, d = last; d-- > 0;) {
+        offset += std::ptrdiff_t(rest % nest.dims[d]) * nest.stride[i][d];
+        rest /= nest.dims[d];
+      }
+      const std::ptrdiff_t step = nest.rank == 0 ? 0 : nest.stride[i][last];
+      offset += std::ptrdiff_t(at) * step;
+      src.data[i] = nest.base[i] + offset * std::ptrdiff_t(nest.element_size[i]);
+      src.step[i] = step;
+    }
+    segment(src, count, e);
+    e += count;
+  }
+}
+
+}  // namespace loom::cpu

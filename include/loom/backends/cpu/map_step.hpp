@@ -1,0 +1,87 @@
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+
+#include "loom/backends/cpu/evaluate.hpp"
+#include "loom/backends/cpu/lanes.hpp"
+#include "loom/backends/cpu/loop_nest.hpp"
+#include "loom/backends/cpu/threads.hpp"
+
+namespace loom::cpu {
+
+// Elements per block of the fused loop: four AVX-512 registers of float, enough independent
+// work to hide the latency of exp/tanh, few enough to stay in registers.
+inline constexpr int block_width = 64;
+
+// A map step: one pass over its iteration space that computes element-wise values in
+// registers and stores the materialised ones.
+template <class G, std::size_t Step>
+struct map_step {
+  using plan = fusion_plan<G>;
+  using nodes = step_nodes<G, Step>;
+  static constexpr std::size_t N = G::node_count;
+
+  loop_nest<N> nest;
+  std::array<unsigned char*, nodes::store_count> out{};
+
+  // The iteration space: the shape of the values it stores (checked equal by execute).
+  static const shape& space(const call_frame<N>& f) { return f.shapes[plan::steps[Step].node]; }
+
+  map_step(const call_frame<N>& f, std::size_t row_start)
+      : nest(make_loop_nest<G, Step>(f, space(f), identity_order(), row_start)) {
+    for (std::size_t k = 0; k < nodes::store_count; ++k)
+      out[k] = static_cast<unsigned char*>(f.data[nodes::stores[k]]);
+  }
+
+  // Elements [first_row * per_row, last_row * per_row) of the space.
+  void rows(const G& g, std::size_t first_row, std::size_t last_row, std::size_t per_row) const {
+    elements(g, first_row * per_row, last_row * per_row);
+  }
+
+  // The whole space, as a group of its own: rows of the nest cut into pieces of whole SIMD
+  // blocks, so that a few long rows still spread over every thread.
+  void all(const G& g, int threads, bool parallel) const {
+    const std::size_t inner = nest.inner();
+    std::size_t rows = 1;
+    for (std::size_t d = 0; d + 1 < nest.rank; ++d) rows *= nest.dims[d];
+    const std::size_t total = rows * inner;
+    if (total == 0) return;
+    if (!parallel) return elements(g, 0, total);
+    const std::size_t per_thread = (total + threads - 1) / threads;
+    const std::size_t chunk = std::max<std::size_t>(
+        block_width, (std::min(per_thread, inner) + block_width - 1) / block_width * block_width);
+    const std::size_t chunks_per_row = (inner + chunk - 1) / chunk;
+    for_items(rows * chunks_per_row, threads, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t item = begin; item < end; ++item) {
+        const std::size_t start = item / chunks_per_row * inner + item % chunks_per_row * chunk;
+        elements(g, start, std::min(start + chunk, (item / chunks_per_row + 1) * inner));
+      }
+    });
+  }
+
+ private:
+  void elements(const G& g, std::size_t begin, std::size_t end) const {
+    for_each_segment(nest,
+                     begin,
+                     end,
+                     plan::per_step.loads[Step],
+                     [&](const row_sources<N>& src, std::size_t n, std::size_t first) {
+                       std::array<void*, nodes::store_count> o;
+                       for (std::size_t k = 0; k < nodes::store_count; ++k)
+                         o[k] = out[k] + first * plan::nodes[nodes::stores[k]].element_size;
+                       std::size_t j = 0;
+                       if (nest.dense) {
+                         for (; j + block_width <= n; j += block_width)
+                           evaluate<G, Step, block_lanes<block_width>, true>::run(g, src, j, o);
+                       } else {
+                         for (; j + block_width <= n; j += block_width)
+                           evaluate<G, Step, block_lanes<block_width>, false>::run(g, src, j, o);
+                       }
+                       for (; j < n; ++j) evaluate<G, Step, scalar_lanes, false>::run(g, src, j, o);
+                     });
+  }
+};
+
+}  // namespace loom::cpu

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <string_view>
+
+namespace loom {
+
+// What a node is, as the planner, the backends and explain() see it. An op descriptor names
+// its kind with a `kind` member; descriptors without one are element-wise.
+enum class node_kind {
+  input,        // a model input (or scripted placeholder)
+  scalar,       // a C++ scalar met while tracing: a run-time parameter
+  literal,      // loom::lit<V>: a value in the type
+  elementwise,  // an element-wise op, fused into the loop that needs it
+  opaque,       // allow_in_graph<F> on elements: fused as one call per element
+  reduction,    // sum, mean, max, min, prod, argmax over axes
+  view,         // reshape, permute, broadcast_to, slice: an index map over a buffer
+  matmul,       // a GEMM; its element-wise consumers run as its epilogue
+  opaque_call,  // allow_in_graph<F> on whole tensors: F called once on materialised views
+  hook,         // loom::hook: hands the materialised value to a callback
+  barrier,      // loom::fusion_barrier: materialises its operand on purpose
+};
+
+constexpr std::string_view kind_name(node_kind k) {
+  switch (k) {
+    case node_kind::input:
+      return "input";
+    case node_kind::scalar:
+      return "scalar";
+    case node_kind::literal:
+      return "literal";
+    case node_kind::elementwise:
+      return "element-wise";
+    case node_kind::opaque:
+      return "opaque (element-wise)";
+    case node_kind::reduction:
+      return "reduction";
+    case node_kind::view:
+      return "view";
+    case node_kind::matmul:
+      return "matmul";
+    case node_kind::opaque_call:
+      return "opaque (whole-tensor)";
+    case node_kind::hook:
+      return "hook";
+    case node_kind::barrier:
+      return "fusion barrier";
+  }
+  return "?";
+}
+
+template <class Op>
+constexpr node_kind op_kind() {
+  if constexpr (requires { Op::kind; })
+    return Op::kind;
+  else
+    return node_kind::elementwise;
+}
+
+}  // namespace loom

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <utility>
+
+#include "loom/graph/flatten.hpp"
+#include "loom/graph/node_kind.hpp"
+#include "loom/graph/ops/call.hpp"
+#include "loom/graph/ops/reduce.hpp"
+#include "loom/graph/ops/view.hpp"
+
+namespace loom {
+
+template <class N>
+constexpr node_kind kind_of() {
+  using Op = typename N::op_type;
+  if constexpr (detail::is_input_leaf_v<Op>)
+    return node_kind::input;
+  else if constexpr (is_scalar_leaf_v<Op>)
+    return node_kind::scalar;
+  else if constexpr (is_literal_leaf_v<Op>)
+    return node_kind::literal;
+  else
+    return op_kind<Op>();
+}
+
+// What the planner knows of one node, as a constexpr value: the type-level graph turned into
+// a table that ordinary constexpr loops can walk.
+struct node_info {
+  node_kind kind;
+  std::size_t arity;
+  std::array<std::size_t, max_operands> args;
+  std::size_t rank;
+  std::array<std::size_t, max_rank> dims;
+  bool impure;
+  std::size_t element_size;
+  unsigned reduced_axes;  // reductions: bit d set when axis d of the operand is reduced
+  bool swaps_last_axes;   // views: a permute that only swaps the last two axes
+  bool reads_contiguous;  // views: reshape, which reads its operand as one contiguous buffer
+};
+
+namespace detail {
+
+template <class Op>
+constexpr bool swaps_last_two_axes() {
+  if constexpr (requires { Op::order; }) {
+    constexpr std::size_t r = Op::order.size();
+    if (r < 2) return false;
+    for (std::size_t d = 0; d + 2 < r; ++d)
+      if (Op::order[d] != d) return false;
+    return Op::order[r - 2] == r - 1 && Op::order[r - 1] == r - 2;
+  } else {
+    return false;
+  }
+}
+
+template <class G, std::size_t I>
+constexpr node_info info_of() {
+  using N = node_t<G, I>;
+  using Op = typename N::op_type;
+  node_info r{kind_of<N>(),
+              N::arity,
+              {},
+              N::extents_type::rank,
+              {},
+              false,
+              sizeof(typename N::value_type),
+              0,
+              false,
+              false};
+  for (std::size_t a = 0; a < N::arity; ++a) r.args[a] = N::args[a];
+  for (std::size_t d = 0; d < N::extents_type::rank; ++d) r.dims[d] = N::extents_type::dims[d];
+  if constexpr (requires { Op::is_pure; }) r.impure = !Op::is_pure;
+  if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
+  if constexpr (op_kind<Op>() == node_kind::view) {
+    r.swaps_last_axes = swaps_last_two_axes<Op>();
+    r.reads_contiguous = requires {
+      Op::reads_contiguous;
+    };
+  }
+  return r;
+}
+
+}  // namespace detail
+
+template <class G>
+inline constexpr auto node_table = []<std::size_t... I>(std::index_sequence<I...>) {
+  return std::array<node_info, G::node_count>{detail::info_of<G, I>()...};
+}
+(std::make_index_sequence<G::node_count>{});
+
+}  // namespace loom
