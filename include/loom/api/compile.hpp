@@ -92,7 +92,26 @@ constexpr std::size_t placeholder_count() {
   return n;
 }
 
+// Named so that a failed fullgraph check shows the node, its op and the reason in the note.
+template <std::size_t Node, class Op, group_end Why>
+inline constexpr bool fullgraph_fuses_at = false;
+
+template <class G>
+constexpr void check_fullgraph() {
+  using plan = fusion_plan<G>;
+  constexpr std::size_t at = plan::first_break;
+  if constexpr (at != plan::npos)
+    static_assert(fullgraph_fuses_at<at, typename node_t<G, at>::op_type, plan::first_break_reason>,
+                  "loom: fullgraph: the model does not run as one fused pass; the note names the "
+                  "node where it breaks, its op and why");
+}
+
 }  // namespace detail
+
+// Asks compile() to fail the build unless the whole model runs as one fused pass, with no
+// barrier (torch.compile's fullgraph=True, checked by the compiler).
+struct fullgraph_t {};
+inline constexpr fullgraph_t fullgraph{};
 
 // Traces `model` at compile time: it is called once with a symbolic placeholder per input
 // (declared by loom::input<T, extents<...>>, or taken from an example tensor's type, as
@@ -111,6 +130,17 @@ requires(!traced<Model> && !detail::is_tuple_v<std::remove_cvref_t<Model>> &&
   (std::index_sequence_for<Inputs...>{});
 }
 
+// compile(model, loom::fullgraph, inputs...): as above, and the build fails where the model
+// does not fuse into one pass.
+template <class Model, class... Inputs>
+requires(!traced<Model> && !detail::is_tuple_v<std::remove_cvref_t<Model>> &&
+         (detail::input_declaration<std::remove_cvref_t<Inputs>> && ...)) auto compile(
+    Model&& model, fullgraph_t, const Inputs&... inputs) {
+  auto compiled = compile(std::forward<Model>(model), inputs...);
+  detail::check_fullgraph<typename decltype(compiled)::graph_type>();
+  return compiled;
+}
+
 // Compiles a graph written directly from loom::placeholder values (the scripted form):
 // one traced value, or a tuple of them for several results.
 template <class Result>
@@ -122,6 +152,16 @@ requires(traced<Result> || detail::is_tuple_v<Result>) auto compile(const Result
         std::move(g));
   }
   (std::make_index_sequence<detail::placeholder_count<G>()>{});
+}
+
+// compile(result, loom::fullgraph): the scripted form, failing the build where the graph
+// does not fuse into one pass.
+template <class Result>
+requires(traced<Result> || detail::is_tuple_v<Result>) auto compile(const Result& result,
+                                                                    fullgraph_t) {
+  auto compiled = compile(result);
+  detail::check_fullgraph<typename decltype(compiled)::graph_type>();
+  return compiled;
 }
 
 }  // namespace loom

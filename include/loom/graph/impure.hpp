@@ -51,21 +51,22 @@ void link_to_first_copy(G& g, std::index_sequence<K...>) {
 }
 
 template <class G, std::size_t I>
-void link_if_impure(G& g) {
-  if constexpr (is_impure_node<G, I>()) link_to_first_copy<G, I>(g, std::make_index_sequence<I>{});
+void link_if_traced(G& g) {
+  if constexpr (requires { hana::at_c<I>(g.nodes).op.alias; })
+    link_to_first_copy<G, I>(g, std::make_index_sequence<I>{});
 }
 
 }  // namespace detail
 
-// Tracing copies a value into every place that uses it, so the flat graph holds one impure
-// node per use of an impure call's result (impure nodes are never merged by type). This
-// links each copy to the first node of the same call (same trace id), and the backends
-// reuse that node's value instead of calling F again. A copy whose first node is computed by
+// Tracing copies a value into every place that uses it, so the flat graph holds one node
+// per use of the result of an impure call, a hook or a whole-tensor call (they are never
+// merged by type). This links each copy to the first node of the same call (same trace id),
+// and the backends reuse that node's value instead of calling again. A copy whose first node is computed by
 // another fusion group cannot be linked (its value is not materialised there) and is refused.
 template <class G>
 void link_reused_impure_nodes(G& g) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (detail::link_if_impure<G, I>(g), ...);
+    (detail::link_if_traced<G, I>(g), ...);
   }
   (std::make_index_sequence<G::node_count>{});
 }

@@ -182,11 +182,17 @@ struct fusion_plan {
       else if (k != node_kind::matmul && k != node_kind::opaque_call && k != node_kind::hook &&
                k != node_kind::barrier)
         root[i] = true;
-      // The latest step whose result this one reads.
-      std::size_t after = npos;
+      // The latest step whose result this one reads, and the latest it reads through a view:
+      // a view reads other elements than the one being computed, so a value read that way
+      // must be complete, written by an earlier step.
+      std::size_t after = npos, after_view = npos;
+      auto later = [](std::size_t a, std::size_t b) {
+        return a == npos || (b != npos && b > a) ? b : a;
+      };
       auto needs = [&](std::size_t x) {
         const std::size_t b = base_of(x);
-        if (t.step_of[b] != npos && (after == npos || t.step_of[b] > after)) after = t.step_of[b];
+        after = later(after, t.step_of[b]);
+        if (b != x) after_view = later(after_view, t.step_of[b]);
       };
       const auto leaf = leaves_of(root);
       for (std::size_t x = 0; x < node_count; ++x)
@@ -222,7 +228,7 @@ struct fusion_plan {
       for (std::size_t s = 0; s < t.count && join == npos; ++s) {
         const step_info& c = t.steps[s];
         if (c.kind == step_kind::map && (after == npos || s >= after) &&
-            (last_call == npos || s > last_call) &&
+            (after_view == npos || s > after_view) && (last_call == npos || s > last_call) &&
             same_dims(c.rank, c.dims, nodes[i].rank, nodes[i].dims))
           join = s;
       }
@@ -396,8 +402,13 @@ struct fusion_plan {
     return npos;
   }
 
-  // The node where the graph first stops fusing into one group (npos when it never does).
-  static constexpr std::size_t first_break = group_count > 1 ? groups[0].end_node : npos;
+  // Where and why the graph first stops being one fused pass (npos when it never does): a
+  // call is a break even when it is the whole graph.
+  static constexpr std::size_t first_break = groups[0].is_call ? steps[0].node
+                                             : group_count > 1 ? groups[0].end_node
+                                                               : npos;
+  static constexpr group_end first_break_reason =
+      groups[0].is_call ? group_end::call : groups[0].end;
 };
 
 }  // namespace loom

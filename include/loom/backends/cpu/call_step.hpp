@@ -35,12 +35,10 @@ struct call_step {
     constexpr node_kind kind = kind_of<node_type>();
     auto* out = static_cast<T*>(f.data[node]);
     if constexpr (kind == node_kind::opaque_call) {
-      if constexpr (!op::is_pure) {
-        // Another copy of this impure call ran already (see link_reused_impure_nodes).
-        if (n.op.alias != n.op.no_alias) {
-          copy_from(f, n.op.alias);
-          return;
-        }
+      // Another copy of this call ran already (see link_reused_impure_nodes).
+      if (n.op.alias != n.op.no_alias) {
+        copy_from(f, n.op.alias);
+        return;
       }
       [&]<std::size_t... A>(std::index_sequence<A...>) {
         n.op.f(view_of<node_type::args[A]>(f)...,

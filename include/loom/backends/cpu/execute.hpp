@@ -105,10 +105,29 @@ class scratch {
   std::vector<std::pair<void*, std::size_t>> held_;
 };
 
+// The earlier node of the same call, for a copy of a whole-tensor call (npos otherwise).
+template <class G>
+std::size_t first_copy(const G& g, std::size_t i) {
+  std::size_t first = fusion_plan<G>::npos;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          if constexpr (kind_of<node_t<G, I>>() == node_kind::opaque_call) {
+            const auto& op = hana::at_c<I>(g.nodes).op;
+            if (I == i && op.alias != op.no_alias) first = op.alias;
+          }
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+  return first;
+}
+
 // Gives every materialised value its buffer: the caller's for outputs, the operand's for a
 // hook or barrier (they change nothing), scratch for the rest; then lays out the views.
 template <class G>
-void assign_buffers(call_frame<G::node_count>& f,
+void assign_buffers(const G& g,
+                    call_frame<G::node_count>& f,
                     const std::array<void*, G::output_count>& outputs,
                     scratch& temps) {
   using plan = fusion_plan<G>;
@@ -122,6 +141,8 @@ void assign_buffers(call_frame<G::node_count>& f,
       f.data[i] = outputs[output];
     else if (kind == node_kind::hook || kind == node_kind::barrier)
       f.data[i] = f.data[plan::nodes[i].args[0]];
+    else if (const std::size_t first = first_copy(g, i); first != plan::npos)
+      f.data[i] = f.data[first];
     else
       f.data[i] = temps.take(f.shapes[i].size() * plan::nodes[i].element_size);
   }
@@ -136,7 +157,7 @@ void execute(const G& g,
              int threads) {
   check_in_place<G>(f, outputs);
   scratch temps;
-  assign_buffers<G>(f, outputs, temps);
+  assign_buffers<G>(g, f, outputs, temps);
   [&]<std::size_t... Group>(std::index_sequence<Group...>) {
     (group_runner<G, Group>::run(g, f, threads), ...);
   }

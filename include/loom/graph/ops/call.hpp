@@ -65,9 +65,11 @@ inline constexpr bool hook_callable = std::is_invocable_v<C&, View>;
 namespace ops {
 
 // allow_in_graph<F> for an F that takes whole tensors: F receives a read-only view of each
-// input and a view of its result to write, once per run. A fusion barrier.
+// input and a view of its result to write, once per run. A fusion barrier. Every call has a
+// trace id, pure or not: a stateful F's result used twice is two copies of one node, and F
+// must still run once.
 template <class F>
-struct opaque_call : detail::trace_identity<opaque_traits<F>::is_pure> {
+struct opaque_call : detail::with_trace_id {
   static constexpr node_kind kind = node_kind::opaque_call;
   static constexpr std::string_view name = "opaque_call";
   using callable_type = F;

@@ -1,0 +1,159 @@
+// The fusion plan as a compile-time value: which values are materialised, how steps group
+// into passes, the reason each group ends, fullgraph, and the run-time fallback when dynamic
+// extents do not split into the rows the static ones promised.
+#include <catch2/catch.hpp>
+#include <loom/loom.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <tuple>
+
+#include "test_support.hpp"
+
+using loom::dyn;
+using loom::extents;
+using loom::group_end;
+using loom_test::fill_uniform;
+
+namespace {
+
+using rows_input = loom::input<float, extents<dyn, 256>>;
+using rows = loom::tensor<float, extents<dyn, 256>>;
+
+const auto softmax = [](auto x) {
+  auto e = loom::exp(x - loom::max(x, loom::axes<-1>, loom::keepdims));
+  return e / loom::sum(e, loom::axes<-1>, loom::keepdims);
+};
+
+const auto layer_norm = [](auto x, auto gamma, auto beta) {
+  auto centred = x - loom::mean(x, loom::axes<-1>, loom::keepdims);
+  auto var = loom::mean(centred * centred, loom::axes<-1>, loom::keepdims);
+  return centred * loom::rsqrt(var + 1e-5f) * gamma + beta;
+};
+
+template <class Model>
+using plan_of = typename Model::plan;
+
+}  // namespace
+
+TEST_CASE("softmax and layer norm are one pass over rows", "[plan]") {
+  auto sm = loom::compile(softmax, rows_input{});
+  using sp = plan_of<decltype(sm)>;
+  static_assert(sp::kernel_count == 1 && sp::group_count == 1);
+  static_assert(sp::step_count == 3 && sp::groups[0].split == 1);
+  static_assert(sp::steps[0].kind == loom::step_kind::reduce &&
+                sp::steps[1].kind == loom::step_kind::reduce &&
+                sp::steps[2].kind == loom::step_kind::map);
+  // Only the output and the two per-row values are materialised: no full-size temporary.
+  static_assert(sp::materialized[0] == false);
+  std::size_t full_size = 0;
+  for (std::size_t i = 0; i < sp::node_count; ++i)
+    full_size += sp::materialized[i] && sp::nodes[i].dims[1] == 256;
+  CHECK(full_size == 1);
+
+  auto ln = loom::compile(layer_norm,
+                          rows_input{},
+                          loom::input<float, extents<256>>{},
+                          loom::input<float, extents<256>>{});
+  static_assert(plan_of<decltype(ln)>::kernel_count == 1);
+  // fullgraph accepts both.
+  auto checked = loom::compile(softmax, loom::fullgraph, rows_input{});
+  static_assert(decltype(checked)::kernel_count == 1);
+}
+
+TEST_CASE("a per-row result joins the pass that reduces the rows", "[plan]") {
+  auto lse = loom::compile(
+      [](auto x) {
+        auto m = loom::max(x, loom::axes<-1>, loom::keepdims);
+        return m + loom::log(loom::sum(loom::exp(x - m), loom::axes<-1>, loom::keepdims));
+      },
+      rows_input{});
+  using p = plan_of<decltype(lse)>;
+  static_assert(p::kernel_count == 1 && p::step_count == 3);
+  rows x(5);
+  fill_uniform(x, 1, -50, 50);
+  const auto r = lse(x);
+  for (std::size_t i = 0; i < 5; ++i) {
+    double top = -1e300, total = 0;
+    for (std::size_t j = 0; j < 256; ++j) top = std::max(top, double(x(i, j)));
+    for (std::size_t j = 0; j < 256; ++j) total += std::exp(double(x(i, j)) - top);
+    CHECK(r(i, 0) == Approx(top + std::log(total)).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("groups end where rows change and say why", "[plan]") {
+  // A column sum walks other rows than the element-wise pass that uses it.
+  auto columns = loom::compile(
+      [](auto x) { return x - loom::sum(x, loom::axes<0>, loom::keepdims); }, rows_input{});
+  using cp = plan_of<decltype(columns)>;
+  static_assert(cp::kernel_count == 2);
+  static_assert(cp::groups[0].end == group_end::strided_reduction);
+
+  // Reductions over the last and over both axes split rows differently.
+  auto two = loom::compile(
+      [](auto x) { return std::make_tuple(loom::sum(x, loom::axes<1>), loom::sum(x)); },
+      loom::input<float, extents<dyn, dyn>>{});
+  static_assert(plan_of<decltype(two)>::kernel_count == 2);
+  static_assert(plan_of<decltype(two)>::groups[0].end == group_end::other_axes);
+
+  // A value read through a transpose needs every row of it first.
+  auto transposed = loom::compile(
+      [](auto x) {
+        auto centred = x - loom::mean(x, loom::axes<1>, loom::keepdims);
+        return loom::transpose(centred) + 1.f;
+      },
+      loom::input<float, extents<8, 8>>{});
+  using tp = plan_of<decltype(transposed)>;
+  static_assert(tp::kernel_count == 2);
+  static_assert(tp::groups[0].end == group_end::reads_through_view);
+  loom::tensor<float, extents<8, 8>> x;
+  fill_uniform(x, 2, -1, 1);
+  const auto y = transposed(x);
+  for (std::size_t i = 0; i < 8; ++i) {
+    double m = 0;
+    for (std::size_t j = 0; j < 8; ++j) m += x(i, j) / 8.0;
+    for (std::size_t j = 0; j < 8; ++j) CHECK(y(j, i) == Approx(x(i, j) - m + 1).margin(1e-6));
+  }
+
+  // A matmul starts a group: two layers are two GEMM passes.
+  auto mlp =
+      loom::compile([](auto x, auto w) { return loom::matmul(loom::relu(loom::matmul(x, w)), w); },
+                    loom::input<float, extents<dyn, 16>>{},
+                    loom::input<float, extents<16, 16>>{});
+  static_assert(plan_of<decltype(mlp)>::kernel_count == 2);
+  static_assert(plan_of<decltype(mlp)>::groups[0].end == group_end::matmul);
+  static_assert(plan_of<decltype(mlp)>::first_break != plan_of<decltype(mlp)>::npos);
+}
+
+TEST_CASE("rows that do not split as the static extents promised run step by step", "[plan]") {
+  // Statically both inputs have extents [?], so scaling a by b's total is one pass; at run
+  // time they differ in length and the group runs its steps one after another.
+  auto m =
+      loom::compile([](auto a, auto b) { return a * loom::sum(b, loom::axes<0>, loom::keepdims); },
+                    loom::input<float, extents<dyn>>{},
+                    loom::input<float, extents<dyn>>{});
+  static_assert(plan_of<decltype(m)>::group_count == 1);
+  loom::tensor<float, extents<dyn>> a(5), b(7);
+  fill_uniform(a, 3, -1, 1);
+  fill_uniform(b, 4, 0.5, 1);  // a sum without cancellation, so the tolerance is relative
+  double total = 0;
+  for (float v : b) total += v;
+  const auto r = m(a, b);
+  REQUIRE(r.size() == 5);
+  for (std::size_t i = 0; i < 5; ++i) CHECK(r(i) == Approx(a(i) * total).epsilon(1e-6));
+}
+
+TEST_CASE("row-wise passes give the same bits on one thread and many", "[plan][threads]") {
+  auto sm = loom::compile(softmax, rows_input{});
+  auto one = loom::compile(softmax, rows_input{});
+  one.set_threads(1);
+  rows x(1000);  // 256000 elements: above the threading threshold
+  fill_uniform(x, 5, -20, 20);
+  LOOM_CHECK_REPORT(loom_test::compare_same(sm(x), one(x), "softmax, default vs one thread"));
+  const auto y = sm(x);
+  for (std::size_t i = 0; i < 1000; i += 37) {
+    double total = 0;
+    for (std::size_t j = 0; j < 256; ++j) total += y(i, j);
+    CHECK(total == Approx(1).epsilon(1e-5));
+  }
+}
