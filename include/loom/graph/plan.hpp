@@ -73,6 +73,13 @@ struct fusion_plan {
            k == node_kind::literal;
   }
 
+  static constexpr bool same_extents(std::size_t a, std::size_t b) {
+    if (nodes[a].rank != nodes[b].rank) return false;
+    for (std::size_t d = 0; d < nodes[a].rank; ++d)
+      if (nodes[a].dims[d] != nodes[b].dims[d]) return false;
+    return true;
+  }
+
   // 1. Materialised values.
   static constexpr auto materialized = [] {
     std::array<bool, node_count> m{};
@@ -80,8 +87,20 @@ struct fusion_plan {
     auto plain = [&](std::size_t a) {
       return nodes[a].kind == node_kind::input || m[a];
     };
+    // Element-wise values computed from a reduction: a softmax's max with its infinities
+    // replaced, a layer norm's rsqrt(var + eps). Where a larger pass reads one, it is
+    // materialised (one element per row) instead of recomputed for every element it is
+    // broadcast to.
+    std::array<bool, node_count> after_reduction{};
     for (std::size_t i = 0; i < node_count; ++i) {
       const node_kind k = nodes[i].kind;
+      after_reduction[i] = k == node_kind::reduction;
+      for (std::size_t j = 0; j < nodes[i].arity; ++j) {
+        const std::size_t a = nodes[i].args[j];
+        after_reduction[i] = after_reduction[i] || (computable(i) && after_reduction[a]);
+        if (computable(i) && computable(a) && after_reduction[a] && !same_extents(a, i))
+          m[a] = true;
+      }
       if (k == node_kind::reduction || k == node_kind::matmul || k == node_kind::opaque_call ||
           k == node_kind::hook || k == node_kind::barrier)
         m[i] = true;
