@@ -157,3 +157,21 @@ TEST_CASE("row-wise passes give the same bits on one thread and many", "[plan][t
     CHECK(total == Approx(1).epsilon(1e-5));
   }
 }
+
+TEST_CASE("a view of a computed value waits for the whole value", "[plan][views]") {
+  // The transpose reads other elements than the one it writes: exp(x) is stored first, by
+  // a pass of its own.
+  auto m = loom::compile([](auto x) { return loom::transpose(loom::exp(x)); },
+                         loom::input<float, extents<dyn, dyn>>{});
+  static_assert(plan_of<decltype(m)>::kernel_count == 2);
+  static_assert(plan_of<decltype(m)>::groups[0].end == group_end::reads_through_view);
+  for (std::size_t rows : {2u, 300u}) {
+    loom::tensor<float, extents<dyn, dyn>> x(rows, 3 * rows / 2 + 1);
+    fill_uniform(x, 7, -2, 2);
+    const auto y = m(x);
+    REQUIRE(y.shape() == loom_test::make_shape({x.extent(1), rows}));
+    for (std::size_t i = 0; i < rows; ++i)
+      for (std::size_t j = 0; j < x.extent(1); ++j)
+        REQUIRE(y(j, i) == Approx(std::exp(x(i, j))).epsilon(1e-6));
+  }
+}

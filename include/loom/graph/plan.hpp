@@ -216,7 +216,12 @@ struct fusion_plan {
       const auto leaf = leaves_of(root);
       for (std::size_t x = 0; x < node_count; ++x)
         if (leaf[x] && x != i) needs(x);
-      if (leaf[i] && k == node_kind::view) needs(nodes[i].args[0]);
+      // A view that is itself stored reads its operand through the index map.
+      if (leaf[i] && k == node_kind::view) {
+        const std::size_t b = base_of(nodes[i].args[0]);
+        after = later(after, t.step_of[b]);
+        after_view = later(after_view, t.step_of[b]);
+      }
       for (std::size_t j = 0; j < nodes[i].arity; ++j)
         if (!root[i]) needs(nodes[i].args[j]);
       if (k == node_kind::reduction || k == node_kind::matmul || k == node_kind::opaque_call ||
@@ -337,6 +342,12 @@ struct fusion_plan {
   static constexpr bool reads_rows_only(const group_info& g, std::size_t s, bool full_space) {
     for (std::size_t x = 0; x < node_count; ++x) {
       if (!per_step.loads[s][x]) continue;
+      // A view this step stores reads its operand through the view.
+      if (per_step.stores[s][x] && nodes[x].kind == node_kind::view) {
+        const std::size_t through = base_of(nodes[x].args[0]);
+        if (step_of[through] != npos && step_of[through] >= g.first_step) return false;
+        continue;
+      }
       const std::size_t b = base_of(x);
       if (step_of[b] == npos || step_of[b] < g.first_step) continue;
       if (b != x) return false;

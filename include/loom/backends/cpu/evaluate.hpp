@@ -32,6 +32,19 @@ struct step_nodes {
       if (used(i)) l[n++] = i;
     return l;
   }();
+  // The values the step reads from memory.
+  static constexpr std::size_t load_count = [] {
+    std::size_t n = 0;
+    for (bool b : plan::per_step.loads[Step]) n += b;
+    return n;
+  }();
+  static constexpr auto loads = [] {
+    std::array<std::size_t, load_count> l{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < G::node_count; ++i)
+      if (plan::per_step.loads[Step][i]) l[n++] = i;
+    return l;
+  }();
   // The materialised values a map step stores.
   static constexpr std::size_t store_count = [] {
     std::size_t n = 0;
@@ -71,8 +84,11 @@ struct evaluate {
     constexpr node_kind kind = kind_of<N>();
     if constexpr (plan::per_step.loads[Step][I]) {
       const auto* p = static_cast<const T*>(src.data[I]);
-      if constexpr (Dense)
+      constexpr int step = static_step<I>();
+      if constexpr (Dense || step == 1)
         std::get<I>(v) = Lanes::load(p + j, 1);
+      else if constexpr (step == 0)
+        std::get<I>(v) = Lanes::splat(*p);
       else
         std::get<I>(v) = Lanes::load(p + std::ptrdiff_t(j) * src.step[I], src.step[I]);
     } else if constexpr (kind == node_kind::scalar) {
@@ -95,6 +111,24 @@ struct evaluate {
     } else {
       compute<I>(n, v);
     }
+  }
+
+  // The distance between consecutive elements of value I along the walk's rows, where the
+  // static extents fix it: 0 for a value with extent 1 on the last axis of the space (a
+  // per-row value), 1 for a contiguous value with the space's last extent; -1 where only the
+  // run-time layout tells. Known steps spare a branch per value and block in the mixed
+  // passes of softmax and layer norm.
+  template <std::size_t I>
+  static constexpr int static_step() {
+    constexpr auto& step = plan::steps[Step];
+    const bool walks_in_order = step.kind == step_kind::map || step.split != plan::npos;
+    const auto& n = plan::nodes[I];
+    if (!walks_in_order || step.rank == 0 || n.rank == 0) return -1;
+    const std::size_t last = step.dims[step.rank - 1], own = n.dims[n.rank - 1];
+    if (last == dyn || last == 1 || own == dyn) return -1;
+    if (own == 1) return 0;
+    const bool contiguous = plan::plain(I) && !plan::per_step.stores[Step][I];
+    return own == last && contiguous ? 1 : -1;
   }
 
   // Earlier nodes of this step with the same impure op as node I: the nodes

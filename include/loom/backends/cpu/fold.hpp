@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "loom/backends/cpu/lanes.hpp"
 #include "loom/graph/ops/reduce.hpp"
@@ -36,9 +37,20 @@ struct fold {
 
   T result(std::size_t count) const {
     const block all = lanes::template apply<T>(combine{}, total, partial);
-    T r = Kind::template identity<T>();
-    for (int k = 0; k < W; ++k) r = combine::scalar(r, all[k]);
-    return Kind::finish(combine::scalar(r, tail), count);
+    return Kind::finish(combine::scalar(across_lanes(all), tail), count);
+  }
+
+  // Eigen's tree reductions over the lanes: a serial fold of 64 lanes would cost a row of a
+  // softmax about as much as its first 64 elements.
+  static T across_lanes(const block& all) {
+    if constexpr (std::is_same_v<combine, ops::add>)
+      return all.sum();
+    else if constexpr (std::is_same_v<combine, ops::mul>)
+      return all.prod();
+    else if constexpr (std::is_same_v<combine, ops::maximum>)
+      return all.template maxCoeff<Eigen::PropagateNaN>();
+    else
+      return all.template minCoeff<Eigen::PropagateNaN>();
   }
 };
 

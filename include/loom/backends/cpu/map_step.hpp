@@ -11,10 +11,6 @@
 
 namespace loom::cpu {
 
-// Elements per block of the fused loop: four AVX-512 registers of float, enough independent
-// work to hide the latency of exp/tanh, few enough to stay in registers.
-inline constexpr int block_width = 64;
-
 // A map step: one pass over its iteration space that computes element-wise values in
 // registers and stores the materialised ones.
 template <class G, std::size_t Step>
@@ -63,24 +59,35 @@ struct map_step {
 
  private:
   void elements(const G& g, std::size_t begin, std::size_t end) const {
-    for_each_segment(nest,
-                     begin,
-                     end,
-                     plan::per_step.loads[Step],
-                     [&](const row_sources<N>& src, std::size_t n, std::size_t first) {
-                       std::array<void*, nodes::store_count> o;
-                       for (std::size_t k = 0; k < nodes::store_count; ++k)
-                         o[k] = out[k] + first * plan::nodes[nodes::stores[k]].element_size;
-                       std::size_t j = 0;
-                       if (nest.dense) {
-                         for (; j + block_width <= n; j += block_width)
-                           evaluate<G, Step, block_lanes<block_width>, true>::run(g, src, j, o);
-                       } else {
-                         for (; j + block_width <= n; j += block_width)
-                           evaluate<G, Step, block_lanes<block_width>, false>::run(g, src, j, o);
-                       }
-                       for (; j < n; ++j) evaluate<G, Step, scalar_lanes, false>::run(g, src, j, o);
-                     });
+    for_each_segment(
+        nest,
+        begin,
+        end,
+        step_nodes<G, Step>::loads,
+        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at) {
+          std::array<void*, nodes::store_count> o;
+          for (std::size_t k = 0; k < nodes::store_count; ++k)
+            o[k] = out[k] + first * plan::nodes[nodes::stores[k]].element_size;
+          auto single = [&](std::size_t j) {
+            evaluate<G, Step, scalar_lanes, false>::run(g, src, j, o);
+          };
+          if (nest.dense)
+            for_each_block(
+                n,
+                at,
+                [&](std::size_t j) {
+                  evaluate<G, Step, block_lanes<block_width>, true>::run(g, src, j, o);
+                },
+                single);
+          else
+            for_each_block(
+                n,
+                at,
+                [&](std::size_t j) {
+                  evaluate<G, Step, block_lanes<block_width>, false>::run(g, src, j, o);
+                },
+                single);
+        });
   }
 };
 

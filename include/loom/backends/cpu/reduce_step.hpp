@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 
@@ -72,30 +73,51 @@ struct reduce_step {
     using block_eval = evaluate<G, Step, block_lanes<block_width>, Dense>;
     using scalar_eval = evaluate<G, Step, scalar_lanes, false>;
     using lanes = block_lanes<block_width>;
-    for (std::size_t r = first_row; r < last_row; ++r) {
-      fold<fold_type, folded_type, block_width> acc;
-      const std::size_t row_start = r * per_row;
-      for_each_segment(nest,
-                       row_start,
-                       row_start + per_row,
-                       plan::per_step.loads[Step],
-                       [&](const row_sources<N>& src, std::size_t n, std::size_t first) {
-                         const std::size_t at = first - row_start;
-                         std::size_t j = 0;
-                         for (; j + block_width <= n; j += block_width) {
-                           typename block_eval::values_type v;
-                           block_eval::values(g, src, j, v);
-                           acc.add(lanes::template convert<folded_type>(std::get<operand>(v)),
-                                   at + j);
-                         }
-                         for (; j < n; ++j) {
-                           typename scalar_eval::values_type v;
-                           scalar_eval::values(g, src, j, v);
-                           acc.add(static_cast<folded_type>(std::get<operand>(v)), at + j);
-                         }
-                       });
-      reinterpret_cast<result_type*>(out)[r] = static_cast<result_type>(acc.result(per_row));
+    if (first_row >= last_row) return;
+    auto* result = reinterpret_cast<result_type*>(out);
+    using accumulator = fold<fold_type, folded_type, block_width>;
+    if (per_row == 0) {
+      for (std::size_t r = first_row; r < last_row; ++r)
+        result[r] = static_cast<result_type>(accumulator{}.result(0));
+      return;
     }
+    // One walk over all the rows. A segment of the walk may hold the end of one row and the
+    // start of the next (where the reduced extents are 1, kept axes merge), so each is cut
+    // at row ends.
+    accumulator acc;
+    std::size_t row = first_row, row_end = (first_row + 1) * per_row;
+    for_each_segment(
+        nest,
+        first_row * per_row,
+        last_row * per_row,
+        step_nodes<G, Step>::loads,
+        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at) {
+          for (std::size_t j = 0; j < n;) {
+            if (first + j == row_end) {
+              result[row++] = static_cast<result_type>(acc.result(per_row));
+              acc = accumulator{};
+              row_end += per_row;
+            }
+            const std::size_t piece = std::min(n - j, row_end - (first + j));
+            const std::size_t in_row = first + j - (row_end - per_row);
+            const std::size_t start = j;
+            for_each_block(
+                piece,
+                at + start,
+                [&](std::size_t k) {
+                  typename block_eval::values_type v;
+                  block_eval::values(g, src, start + k, v);
+                  acc.add(lanes::template convert<folded_type>(std::get<operand>(v)), in_row + k);
+                },
+                [&](std::size_t k) {
+                  typename scalar_eval::values_type v;
+                  scalar_eval::values(g, src, start + k, v);
+                  acc.add(static_cast<folded_type>(std::get<operand>(v)), in_row + k);
+                });
+            j += piece;
+          }
+        });
+    result[row] = static_cast<result_type>(acc.result(per_row));
   }
 };
 

@@ -99,8 +99,9 @@ struct group_runner {
     }
   }
 
-  // Rows per work item: a softmax or layer norm row block that fits in the L1 cache, GEMM
-  // panels that keep the product's block in L2 for the epilogue, and for pure maps the
+  // Rows per work item: a softmax or layer norm row block that fits in the L1 cache; a
+  // thread's whole share of a product's rows (Eigen packs the right-hand matrix once per
+  // GEMM call, and the epilogue then reads the share from L2 or L3); for pure maps the
   // whole range per thread, in SIMD-block multiples.
   static std::size_t rows_per_item(std::size_t rows,
                                    std::size_t row_elements,
@@ -110,7 +111,7 @@ struct group_runner {
     const std::size_t spread = parallel ? (rows + threads - 1) / threads : rows;
     std::size_t block = spread;
     if constexpr (has_matmul)
-      block = std::max<std::size_t>(16, (128 * 1024) / std::max<std::size_t>(1, row_elements));
+      block = spread;  // one GEMM per thread: Eigen packs the right operand once per call
     else if (info.split != plan::npos)
       block = std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, row_elements));
     else
