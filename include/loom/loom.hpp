@@ -3,6 +3,7 @@
 // The whole public API: tensors, tracing and scripting, ops, allow_in_graph, compile and
 // explain.
 #include "loom/api/compile.hpp"
+#include "loom/api/composites.hpp"
 #include "loom/api/explain.hpp"
 #include "loom/api/ops.hpp"
 #include "loom/api/reduce.hpp"

@@ -61,8 +61,9 @@ void link_if_traced(G& g) {
 // Tracing copies a value into every place that uses it, so the flat graph holds one node
 // per use of the result of an impure call, a hook or a whole-tensor call (they are never
 // merged by type). This links each copy to the first node of the same call (same trace id),
-// and the backends reuse that node's value instead of calling again. A copy whose first node is computed by
-// another fusion group cannot be linked (its value is not materialised there) and is refused.
+// and the backends reuse that node's value instead of calling again. A copy whose first node is
+// computed by another fusion group cannot be linked (its value is not materialised there) and is
+// refused.
 template <class G>
 void link_reused_impure_nodes(G& g) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
