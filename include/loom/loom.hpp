@@ -11,6 +11,8 @@
 #include "loom/api/views.hpp"
 #include "loom/core/dtype.hpp"
 #include "loom/core/extents.hpp"
+#include "loom/export/dot.hpp"
+#include "loom/export/jaxpr.hpp"
 #include "loom/tensor/eigen.hpp"
 #include "loom/tensor/tensor.hpp"
 #include "loom/version.hpp"
