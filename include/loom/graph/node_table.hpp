@@ -38,6 +38,7 @@ struct node_info {
   unsigned reduced_axes;  // reductions: bit d set when axis d of the operand is reduced
   bool swaps_last_axes;   // views: a permute that only swaps the last two axes
   bool reads_contiguous;  // views: reshape, which reads its operand as one contiguous buffer
+  std::array<std::size_t, max_rank> source_axis;  // views: see ops::view_base
 };
 
 namespace detail {
@@ -68,7 +69,8 @@ constexpr node_info info_of() {
               sizeof(typename N::value_type),
               0,
               false,
-              false};
+              false,
+              {}};
   for (std::size_t a = 0; a < N::arity; ++a) r.args[a] = N::args[a];
   for (std::size_t d = 0; d < N::extents_type::rank; ++d) r.dims[d] = N::extents_type::dims[d];
   if constexpr (requires { Op::is_pure; }) r.impure = !Op::is_pure;
@@ -78,6 +80,9 @@ constexpr node_info info_of() {
     r.reads_contiguous = requires {
       Op::reads_contiguous;
     };
+    using Operand = node_t<G, N::args[0]>;
+    for (std::size_t d = 0; d < N::extents_type::rank; ++d)
+      r.source_axis[d] = Op::source_axis(d, Operand::extents_type::rank);
   }
   return r;
 }

@@ -80,6 +80,69 @@ struct fusion_plan {
     return true;
   }
 
+  // Every node's extents with each dynamic extent named by where it comes from: values
+  // whose names agree have equal shapes at run time, whatever the input. Static extents
+  // alone cannot tell transpose(x) from x when both are [?, ?].
+  static constexpr std::size_t fresh_extent(std::size_t node, std::size_t axis) {
+    return (std::size_t(1) << 62) + node * max_rank + axis;
+  }
+  static constexpr auto symbolic = [] {
+    std::array<std::array<std::size_t, max_rank>, node_count> s{};
+    for (std::size_t i = 0; i < node_count; ++i) {
+      const node_info& n = nodes[i];
+      const std::size_t a = n.args[0], b = n.args[1];
+      for (std::size_t d = 0; d < n.rank; ++d) {
+        std::size_t e = n.dims[d] != dyn ? n.dims[d] : fresh_extent(i, d);
+        if (n.dims[d] == dyn) {
+          if (n.kind == node_kind::view && n.source_axis[d] != ops::new_extent) {
+            e = s[a][n.source_axis[d]];
+          } else if (n.kind == node_kind::hook || n.kind == node_kind::barrier) {
+            e = s[a][d];
+          } else if (n.kind == node_kind::reduction) {
+            // The d-th extent kept (or kept as 1) is that axis of the operand.
+            std::size_t kept = 0;
+            for (std::size_t k = 0; k < nodes[a].rank; ++k) {
+              const bool reduced = n.reduced_axes >> k & 1u;
+              if (n.rank == nodes[a].rank ? k == d : !reduced && kept++ == d) e = s[a][k];
+            }
+          } else if (n.kind == node_kind::matmul) {
+            const std::size_t ra = nodes[a].rank, rb = nodes[b].rank;
+            if (d == n.rank - 1)
+              e = s[b][rb - 1];
+            else if (d == n.rank - 2)
+              e = s[a][ra - 2];
+            else if (ra == 3 && nodes[a].dims[0] != 1)
+              e = s[a][0];
+            else if (rb == 3)
+              e = s[b][0];
+          } else if (n.kind == node_kind::elementwise || n.kind == node_kind::opaque) {
+            // Broadcasting: the one name the operands agree on, ignoring extents of 1.
+            std::size_t agreed = 0;
+            bool conflict = false;
+            for (std::size_t j = 0; j < n.arity; ++j) {
+              const node_info& arg = nodes[n.args[j]];
+              if (d + arg.rank < n.rank) continue;
+              const std::size_t x = s[n.args[j]][d + arg.rank - n.rank];
+              if (x == 1) continue;
+              conflict = conflict || (agreed != 0 && agreed != x);
+              agreed = agreed == 0 ? x : agreed;
+            }
+            if (agreed != 0 && !conflict) e = agreed;
+          }
+        }
+        s[i][d] = e;
+      }
+    }
+    return s;
+  }();
+
+  static constexpr bool same_shape_always(std::size_t x, std::size_t y) {
+    if (nodes[x].rank != nodes[y].rank) return false;
+    for (std::size_t d = 0; d < nodes[x].rank; ++d)
+      if (symbolic[x][d] != symbolic[y][d]) return false;
+    return true;
+  }
+
   // 1. Materialised values.
   static constexpr auto materialized = [] {
     std::array<bool, node_count> m{};
@@ -245,15 +308,16 @@ struct fusion_plan {
         t.steps[t.count++] = s;
         continue;
       }
-      // A map value joins the first map step of its iteration space that comes after what it
-      // reads (it may read values of that step itself: they are computed in registers there)
-      // and after the last call, so side effects keep their order.
+      // A map value joins the first map step of its iteration space (the same shape for
+      // every input, see `symbolic`) that comes after what it reads (it may read values of that
+      // step itself: they are computed in registers there) and after the last call, so side effects
+      // keep their order.
       std::size_t join = npos;
       for (std::size_t s = 0; s < t.count && join == npos; ++s) {
         const step_info& c = t.steps[s];
         if (c.kind == step_kind::map && (after == npos || s >= after) &&
             (after_view == npos || s > after_view) && (last_call == npos || s > last_call) &&
-            same_dims(c.rank, c.dims, nodes[i].rank, nodes[i].dims))
+            same_shape_always(c.node, i))
           join = s;
       }
       if (join == npos) {
@@ -360,6 +424,11 @@ struct fusion_plan {
     return true;
   }
 
+  // The node whose shape is step s's iteration space.
+  static constexpr std::size_t space_node(std::size_t s) {
+    return steps[s].kind == step_kind::reduce ? nodes[steps[s].node].args[0] : steps[s].node;
+  }
+
   static constexpr group_end join_refusal(const group_info& g, std::size_t s) {
     const step_info& st = steps[s];
     if (g.is_call) return group_end::after_call;
@@ -367,7 +436,7 @@ struct fusion_plan {
       return group_end::strided_reduction;
     if (st.kind == step_kind::call) return group_end::call;
     if (st.kind == step_kind::matmul) return group_end::matmul;
-    const bool full = same_dims(st.rank, st.dims, g.rank, g.dims);
+    const bool full = same_shape_always(space_node(g.first_step), space_node(s));
     if (st.kind == step_kind::reduce) {
       if (st.split == npos) return group_end::strided_reduction;
       if (!full) return group_end::other_space;

@@ -17,6 +17,11 @@
 // its own; the backends read a view through that layout inside the fused loop.
 namespace loom::ops {
 
+// Each view says, per axis of its result, which axis of its operand it walks unchanged
+// (`source_axis`), or `new_extent` where the extent is its own: the planner uses it to tell
+// which dynamic extents of different values are equal.
+inline constexpr std::size_t new_extent = ~std::size_t(0);
+
 struct view_base {
   static constexpr node_kind kind = node_kind::view;
   static constexpr std::size_t arity = 1;
@@ -35,6 +40,7 @@ template <extents_type To>
 struct reshape : view_base {
   static constexpr std::string_view name = "reshape";
   static constexpr bool reads_contiguous = true;
+  static constexpr std::size_t source_axis(std::size_t, std::size_t) { return new_extent; }
   template <class E>
   using result_extents = To;
 
@@ -67,6 +73,7 @@ template <std::size_t... P>
 struct permute : view_base {
   static constexpr std::string_view name = "permute";
   static constexpr std::array<std::size_t, sizeof...(P)> order{P...};
+  static constexpr std::size_t source_axis(std::size_t d, std::size_t) { return order[d]; }
   template <class E>
   using result_extents = extents<E::dims[P]...>;
 
@@ -86,6 +93,10 @@ struct permute : view_base {
 template <extents_type To>
 struct broadcast_to : view_base {
   static constexpr std::string_view name = "broadcast_to";
+  static constexpr std::size_t source_axis(std::size_t d, std::size_t operand_rank) {
+    const std::size_t lead = To::rank - operand_rank;
+    return d >= lead && To::dims[d] == dyn ? d - lead : new_extent;
+  }
   template <class E>
   using result_extents = To;
 
@@ -136,6 +147,9 @@ struct slice : view_base {
   static constexpr std::string_view name = "slice";
   static constexpr std::size_t axis = Axis, step = Step;
   static constexpr std::ptrdiff_t begin = Begin, end = End;
+  static constexpr std::size_t source_axis(std::size_t d, std::size_t) {
+    return d == Axis ? new_extent : d;
+  }
 
   template <class E>
   static constexpr auto result_dims() {
