@@ -9,8 +9,9 @@
 // itself. Inputs are random (not zeros) and cached across variants, so each variant reads
 // the same data and the generator runs once. Throughput is reported as the ideal bytes of a
 // call (each input read once, each output written once), so a variant that makes extra
-// passes over memory shows it as lower bytes/s. Wall-clock time is used throughout, since
-// the loom_fused and memcpy_limit variants run on several OpenMP threads.
+// passes over memory shows it as lower bytes/s; a compute-bound workload (W6) reports FLOPs
+// as items/s instead. Wall-clock time is used throughout, since the loom_fused and
+// memcpy_limit variants run on several OpenMP threads.
 //
 // The helpers are declared in bench/harness.hpp.
 #include "harness.hpp"
@@ -27,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +66,35 @@ void register_copy_limits(const char* workload, std::size_t bytes_per_element) {
         }));
 }
 
+// The size goes into the name rather than into Google Benchmark's arguments, which would
+// append `/<rows>/<cols>` and give the name four parts.
+void register_workload(const char* workload,
+                       std::span<const matrix_size> sizes,
+                       const std::vector<matrix_variant>& variants) {
+  for (const auto& [name, fn] : variants)
+    for (const matrix_size size : sizes)
+      benchmark::RegisterBenchmark((std::string(workload) + "/" + name + "/" +
+                                    std::to_string(size.rows) + "x" + std::to_string(size.cols))
+                                       .c_str(),
+                                   [fn = fn, size](benchmark::State& state) { fn(state, size); })
+          ->UseRealTime();
+}
+
+void register_copy_limits(const char* workload,
+                          std::span<const matrix_size> sizes,
+                          std::size_t (*ideal_bytes)(matrix_size)) {
+  for (const int threads : {0, 1})
+    for (const matrix_size size : sizes)
+      benchmark::RegisterBenchmark(
+          (std::string(workload) + (threads ? "/memcpy_limit_t1/" : "/memcpy_limit/") +
+           std::to_string(size.rows) + "x" + std::to_string(size.cols))
+              .c_str(),
+          [bytes = ideal_bytes(size), threads](benchmark::State& state) {
+            copy_limit(state, bytes, threads ? threads : loom_threads());
+          })
+          ->UseRealTime();
+}
+
 // Input `k` of `n` floats, normally distributed (half of them negative, so relu has work),
 // generated once per (k, n) and shared by every variant.
 const vec& input(int k, std::size_t n) {
@@ -94,9 +125,7 @@ int loom_threads() {
 // Also counts the process's involuntary context switches per second of the loop
 // (`preempted`): on a shared machine a high count marks a measurement that another
 // process's work disturbed (a descheduled OpenMP thread stalls the whole parallel pass).
-void measure(benchmark::State& state,
-             std::size_t bytes_per_call,
-             const std::function<void()>& call) {
+void measure(benchmark::State& state, per_call work, const std::function<void()>& call) {
   call();
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
@@ -105,7 +134,10 @@ void measure(benchmark::State& state,
     benchmark::ClobberMemory();
   }
   getrusage(RUSAGE_SELF, &after);
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(bytes_per_call));
+  if (work.bytes)
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(work.bytes));
+  if (work.items)
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(work.items));
   state.counters["preempted"] = benchmark::Counter(
       static_cast<double>(after.ru_nivcsw - before.ru_nivcsw), benchmark::Counter::kIsRate);
 }
@@ -114,14 +146,14 @@ void measure(benchmark::State& state,
 // tail computes) against `reference`, a double-precision definition of the workload; a
 // benchmark that computes the wrong thing is reported as an error, not as a number.
 void check(benchmark::State& state,
-           const vec& out,
+           std::span<const float> out,
            const std::function<double(std::size_t)>& reference,
            double tolerance) {
   const std::size_t n = out.size();
   const std::size_t stride = std::max<std::size_t>(1, n / 4096) | 1;
   auto bad = [&](std::size_t i) {
     const double want = reference(i);
-    return !(std::abs(double(out.data()[i]) - want) <= tolerance * (1 + std::abs(want)));
+    return !(std::abs(double(out[i]) - want) <= tolerance * (1 + std::abs(want)));
   };
   for (std::size_t i = 0; i < n; i += stride)
     if (bad(i)) {

@@ -1,4 +1,4 @@
-// The `libtorch` variant of W1-W3 (BENCH.md): the same math in PyTorch's C++ eager API, op by
+// The `libtorch` variant of W1-W6 (BENCH.md): the same math in PyTorch's C++ eager API, op by
 // op, as a PyTorch user without torch.compile runs it. Built only where CMake finds libtorch
 // (Debian's libtorch-dev); its thread count is set once per run, to loom_fused's, because
 // at::set_num_threads rebuilds the pool and would poison a timing loop.
@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <functional>
 #include <loom/loom.hpp>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -56,11 +57,68 @@ void w3(benchmark::State& state) {
   });
 }
 
+// Input `k` as a torch tensor of the given sizes, over loom's buffer.
+torch::Tensor input_as(int k, const std::vector<std::int64_t>& sizes) {
+  std::size_t n = 1;
+  for (const std::int64_t s : sizes) n *= static_cast<std::size_t>(s);
+  return torch::from_blob(const_cast<float*>(loom_bench::input(k, n).data()), sizes, torch::kFloat);
+}
+
+std::int64_t extent(std::size_t n) {
+  return static_cast<std::int64_t>(n);
+}
+
+std::span<const float> elements(const torch::Tensor& t) {
+  return {t.data_ptr<float>(), static_cast<std::size_t>(t.numel())};
+}
+
+void w4(benchmark::State& state, loom_bench::matrix_size size) {
+  const auto x = input_as(0, {extent(size.rows), extent(size.cols)});
+  loom_bench::measure(state, 2 * size.size() * sizeof(float), [&] {
+    auto r = torch::softmax(x, -1);
+    benchmark::DoNotOptimize(r.data_ptr());
+  });
+  loom_bench::verify_softmax(state, elements(torch::softmax(x, -1)), size);
+}
+
+void w5(benchmark::State& state, loom_bench::matrix_size size) {
+  const auto x = input_as(0, {extent(size.rows), extent(size.cols)});
+  const auto gamma = input_as(1, {extent(size.cols)}), beta = input_as(2, {extent(size.cols)});
+  auto layer_norm = [&] {
+    return torch::layer_norm(x, {extent(size.cols)}, gamma, beta, 1e-5);
+  };
+  loom_bench::measure(state, (2 * size.size() + 2 * size.cols) * sizeof(float), [&] {
+    auto r = layer_norm();
+    benchmark::DoNotOptimize(r.data_ptr());
+  });
+  loom_bench::verify_layer_norm(state, elements(layer_norm()), size);
+}
+
+// As a PyTorch user writes the layer without nn.Linear (which would want W transposed).
+// Debian's libtorch runs matmul through the system's libblas.so.3: with only the reference
+// BLAS installed (no OpenBLAS) this variant measures that BLAS, not libtorch.
+void w6(benchmark::State& state, loom_bench::matrix_size size) {
+  const auto x = input_as(0, {extent(size.rows), extent(size.cols)});
+  const auto w = input_as(1, {extent(size.cols), extent(size.cols)});
+  const auto b = input_as(2, {extent(size.cols)});
+  auto layer = [&] {
+    return torch::relu(torch::matmul(x, w) + b);
+  };
+  loom_bench::measure(state, {.items = 2 * size.rows * size.cols * size.cols}, [&] {
+    auto r = layer();
+    benchmark::DoNotOptimize(r.data_ptr());
+  });
+  loom_bench::verify_mlp_layer(state, elements(layer()), size);
+}
+
 const bool registered = [] {
   at::set_num_threads(loom_bench::loom_threads());
   loom_bench::register_workload("W1_relu_chain", {{"libtorch", w1}});
   loom_bench::register_workload("W2_activation_mix", {{"libtorch", w2}});
   loom_bench::register_workload("W3_seed_allow_in_graph", {{"libtorch", w3}});
+  loom_bench::register_workload("W4_softmax", loom_bench::row_sizes, {{"libtorch", w4}});
+  loom_bench::register_workload("W5_layer_norm", loom_bench::row_sizes, {{"libtorch", w5}});
+  loom_bench::register_workload("W6_mlp_layer", loom_bench::mlp_sizes, {{"libtorch", w6}});
   return true;
 }();
 
