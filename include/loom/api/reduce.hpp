@@ -22,8 +22,14 @@ constexpr unsigned all_axes_mask() {
   return (1u << Rank) - 1;
 }
 
-template <std::size_t Rank, class Option>
-constexpr unsigned mask_of(unsigned found, Option) {
+template <class T>
+inline constexpr bool is_axes_v = false;
+template <int... A>
+inline constexpr bool is_axes_v<axes_t<A...>> = true;
+
+// The axes an option names: loom::axes<...> its own, keepdims leaves `found` (all axes).
+template <std::size_t Rank>
+constexpr unsigned mask_of(unsigned found, keepdims_t) {
   return found;
 }
 template <std::size_t Rank, int... A>
@@ -33,15 +39,14 @@ constexpr unsigned mask_of(unsigned, axes_t<A...>) {
 
 // The reduction named by Kind, over the axes and with the keepdims the options give.
 template <class Kind, class X, class... Options>
-auto reduction(const X& x, Options... options) {
+auto reduction(const X& x, Options...) {
   static_assert(
-      sizeof...(Options) <= 2 &&
-          ((std::is_same_v<Options, keepdims_t> || requires { mask_of<0>(0u, options); }) && ...),
+      sizeof...(Options) <= 2 && ((std::is_same_v<Options, keepdims_t> || is_axes_v<Options>)&&...),
       "loom: a reduction takes loom::axes<...> and/or loom::keepdims");
   constexpr std::size_t rank = X::extents_type::rank;
   constexpr unsigned mask = [] {
     unsigned m = all_axes_mask<rank>();
-    ((m = std::is_same_v<Options, keepdims_t> ? m : mask_of<rank>(m, Options{})), ...);
+    ((m = mask_of<rank>(m, Options{})), ...);
     return m;
   }();
   constexpr bool keep = (std::is_same_v<Options, keepdims_t> || ...);
