@@ -92,6 +92,12 @@ constexpr std::size_t placeholder_count() {
   return n;
 }
 
+// A model to trace (a callable, not a traced value or tuple) and the declarations of its
+// inputs.
+template <class Model, class... Inputs>
+concept traceable = !traced<Model> && !is_tuple_v<std::remove_cvref_t<Model>> &&
+                    (input_declaration<std::remove_cvref_t<Inputs>> && ...);
+
 // Named so that a failed fullgraph check shows the node, its op and the reason in the note.
 template <std::size_t Node, class Op, group_end Why>
 inline constexpr bool fullgraph_fuses_at = false;
@@ -118,9 +124,8 @@ inline constexpr fullgraph_t fullgraph{};
 // torch.jit.trace takes example inputs), and the type it returns is the graph. No tensor
 // arithmetic happens here; run-time scalars the model meets are recorded as parameters.
 template <class Model, class... Inputs>
-requires(!traced<Model> && !detail::is_tuple_v<std::remove_cvref_t<Model>> &&
-         (detail::input_declaration<std::remove_cvref_t<Inputs>> &&
-          ...)) auto compile(Model&& model, const Inputs&...) {
+requires detail::traceable<Model, Inputs...>
+auto compile(Model&& model, const Inputs&...) {
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
     auto g = flatten(model(input_leaf<K,
                                       std::remove_const_t<typename Inputs::value_type>,
@@ -133,9 +138,8 @@ requires(!traced<Model> && !detail::is_tuple_v<std::remove_cvref_t<Model>> &&
 // compile(model, loom::fullgraph, inputs...): as above, and the build fails where the model
 // does not fuse into one pass.
 template <class Model, class... Inputs>
-requires(!traced<Model> && !detail::is_tuple_v<std::remove_cvref_t<Model>> &&
-         (detail::input_declaration<std::remove_cvref_t<Inputs>> && ...)) auto compile(
-    Model&& model, fullgraph_t, const Inputs&... inputs) {
+requires detail::traceable<Model, Inputs...>
+auto compile(Model&& model, fullgraph_t, const Inputs&... inputs) {
   auto compiled = compile(std::forward<Model>(model), inputs...);
   detail::check_fullgraph<typename decltype(compiled)::graph_type>();
   return compiled;

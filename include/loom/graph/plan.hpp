@@ -67,17 +67,20 @@ struct fusion_plan {
   static constexpr std::size_t npos = ~std::size_t(0);
   static constexpr const auto& nodes = node_table<G>;
 
+  static constexpr bool same_dims(std::size_t ra,
+                                  const std::array<std::size_t, max_rank>& a,
+                                  std::size_t rb,
+                                  const std::array<std::size_t, max_rank>& b) {
+    if (ra != rb) return false;
+    for (std::size_t d = 0; d < ra; ++d)
+      if (a[d] != b[d]) return false;
+    return true;
+  }
+
   static constexpr bool computable(std::size_t i) {
     const node_kind k = nodes[i].kind;
     return k == node_kind::elementwise || k == node_kind::opaque || k == node_kind::scalar ||
            k == node_kind::literal;
-  }
-
-  static constexpr bool same_extents(std::size_t a, std::size_t b) {
-    if (nodes[a].rank != nodes[b].rank) return false;
-    for (std::size_t d = 0; d < nodes[a].rank; ++d)
-      if (nodes[a].dims[d] != nodes[b].dims[d]) return false;
-    return true;
   }
 
   // Every node's extents with each dynamic extent named by where it comes from: values
@@ -161,7 +164,8 @@ struct fusion_plan {
       for (std::size_t j = 0; j < nodes[i].arity; ++j) {
         const std::size_t a = nodes[i].args[j];
         after_reduction[i] = after_reduction[i] || (computable(i) && after_reduction[a]);
-        if (computable(i) && computable(a) && after_reduction[a] && !same_extents(a, i))
+        if (computable(i) && computable(a) && after_reduction[a] &&
+            !same_dims(nodes[a].rank, nodes[a].dims, nodes[i].rank, nodes[i].dims))
           m[a] = true;
       }
       if (k == node_kind::reduction || k == node_kind::matmul || k == node_kind::opaque_call ||
@@ -239,16 +243,6 @@ struct fusion_plan {
     std::size_t count = 0;
     std::array<std::size_t, node_count> step_of{};
   };
-
-  static constexpr bool same_dims(std::size_t ra,
-                                  const std::array<std::size_t, max_rank>& a,
-                                  std::size_t rb,
-                                  const std::array<std::size_t, max_rank>& b) {
-    if (ra != rb) return false;
-    for (std::size_t d = 0; d < ra; ++d)
-      if (a[d] != b[d]) return false;
-    return true;
-  }
 
   // 2. Steps.
   static constexpr step_table table = [] {

@@ -13,8 +13,10 @@
 
 namespace loom::cpu {
 
-// The values one map step stores are walked as one iteration space, so they must agree at
-// run time as their static extents do; checked before anything is written.
+// The values one map step stores are walked as one iteration space. The plan only puts
+// values together whose dynamic extents come from the same place, so they always agree;
+// this guards that promise before anything is written, since a mismatch would write out of
+// bounds.
 template <class G>
 void check_step_shapes(const call_frame<G::node_count>& f) {
   using plan = fusion_plan<G>;
@@ -24,9 +26,9 @@ void check_step_shapes(const call_frame<G::node_count>& f) {
     if (step.kind != step_kind::map || step.node == i) continue;
     if (!(f.shapes[i] == f.shapes[step.node]))
       throw shape_error("loom: %" + std::to_string(step.node) + " and %" + std::to_string(i) +
-                        " share static extents but differ at run time: " +
-                        f.shapes[step.node].to_string() + " and " + f.shapes[i].to_string() +
-                        "; give them distinct static extents or compile them apart");
+                        " share a pass but differ at run time: " + f.shapes[step.node].to_string() +
+                        " and " + f.shapes[i].to_string() +
+                        " (a loom planning error; please report it)");
   }
 }
 

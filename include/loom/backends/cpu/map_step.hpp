@@ -38,13 +38,13 @@ struct map_step {
 
   // The whole space, as a group of its own: rows of the nest cut into pieces of whole SIMD
   // blocks, so that a few long rows still spread over every thread.
-  void all(const G& g, int threads, bool parallel) const {
+  void all(const G& g, int threads) const {
     const std::size_t inner = nest.inner();
     std::size_t rows = 1;
     for (std::size_t d = 0; d + 1 < nest.rank; ++d) rows *= nest.dims[d];
     const std::size_t total = rows * inner;
     if (total == 0) return;
-    if (!parallel) return elements(g, 0, total);
+    if (threads <= 1) return elements(g, 0, total);
     const std::size_t per_thread = (total + threads - 1) / threads;
     const std::size_t chunk = std::max<std::size_t>(
         block_width, (std::min(per_thread, inner) + block_width - 1) / block_width * block_width);

@@ -99,24 +99,24 @@ struct group_runner {
     }
   }
 
-  // Rows per work item: a softmax or layer norm row block that fits in the L1 cache; a
-  // thread's whole share of a product's rows (Eigen packs the right-hand matrix once per
-  // GEMM call, and the epilogue then reads the share from L2 or L3); for pure maps the
-  // whole range per thread, in SIMD-block multiples.
-  static std::size_t rows_per_item(std::size_t rows,
-                                   std::size_t row_elements,
-                                   std::size_t elements,
-                                   int threads) {
-    const bool parallel = threads > 1 && elements >= parallel_threshold && !has_impure;
-    const std::size_t spread = parallel ? (rows + threads - 1) / threads : rows;
-    std::size_t block = spread;
-    if constexpr (has_matmul)
-      block = spread;  // one GEMM per thread: Eigen packs the right operand once per call
-    else if (info.split != plan::npos)
+  // The threads a pass over `elements` elements uses: one below the threshold, and one for
+  // a group with impure calls, whose order must stay that of eager mode.
+  static int workers(std::size_t elements, int threads) {
+    return threads > 1 && elements >= parallel_threshold && !has_impure ? threads : 1;
+  }
+
+  // Rows per work item: a softmax or layer norm row block that fits in the L1 cache; for a
+  // GEMM group a worker's whole share of the product's rows (Eigen packs the right-hand
+  // matrix once per GEMM call, and the epilogue then reads the share from L2 or L3); for
+  // pure maps the whole share, in SIMD-block multiples.
+  static std::size_t rows_per_item(std::size_t rows, std::size_t row_elements, int workers) {
+    const std::size_t share = (rows + workers - 1) / workers;
+    std::size_t block = share;
+    if (!has_matmul && info.split != plan::npos)
       block = std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, row_elements));
-    else
-      block = (spread + block_width - 1) / block_width * block_width;
-    return std::max<std::size_t>(1, std::min(block, spread));
+    else if (!has_matmul)
+      block = (share + block_width - 1) / block_width * block_width;
+    return std::max<std::size_t>(1, std::min(block, share));
   }
 
   template <class Steps>
@@ -127,11 +127,10 @@ struct group_runner {
                        std::size_t elements,
                        int threads) {
     if (rows == 0) return;
-    const std::size_t row_elements = elements / rows;
-    const std::size_t block = rows_per_item(rows, row_elements, elements, threads);
+    const int used = workers(elements, threads);
+    const std::size_t block = rows_per_item(rows, elements / rows, used);
     const std::size_t items = (rows + block - 1) / block;
-    const bool parallel = threads > 1 && elements >= parallel_threshold && !has_impure;
-    for_items(items, parallel ? threads : 1, [&](std::size_t begin, std::size_t end) {
+    for_items(items, used, [&](std::size_t begin, std::size_t end) {
       for (std::size_t item = begin; item < end; ++item) {
         const std::size_t r0 = item * block, r1 = std::min(rows, r0 + block);
         std::apply(
@@ -149,15 +148,13 @@ struct group_runner {
     const auto [rows, per_row] = own_rows<S>(f);
     const std::size_t elements = rows * per_row;
     if (rows == 0) return;
-    const bool parallel = threads > 1 && elements >= parallel_threshold && !has_impure;
-    if constexpr (plan::steps[S].kind == step_kind::map) return step.all(g, threads, parallel);
-    const std::size_t block = parallel ? (rows + threads - 1) / threads : rows;
-    for_items((rows + block - 1) / block,
-              parallel ? threads : 1,
-              [&](std::size_t begin, std::size_t end) {
-                for (std::size_t item = begin; item < end; ++item)
-                  step.rows(g, item * block, std::min(rows, (item + 1) * block), per_row);
-              });
+    const int used = workers(elements, threads);
+    if constexpr (plan::steps[S].kind == step_kind::map) return step.all(g, used);
+    const std::size_t block = (rows + used - 1) / used;
+    for_items((rows + block - 1) / block, used, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t item = begin; item < end; ++item)
+        step.rows(g, item * block, std::min(rows, (item + 1) * block), per_row);
+    });
   }
 
   static constexpr bool has_impure = plan::group_has_impure(Group);
