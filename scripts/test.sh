@@ -4,6 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The CUDA toolkit is not a Debian package here: NVIDIA's installer puts it in /usr/local/cuda.
+# Where it is, the CUDA tests and bench_cuda are built too (and skip without a GPU).
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH="/usr/local/cuda/bin:$PATH"
+fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
   -DLOOM_BUILD_TESTS=ON -DLOOM_BUILD_EXAMPLES=ON -DLOOM_BUILD_BENCH=ON
 cmake --build build -j2

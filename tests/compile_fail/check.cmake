@@ -1,6 +1,7 @@
 # cmake -DENV_FILE=<file> -DSOURCE=<snippet> -DEXPECT=<regex> -P check.cmake
 # Succeeds only if SOURCE does not compile and the diagnostics match EXPECT.
-# ENV_FILE (written by tests/CMakeLists.txt) sets LOOM_CF_CXX and LOOM_CF_FLAGS.
+# ENV_FILE (written by tests/CMakeLists.txt) sets LOOM_CF_CXX, LOOM_CF_FLAGS and LOOM_CF_LANG
+# (c++, or cu for nvcc).
 foreach(_var ENV_FILE SOURCE EXPECT)
   if("${${_var}}" STREQUAL "")
     message(FATAL_ERROR "check.cmake: ${_var} is not set")
@@ -15,8 +16,8 @@ if(_first MATCHES "^[ \t]*//[ \t]*expect:[ \t]*(.*[^ \t\r])")
 endif()
 set(ENV{LC_ALL} C) # untranslated compiler messages, so regexes stay valid
 
-# -x c++: the self-test snippet is a .cpp.in file.
-execute_process(COMMAND "${LOOM_CF_CXX}" ${LOOM_CF_FLAGS} -x c++ "${SOURCE}"
+# -x: the self-test snippet is a .cpp.in file.
+execute_process(COMMAND "${LOOM_CF_CXX}" ${LOOM_CF_FLAGS} -x ${LOOM_CF_LANG} "${SOURCE}"
                 RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
 if(_rc EQUAL 0)
   # The token is what the selftest_compiles test looks for (no spaces: CMake

@@ -9,3 +9,11 @@
 #endif
 
 #define LOOM_INLINE inline __attribute__((always_inline))
+
+// The evaluator of a fused step, written once for the CPU's blocks and a GPU thread's
+// elements.
+#if defined(__CUDACC__)
+#define LOOM_HD_INLINE __host__ __device__ __forceinline__
+#else
+#define LOOM_HD_INLINE LOOM_INLINE
+#endif

@@ -22,4 +22,10 @@ struct trace_error : error {
   using error::error;
 };
 
+// A CUDA runtime or cuBLAS call failed, or there is no device to run on: the message names
+// the call and gives CUDA's own description.
+struct cuda_error : error {
+  using error::error;
+};
+
 }  // namespace loom

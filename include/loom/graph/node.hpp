@@ -1,8 +1,10 @@
 #pragma once
 
+#include <bit>
 #include <boost/hana/tuple.hpp>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "loom/core/dtype.hpp"
@@ -40,17 +42,26 @@ struct scalar_leaf : node_base {
   T value;
 };
 
+namespace detail {
+// A literal's value as the bits of a double: nvcc writes the template arguments of a
+// generated kernel back out as C++ source, and cannot spell a floating-point infinity or
+// NaN there, so the graph type carries an integer instead.
+constexpr std::uint64_t literal_bits(double v) {
+  return std::bit_cast<std::uint64_t>(v);
+}
+}  // namespace detail
+
 // A compile-time literal (`loom::lit<2.f>`): the value lives in the type, folds into the
 // generated code, and equal literals are one node.
-template <auto V, dtype T = scalar_dtype_t<decltype(V)>>
+template <std::uint64_t Bits, dtype T>
 struct literal_leaf : node_base {
   using value_type = T;
   using extents_type = extents<>;
-  static constexpr T value = static_cast<T>(V);
+  static constexpr T value = static_cast<T>(std::bit_cast<double>(Bits));
 };
 
 template <auto V>
-inline constexpr literal_leaf<V> lit{};
+inline constexpr literal_leaf<detail::literal_bits(double(V)), scalar_dtype_t<decltype(V)>> lit{};
 
 // Op applied to child nodes. Op is a descriptor from graph/ops (or an opaque callable);
 // it may carry state, such as the callable object of allow_in_graph.
@@ -69,8 +80,8 @@ template <class T>
 inline constexpr bool is_scalar_leaf_v<scalar_leaf<T>> = true;
 template <class T>
 inline constexpr bool is_literal_leaf_v = false;
-template <auto V, class T>
-inline constexpr bool is_literal_leaf_v<literal_leaf<V, T>> = true;
+template <std::uint64_t Bits, class T>
+inline constexpr bool is_literal_leaf_v<literal_leaf<Bits, T>> = true;
 
 // Scalars and literals adopt the dtype of the tensor they meet (see weak_promote_t).
 template <class N>
@@ -81,8 +92,8 @@ template <dtype T, class S>
 constexpr scalar_leaf<T> retype(const scalar_leaf<S>& s) {
   return {{}, static_cast<T>(s.value)};
 }
-template <dtype T, auto V, class S>
-constexpr literal_leaf<V, T> retype(const literal_leaf<V, S>&) {
+template <dtype T, std::uint64_t Bits, class S>
+constexpr literal_leaf<Bits, T> retype(const literal_leaf<Bits, S>&) {
   return {};
 }
 

@@ -98,6 +98,14 @@ struct trace_identity<false> : with_trace_id {};
 
 namespace ops {
 
+// In a CUDA model F runs inside the generated kernel, so its call operator must be
+// __host__ __device__. nvcc only warns where a kernel would call a host-only F (and the
+// kernel would fail at run time): here that is an error, naming F in its instantiation.
+#if defined(__CUDACC__)
+#pragma nv_diagnostic push
+#pragma nv_diag_error 20014
+#endif
+
 // An element-wise black box: the graph holds F, never looks into it, and the backends call
 // it once per element, in the fused loop, as a plain (inlinable) call.
 template <class F>
@@ -119,6 +127,9 @@ struct opaque : detail::trace_identity<opaque_traits<F>::is_pure> {
     return static_cast<typename opaque_traits<F>::template output_type<Ts...>>(f(xs...));
   }
 };
+#if defined(__CUDACC__)
+#pragma nv_diagnostic pop
+#endif
 
 template <class T>
 inline constexpr bool is_opaque_v = false;

@@ -14,6 +14,16 @@ namespace loom {
 
 namespace detail {
 
+// `s`, once it is known to fit the static extents E (shape_error otherwise, before anything
+// is allocated).
+template <extents_type E>
+const shape& checked_shape(const shape& s) {
+  if (!conforms<E>(s))
+    throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
+                      extents_string<E>());
+  return s;
+}
+
 // Builds the run-time shape of extents E from either every extent or only the dynamic ones,
 // as std::mdspan's constructors accept.
 template <extents_type E, class... I>
@@ -30,10 +40,7 @@ shape make_shape(I... given) {
     else
       s.dims[i] = E::dims[i] == dyn ? values[next++] : E::dims[i];
   }
-  if (!conforms<E>(s))
-    throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
-                      extents_string<E>());
-  return s;
+  return checked_shape<E>(s);
 }
 
 // The shape of an empty tensor with extents E: the static extents, and 0 for dynamic ones.
@@ -60,11 +67,7 @@ class tensor_view {
 
   // An empty view: no data, and 0 for every dynamic extent.
   tensor_view() : shape_(detail::static_shape<E>()) {}
-  tensor_view(T* data, const loom::shape& s) : data_(data), shape_(s) {
-    if (!conforms<E>(s))
-      throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
-                        extents_string<E>());
-  }
+  tensor_view(T* data, const loom::shape& s) : data_(data), shape_(detail::checked_shape<E>(s)) {}
   template <class... I>
   requires(std::is_integral_v<I>&&...) explicit tensor_view(T* data, I... dims)
       : data_(data), shape_(detail::make_shape<E>(dims...)) {}
@@ -107,7 +110,8 @@ class tensor {
   static constexpr std::size_t rank = E::rank;
 
   tensor() requires(E::rank_dynamic == 0) : tensor(detail::static_shape<E>()) {}
-  explicit tensor(const loom::shape& s) : view_(allocate(checked(s).size()), s) {}
+  explicit tensor(const loom::shape& s)
+      : view_(allocate(detail::checked_shape<E>(s).size()), s) {}
   template <class... I>
   requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...)) explicit tensor(I... dims)
       : tensor(detail::make_shape<E>(dims...)) {}
@@ -166,13 +170,6 @@ class tensor {
 
  private:
   static std::size_t bytes(std::size_t n) { return n * sizeof(T); }
-  // Validates before allocate() runs, so a bad shape cannot leak a buffer.
-  static const loom::shape& checked(const loom::shape& s) {
-    if (!conforms<E>(s))
-      throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
-                        extents_string<E>());
-    return s;
-  }
   static T* allocate(std::size_t n) {
     return static_cast<T*>(buffer_pool::instance().allocate(bytes(n)));
   }

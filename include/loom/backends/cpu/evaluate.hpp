@@ -74,10 +74,10 @@ struct evaluate {
   using values_type = decltype(make_values(std::make_index_sequence<G::node_count>{}));
 
   template <std::size_t I>
-  LOOM_INLINE static void node(const G& g,
-                               const row_sources<G::node_count>& src,
-                               std::size_t j,
-                               values_type& v) {
+  LOOM_HD_INLINE static void node(const G& g,
+                                  const row_sources<G::node_count>& src,
+                                  std::size_t j,
+                                  values_type& v) {
     using N = node_t<G, I>;
     using T = typename N::value_type;
     const auto& n = hana::at_c<I>(g.nodes);
@@ -158,7 +158,7 @@ struct evaluate {
   }
 
   template <std::size_t I, class Node>
-  LOOM_INLINE static void compute(const Node& n, values_type& v) {
+  LOOM_HD_INLINE static void compute(const Node& n, values_type& v) {
     using N = node_t<G, I>;
     using T = typename N::value_type;
     [&]<std::size_t... A>(std::index_sequence<A...>) {
@@ -170,28 +170,45 @@ struct evaluate {
   }
 
   template <class T, class Op, class R, class... Operand, class Out, class... Arg>
-  LOOM_INLINE static void apply_signature(const Op& op,
-                                          signature<R, Operand...>,
-                                          Out& out,
-                                          const Arg&... arg) {
+  LOOM_HD_INLINE static void apply_signature(const Op& op,
+                                             signature<R, Operand...>,
+                                             Out& out,
+                                             const Arg&... arg) {
     out = Lanes::template apply<T>(op, Lanes::template convert<Operand>(arg)...);
   }
 
-  LOOM_INLINE static void values(const G& g,
-                                 const row_sources<G::node_count>& src,
-                                 std::size_t j,
-                                 values_type& v) {
+  LOOM_HD_INLINE static void values(const G& g,
+                                    const row_sources<G::node_count>& src,
+                                    std::size_t j,
+                                    values_type& v) {
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (node<nodes::list[K]>(g, src, j, v), ...);
     }
     (std::make_index_sequence<nodes::count>{});
   }
 
+  // values() for a caller that already holds some of the step's loaded values in `v`
+  // (`preloaded[I]`): a GPU thread keeps a row's values in registers between steps.
+  template <std::array<bool, G::node_count> Preloaded>
+  LOOM_HD_INLINE static void values_after(const G& g,
+                                          const row_sources<G::node_count>& src,
+                                          std::size_t j,
+                                          values_type& v) {
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+      (
+          [&] {
+            if constexpr (!Preloaded[nodes::list[K]]) node<nodes::list[K]>(g, src, j, v);
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<nodes::count>{});
+  }
+
   // A map step: computes the block at `j` and stores it at `out[k] + j` for each output.
-  LOOM_INLINE static void run(const G& g,
-                              const row_sources<G::node_count>& src,
-                              std::size_t j,
-                              const std::array<void*, nodes::store_count>& out) {
+  LOOM_HD_INLINE static void run(const G& g,
+                                 const row_sources<G::node_count>& src,
+                                 std::size_t j,
+                                 const std::array<void*, nodes::store_count>& out) {
     values_type v;
     values(g, src, j, v);
     [&]<std::size_t... K>(std::index_sequence<K...>) {
@@ -201,7 +218,7 @@ struct evaluate {
   }
 
   template <std::size_t I>
-  LOOM_INLINE static void store(void* out, std::size_t j, const values_type& v) {
+  LOOM_HD_INLINE static void store(void* out, std::size_t j, const values_type& v) {
     using T = typename node_t<G, I>::value_type;
     Lanes::store(static_cast<T*>(out) + j, std::get<I>(v));
   }

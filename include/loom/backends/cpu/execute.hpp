@@ -127,11 +127,13 @@ std::size_t first_copy(const G& g, std::size_t i) {
 
 // Gives every materialised value its buffer: the caller's for outputs, the operand's for a
 // hook or barrier (they change nothing), scratch for the rest; then lays out the views.
-template <class G>
+// `temps.take(bytes)` gives the scratch: host memory here, the model's device workspace for
+// the CUDA backend.
+template <class G, class Scratch>
 void assign_buffers(const G& g,
                     call_frame<G::node_count>& f,
                     const std::array<void*, G::output_count>& outputs,
-                    scratch& temps) {
+                    Scratch& temps) {
   using plan = fusion_plan<G>;
   for (std::size_t i = 0; i < G::node_count; ++i) {
     if (!plan::materialized[i] || plan::nodes[i].kind == node_kind::input) continue;

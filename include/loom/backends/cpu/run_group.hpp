@@ -42,6 +42,71 @@ struct group_runner {
   template <std::size_t S>
   static constexpr bool is_matmul = plan::steps[S].kind == step_kind::matmul;
 
+  // Full-space steps keep the group's rows apart in their loop nests (see make_loop_nest).
+  template <std::size_t S>
+  static constexpr std::size_t row_start() {
+    const auto& step = plan::steps[S];
+    const bool full = plan::same_dims(step.rank, step.dims, info.rank, info.dims);
+    return full && count > 1 ? info.split : plan::npos;
+  }
+
+  // The group's steps, each ready to run over its part of the rows.
+  template <std::size_t... K>
+  static auto make_steps(const call_frame<N>& f, std::index_sequence<K...>) {
+    return std::tuple<step_runner<G, first + K>...>{
+        step_runner<G, first + K>(f, row_start<first + K>())...};
+  }
+  static auto make_steps(const call_frame<N>& f) {
+    return make_steps(f, std::make_index_sequence<count>{});
+  }
+
+  // How the run-time shapes split into the group's rows: the first step's space split at
+  // the group's split axis; each step's elements per row (1 for a per-row value); and
+  // whether every step's space is the full one or the rows (`together`).
+  struct row_split {
+    std::size_t rows = 1, elements = 0;
+    std::array<std::size_t, count> per_row{};
+    bool together = true;
+  };
+  static row_split split_rows(const call_frame<N>& f) {
+    row_split s;
+    const shape& full = step_runner<G, first>::space(f);
+    const std::size_t split = info.split == plan::npos ? full.rank : info.split;
+    for (std::size_t d = 0; d < split; ++d) s.rows *= full.dims[d];
+    s.elements = full.size();
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+      (
+          [&] {
+            const shape& space = step_runner<G, first + K>::space(f);
+            const bool whole = space == full;
+            s.per_row[K] = whole ? (s.rows == 0 ? 0 : full.size() / s.rows) : 1;
+            s.together = s.together && (whole || space.size() == s.rows);
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<count>{});
+    return s;
+  }
+
+  static void run(const G& g, const call_frame<N>& f, int threads) {
+    if constexpr (info.is_call) {
+      call_step<G, first>::run(g, f);
+    } else {
+      const auto steps = make_steps(f);
+      const row_split s = split_rows(f);
+      [&]<std::size_t... K>(std::index_sequence<K...>) {
+        if (count == 1) {
+          run_alone<first>(g, f, std::get<0>(steps), threads);
+        } else if (s.together) {
+          run_rows(g, steps, s.rows, s.per_row, s.elements, threads);
+        } else {
+          (run_alone<first + K>(g, f, std::get<K>(steps), threads), ...);
+        }
+      }
+      (std::make_index_sequence<count>{});
+    }
+  }
+
   // A step's own rows and elements per row, when it runs alone.
   template <std::size_t S>
   static std::pair<std::size_t, std::size_t> own_rows(const call_frame<N>& f) {
@@ -54,48 +119,6 @@ struct group_runner {
       return {cols == 0 ? 0 : space.size() / cols, cols};
     } else {
       return {space.size(), 1};
-    }
-  }
-
-  // Full-space steps keep the group's rows apart in their loop nests (see make_loop_nest).
-  template <std::size_t S>
-  static constexpr std::size_t row_start() {
-    const auto& step = plan::steps[S];
-    const bool full = plan::same_dims(step.rank, step.dims, info.rank, info.dims);
-    return full && count > 1 ? info.split : plan::npos;
-  }
-
-  static void run(const G& g, const call_frame<N>& f, int threads) {
-    if constexpr (info.is_call) {
-      call_step<G, first>::run(g, f);
-    } else {
-      [&]<std::size_t... K>(std::index_sequence<K...>) {
-        const std::tuple<step_runner<G, first + K>...> steps{
-            step_runner<G, first + K>(f, row_start<first + K>())...};
-        // The rows of the group: the first step's space split at the group's split axis.
-        const shape& full = step_runner<G, first>::space(f);
-        const std::size_t split = info.split == plan::npos ? full.rank : info.split;
-        std::size_t rows = 1;
-        for (std::size_t d = 0; d < split; ++d) rows *= full.dims[d];
-        std::array<std::size_t, count> per_row{};
-        bool together = true;
-        (
-            [&] {
-              const shape& space = step_runner<G, first + K>::space(f);
-              const bool whole = space == full;
-              per_row[K] = whole ? (rows == 0 ? 0 : full.size() / rows) : 1;
-              together = together && (whole || space.size() == rows);
-            }(),
-            ...);
-        if (count == 1) {
-          run_alone<first>(g, f, std::get<0>(steps), threads);
-        } else if (together) {
-          run_rows(g, steps, rows, per_row, full.size(), threads);
-        } else {
-          (run_alone<first + K>(g, f, std::get<K>(steps), threads), ...);
-        }
-      }
-      (std::make_index_sequence<count>{});
     }
   }
 

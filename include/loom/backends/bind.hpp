@@ -1,0 +1,94 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "loom/backends/cpu/execute.hpp"
+#include "loom/graph/input.hpp"
+
+// Binding a call's tensors to a compiled model, the same for every backend: the inputs'
+// dtypes and static extents are checked at compile time, their run-time shapes here, then
+// every node's shape is inferred.
+namespace loom {
+
+// Named checks, so that a failed static_assert prints the input's position and both types.
+template <std::size_t Input, class Compiled, class Given>
+inline constexpr bool input_dtype_matches = std::is_same_v<Compiled, Given>;
+
+template <std::size_t Input, class Compiled, class Given>
+inline constexpr bool input_extents_match = [] {
+  if (Compiled::rank != Given::rank) return false;
+  for (std::size_t d = 0; d < Compiled::rank; ++d)
+    if (Compiled::dims[d] != dyn && Given::dims[d] != dyn && Compiled::dims[d] != Given::dims[d])
+      return false;
+  return true;
+}();
+
+namespace detail {
+
+template <std::size_t K, class Spec, class Arg>
+void bind_input(const Arg& arg, shape& s, const void*& data) {
+  using E = typename Spec::extents_type;
+  static_assert(input_dtype_matches<K,
+                                    typename Spec::value_type,
+                                    std::remove_const_t<typename Arg::element_type>>,
+                "loom: an input's element type differs from the one the model was compiled for");
+  static_assert(input_extents_match<K, E, typename Arg::extents_type>,
+                "loom: an input's static extents differ from the ones the model was compiled for");
+  if (!conforms<E>(arg.shape()))
+    throw shape_error("loom: input " + std::to_string(K) + " has shape " + arg.shape().to_string() +
+                      " but the model was compiled for " + extents_string<E>());
+  s = arg.shape();
+  data = arg.data();
+}
+
+// The frame of one call: the inputs' shapes and buffers, and every node's shape.
+template <class G, class... Inputs, class... Args>
+cpu::call_frame<G::node_count> bind_inputs(const Args&... args) {
+  static_assert(sizeof...(Args) == sizeof...(Inputs),
+                "loom: a compiled model takes exactly the inputs it was compiled for");
+  constexpr std::size_t count = sizeof...(Inputs);
+  std::array<shape, count> in_shape{};
+  std::array<const void*, count> in_data{};
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    (bind_input<K, Inputs>(args, in_shape[K], in_data[K]), ...);
+  }
+  (std::make_index_sequence<count>{});
+  cpu::call_frame<G::node_count> frame;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using Op = typename node_t<G, I>::op_type;
+          if constexpr (is_input_leaf_v<Op>) {
+            frame.shapes[I] = in_shape[Op::index];
+            frame.data[I] = const_cast<void*>(in_data[Op::index]);
+          }
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+  cpu::infer_shapes<G>(frame);
+  cpu::check_step_shapes<G>(frame);
+  cpu::check_impure_shapes<G>(frame);
+  return frame;
+}
+
+// Output K of a call written into a caller's buffer: its element type checked at compile
+// time, its shape here.
+template <class G, std::size_t K, class Out>
+void bind_output(Out& out, const shape& expected, void*& ptr) {
+  using O = std::remove_cvref_t<Out>;
+  using T = typename node_t<G, G::outputs[K]>::value_type;
+  static_assert(std::is_same_v<typename O::element_type, T>,
+                "loom: an output buffer's element type differs from the model's result");
+  if (!(out.shape() == expected))
+    throw shape_error("loom: output " + std::to_string(K) + " has shape " +
+                      out.shape().to_string() + " but the model produces " + expected.to_string());
+  ptr = out.data();
+}
+
+}  // namespace detail
+}  // namespace loom

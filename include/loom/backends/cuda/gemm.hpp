@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+#include "loom/backends/cpu/matmul_step.hpp"
+#include "loom/backends/cuda/check.hpp"
+
+namespace loom::cuda {
+
+// This thread's cuBLAS handle, made on first use: making one costs milliseconds, and a
+// handle must not be shared by threads that set different streams on it.
+inline cublasHandle_t blas_handle() {
+  struct owner {
+    cublasHandle_t handle = nullptr;
+    owner() { check(cublasCreate(&handle), "cublasCreate"); }
+    ~owner() { (void)cublasDestroy(handle); }
+  };
+  thread_local owner o;
+  return o.handle;
+}
+
+// cuBLAS's strided-batched GEMM for T (float or double).
+template <class T>
+constexpr auto strided_batched() {
+  if constexpr (std::is_same_v<T, float>)
+    return &cublasSgemmStridedBatched;
+  else
+    return &cublasDgemmStridedBatched;
+}
+
+// A matmul step as one cuBLAS strided-batched GEMM on `stream`. cuBLAS is column-major, so
+// the row-major C = A B is computed as C^T = B^T A^T: a row-major operand is its own
+// transpose in column-major terms, and a transposed view (read in place, as on the CPU) is
+// passed with op T. A broadcast batch operand has batch stride 0.
+template <class G, std::size_t Step>
+void gemm(const cpu::call_frame<G::node_count>& f, cudaStream_t stream) {
+  using step_type = cpu::matmul_step<G, Step>;
+  using T = typename step_type::T;
+  using plan = fusion_plan<G>;
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  const step_type step(f, 0);
+  const shape& space = step_type::space(f);
+  const std::size_t batches = space.rank == 3 ? space.dims[0] : 1;
+  if (step.m == 0 || step.n == 0 || batches == 0) return;
+  if (step.k == 0) {
+    check(cudaMemsetAsync(step.out, 0, batches * step.m * step.n * sizeof(T), stream),
+          "cudaMemsetAsync");
+    return;
+  }
+  // Column-major leading dimension of an operand; a matrix with one column's stride is
+  // never used, and cuBLAS only asks that it is at least the row count.
+  struct operand {
+    cublasOperation_t op;
+    int ld;
+    long long batch_stride;
+  };
+  auto describe = [](const typename step_type::operand& o,
+                     bool transposed,
+                     std::size_t rows,
+                     std::size_t cols) {
+    // rows x cols as stored column-major: the operand's columns (plain) or rows (transposed).
+    const std::ptrdiff_t ld = transposed ? o.col_stride : o.row_stride;
+    const std::size_t stored_rows = transposed ? rows : cols;
+    return operand{transposed ? CUBLAS_OP_T : CUBLAS_OP_N,
+                   int(std::max<std::ptrdiff_t>({ld, std::ptrdiff_t(stored_rows), 1})),
+                   o.batches > 1 ? (long long)o.batch_stride : 0};
+  };
+  constexpr std::size_t lhs = step_type::lhs, rhs = step_type::rhs;
+  const operand a = describe(step.a, !plan::plain(lhs), step.m, step.k);
+  const operand b = describe(step.b, !plan::plain(rhs), step.k, step.n);
+  const T one = 1, zero = 0;
+  cublasHandle_t h = blas_handle();
+  check(cublasSetStream(h, stream), "cublasSetStream");
+  const long long out_stride = (long long)(step.m * step.n);
+  check(strided_batched<T>()(h,
+                             b.op,
+                             a.op,
+                             int(step.n),
+                             int(step.m),
+                             int(step.k),
+                             &one,
+                             step.b.data,
+                             b.ld,
+                             b.batch_stride,
+                             step.a.data,
+                             a.ld,
+                             a.batch_stride,
+                             &zero,
+                             step.out,
+                             int(step.n),
+                             out_stride,
+                             int(batches)),
+        std::is_same_v<T, float> ? "cublasSgemmStridedBatched" : "cublasDgemmStridedBatched");
+}
+
+}  // namespace loom::cuda

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <utility>
+
+#include "loom/backends/cuda/check.hpp"
+
+namespace loom::cuda {
+
+// The device memory for a compiled model's temporaries: one block, planned from the
+// model's buffer sizes and reused by every call, reallocated in stream order only when a
+// call needs more (larger run-time shapes).
+class workspace {
+ public:
+  workspace() = default;
+  workspace(const workspace&) = delete;
+  workspace& operator=(const workspace&) = delete;
+  workspace(workspace&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)),
+        bytes_(std::exchange(other.bytes_, 0)),
+        stream_(other.stream_) {}
+  ~workspace() {
+    if (data_) (void)cudaFreeAsync(data_, stream_);
+  }
+
+  // At least `bytes`, usable in stream order on `stream` from now on.
+  void* reserve(std::size_t bytes, cudaStream_t stream) {
+    if (bytes > bytes_) {
+      if (data_) check(cudaFreeAsync(data_, stream_), "cudaFreeAsync");
+      data_ = nullptr;
+      bytes_ = 0;
+      check(cudaMallocAsync(&data_, bytes, stream), "cudaMallocAsync");
+      bytes_ = bytes;
+      stream_ = stream;
+    }
+    return data_;
+  }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  cudaStream_t stream_ = nullptr;
+};
+
+// Hands out pieces of one block in order, 256-byte aligned (as cudaMalloc's own), so every
+// buffer can be read in 16-byte packs. With no block it only counts: the first pass over a
+// call's buffers sizes the workspace, the second carves it.
+class carver {
+ public:
+  explicit carver(void* block = nullptr) : block_(static_cast<unsigned char*>(block)) {}
+  void* take(std::size_t bytes) {
+    void* p = block_ ? block_ + used_ : nullptr;
+    used_ += (bytes + alignment - 1) / alignment * alignment;
+    return p;
+  }
+  std::size_t used() const { return used_; }
+
+ private:
+  static constexpr std::size_t alignment = 256;
+  unsigned char* block_;
+  std::size_t used_ = 0;
+};
+
+}  // namespace loom::cuda
