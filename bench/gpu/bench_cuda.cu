@@ -1,0 +1,377 @@
+// bench_cuda: BENCH.md's workloads W1-W6 on the GPU, at sizes that fill it (2^26 elements for
+// W1-W3, 16384x1024 for W4-W5), each beside its peers in one run:
+//   loom_fused    the compiled CUDA model (one generated kernel per fusion group)
+//   loom_graph    the same call captured into a CUDA graph and replayed (no launch gaps)
+//   loom_eager    the same math op by op: one compiled single-op model per node, into
+//                 preallocated temporaries (what eager execution launches)
+//   memcpy_limit  a device-to-device copy moving the same bytes (read + write): the
+//                 bandwidth limit
+//   cublas_only   W6's GEMM alone through cuBLAS, the ceiling for the fused MLP layer.
+// Timed with CUDA events around batches of calls on one stream; the median of 15 batches.
+// Google Benchmark is not used: the GPU machines have no package registry.
+// Usage: bench_cuda [--csv FILE]
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <loom/cuda.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using loom::dyn;
+using loom::extents;
+using loom::cuda::device_tensor;
+using vec = extents<dyn>;
+using mat = extents<dyn, 1024>;
+
+cudaStream_t stream = nullptr;
+
+struct row {
+  std::string name;
+  double median_us;
+  double bytes, flops;
+};
+std::vector<row> rows;
+
+// Median time of one call of `fn`, over batches long enough (>= 2 ms) to hide event cost.
+template <class F>
+double time_us(F&& fn) {
+  cudaEvent_t start, stop;
+  loom::cuda::check(cudaEventCreate(&start), "cudaEventCreate");
+  loom::cuda::check(cudaEventCreate(&stop), "cudaEventCreate");
+  auto batch = [&](int calls) {
+    loom::cuda::check(cudaEventRecord(start, stream), "cudaEventRecord");
+    for (int i = 0; i < calls; ++i) fn();
+    loom::cuda::check(cudaEventRecord(stop, stream), "cudaEventRecord");
+    loom::cuda::check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float ms = 0;
+    loom::cuda::check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+    return double(ms) * 1000 / calls;
+  };
+  batch(3);
+  const double one = batch(1);
+  const int calls = std::clamp(int(2000 / std::max(one, 1.0)), 1, 500);
+  std::vector<double> samples;
+  for (int s = 0; s < 15; ++s) samples.push_back(batch(calls));
+  std::sort(samples.begin(), samples.end());
+  (void)cudaEventDestroy(start);
+  (void)cudaEventDestroy(stop);
+  return samples[samples.size() / 2];
+}
+
+template <class F>
+void record(const std::string& name, double bytes, double flops, F&& fn) {
+  const double us = time_us(fn);
+  rows.push_back({name, us, bytes, flops});
+  if (flops > 0)
+    std::printf("%-44s %10.1f us %9.1f TFLOP/s\n", name.c_str(), us, flops / us * 1e-6);
+  else
+    std::printf("%-44s %10.1f us %9.1f GB/s\n", name.c_str(), us, bytes / us * 1e-3);
+  std::fflush(stdout);
+}
+
+// A copy of `bytes` bytes in total (half read, half written), device to device.
+void memcpy_limit(const std::string& workload, const std::string& size, double bytes) {
+  const std::size_t half = std::size_t(bytes / 2);
+  void *from = nullptr, *to = nullptr;
+  loom::cuda::check(cudaMalloc(&from, half), "cudaMalloc");
+  loom::cuda::check(cudaMalloc(&to, half), "cudaMalloc");
+  record(workload + "/memcpy_limit/" + size, bytes, 0, [&] {
+    loom::cuda::check(cudaMemcpyAsync(to, from, half, cudaMemcpyDeviceToDevice, stream),
+                      "cudaMemcpyAsync");
+  });
+  (void)cudaFree(from);
+  (void)cudaFree(to);
+}
+
+template <class E>
+device_tensor<float, E> random_device(const loom::shape& s, float lo, float hi, unsigned seed) {
+  loom::tensor<float, E> h(s);
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  for (auto& v : h) v = d(gen);
+  return loom::cuda::to_device(h, stream);
+}
+
+// The largest difference between two device results, as a sanity check of each variant.
+template <class A, class B>
+double worst_difference(const A& a, const B& b) {
+  const auto ha = loom::cuda::to_host(a, stream), hb = loom::cuda::to_host(b, stream);
+  double worst = 0;
+  for (std::size_t i = 0; i < ha.size(); ++i)
+    worst = std::max(worst, std::abs(double(ha.data()[i]) - double(hb.data()[i])));
+  return worst;
+}
+
+void report_agreement(const char* workload, double worst) {
+  std::printf("%-44s fused vs eager: max |difference| %.3g\n", workload, worst);
+}
+
+// A single-op model over vectors, for the eager variants.
+template <class F, class... E>
+auto op(F f, E...) {
+  return loom::cuda::compile(f, loom::input<float, E>{}...);
+}
+
+void w1_relu_chain() {
+  const std::size_t n = std::size_t(1) << 26;
+  const std::string size = std::to_string(n);
+  auto x = random_device<vec>(loom::shape{1, {n}}, -1, 1, 1);
+  device_tensor<float, vec> out(loom::shape{1, {n}}, stream), t1(loom::shape{1, {n}}, stream),
+      t2(loom::shape{1, {n}}, stream), e(loom::shape{1, {n}}, stream);
+  auto fused = loom::cuda::compile([](auto v) { return loom::relu(v) * 2.f + 10.f; },
+                                   loom::input<float, vec>{});
+  auto relu = op([](auto v) { return loom::relu(v); }, vec{});
+  auto twice = op([](auto v) { return v * 2.f; }, vec{});
+  auto plus = op([](auto v) { return v + 10.f; }, vec{});
+  auto eager = [&] {
+    relu.run(stream, t1, x);
+    twice.run(stream, t2, t1);
+    plus.run(stream, e, t2);
+  };
+  const double bytes = 2.0 * 4 * n;
+  record("W1_relu_chain/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
+  const auto graph = fused.capture(stream, out, x);
+  record("W1_relu_chain/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record("W1_relu_chain/loom_eager/" + size, bytes, 0, eager);
+  memcpy_limit("W1_relu_chain", size, bytes);
+  report_agreement("W1_relu_chain", worst_difference(out, e));
+}
+
+void w2_activation_mix() {
+  const std::size_t n = std::size_t(1) << 26;
+  const std::string size = std::to_string(n);
+  const loom::shape s{1, {n}};
+  auto a = random_device<vec>(s, -2, 2, 1), b = random_device<vec>(s, -2, 2, 2),
+       c = random_device<vec>(s, -2, 2, 3);
+  device_tensor<float, vec> out(s, stream), e(s, stream);
+  std::vector<device_tensor<float, vec>> t;
+  for (int i = 0; i < 9; ++i) t.emplace_back(s, stream);
+  auto fused = loom::cuda::compile(
+      [](auto a, auto b, auto c) {
+        return loom::tanh(a * b + c) * loom::sigmoid(a - c) + 0.5f * loom::exp(-b * b);
+      },
+      loom::input<float, vec>{},
+      loom::input<float, vec>{},
+      loom::input<float, vec>{});
+  auto mul = op([](auto p, auto q) { return p * q; }, vec{}, vec{});
+  auto add = op([](auto p, auto q) { return p + q; }, vec{}, vec{});
+  auto sub = op([](auto p, auto q) { return p - q; }, vec{}, vec{});
+  auto tanh = op([](auto p) { return loom::tanh(p); }, vec{});
+  auto sigmoid = op([](auto p) { return loom::sigmoid(p); }, vec{});
+  auto neg = op([](auto p) { return -p; }, vec{});
+  auto exp = op([](auto p) { return loom::exp(p); }, vec{});
+  auto half = op([](auto p) { return 0.5f * p; }, vec{});
+  auto eager = [&] {
+    mul.run(stream, t[0], a, b);     // a*b
+    add.run(stream, t[1], t[0], c);  // a*b + c
+    tanh.run(stream, t[2], t[1]);
+    sub.run(stream, t[3], a, c);
+    sigmoid.run(stream, t[4], t[3]);
+    mul.run(stream, t[5], t[2], t[4]);
+    neg.run(stream, t[6], b);
+    mul.run(stream, t[7], t[6], b);
+    exp.run(stream, t[8], t[7]);
+    half.run(stream, t[6], t[8]);
+    add.run(stream, e, t[5], t[6]);
+  };
+  const double bytes = 4.0 * 4 * n;
+  record(
+      "W2_activation_mix/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, a, b, c); });
+  const auto graph = fused.capture(stream, out, a, b, c);
+  record("W2_activation_mix/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record("W2_activation_mix/loom_eager/" + size, bytes, 0, eager);
+  memcpy_limit("W2_activation_mix", size, bytes);
+  report_agreement("W2_activation_mix", worst_difference(out, e));
+}
+
+// The seed model's black box: loom never traces into it; on the GPU it is called per
+// element inside the fused kernel.
+struct custom_hook_function {
+  __host__ __device__ float operator()(float x) const {
+    float r = x * 2;
+    r += 10;
+    return r;
+  }
+};
+
+void w3_seed_allow_in_graph() {
+  const std::size_t n = std::size_t(1) << 26;
+  const std::string size = std::to_string(n);
+  const loom::shape s{1, {n}};
+  auto x = random_device<vec>(s, -1, 1, 1);
+  device_tensor<float, vec> out(s, stream), t(s, stream), e(s, stream);
+  auto fused = loom::cuda::compile(
+      [](auto v) { return loom::allow_in_graph<custom_hook_function>{}(loom::relu(v)); },
+      loom::input<float, vec>{});
+  auto relu = op([](auto v) { return loom::relu(v); }, vec{});
+  auto hook = op([](auto v) { return loom::allow_in_graph<custom_hook_function>{}(v); }, vec{});
+  const double bytes = 2.0 * 4 * n;
+  record("W3_seed_allow_in_graph/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
+  const auto graph = fused.capture(stream, out, x);
+  record("W3_seed_allow_in_graph/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record("W3_seed_allow_in_graph/loom_eager/" + size, bytes, 0, [&] {
+    relu.run(stream, t, x);
+    hook.run(stream, e, t);
+  });
+  memcpy_limit("W3_seed_allow_in_graph", size, bytes);
+  report_agreement("W3_seed_allow_in_graph", worst_difference(out, e));
+}
+
+constexpr std::size_t big_rows = 16384, cols = 1024;
+using column = extents<dyn, 1>;
+using line = extents<1024>;
+
+void w4_softmax() {
+  const std::string size = std::to_string(big_rows) + "x" + std::to_string(cols);
+  const loom::shape s{2, {big_rows, cols}}, r{2, {big_rows, 1}};
+  auto x = random_device<mat>(s, -4, 4, 1);
+  device_tensor<float, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
+  device_tensor<float, column> m(r, stream), total(r, stream);
+  auto fused =
+      loom::cuda::compile([](auto v) { return loom::softmax(v); }, loom::input<float, mat>{});
+  auto max = op([](auto v) { return loom::max(v, loom::axes<1>, loom::keepdims); }, mat{});
+  auto sub = op([](auto v, auto w) { return v - w; }, mat{}, column{});
+  auto exp = op([](auto v) { return loom::exp(v); }, mat{});
+  auto sum = op([](auto v) { return loom::sum(v, loom::axes<1>, loom::keepdims); }, mat{});
+  auto div = op([](auto v, auto w) { return v / w; }, mat{}, column{});
+  const double bytes = 2.0 * 4 * big_rows * cols;
+  record("W4_softmax/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
+  const auto graph = fused.capture(stream, out, x);
+  record("W4_softmax/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record("W4_softmax/loom_eager/" + size, bytes, 0, [&] {
+    max.run(stream, m, x);
+    sub.run(stream, t1, x, m);
+    exp.run(stream, t2, t1);
+    sum.run(stream, total, t2);
+    div.run(stream, e, t2, total);
+  });
+  memcpy_limit("W4_softmax", size, bytes);
+  report_agreement("W4_softmax", worst_difference(out, e));
+}
+
+void w5_layer_norm() {
+  const std::string size = std::to_string(big_rows) + "x" + std::to_string(cols);
+  const loom::shape s{2, {big_rows, cols}}, r{2, {big_rows, 1}}, l{1, {cols}};
+  auto x = random_device<mat>(s, -4, 4, 1);
+  auto gamma = random_device<line>(l, 0.5f, 1.5f, 2), beta = random_device<line>(l, -1, 1, 3);
+  device_tensor<float, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
+  device_tensor<float, column> mean(r, stream), var(r, stream), rstd(r, stream);
+  auto fused =
+      loom::cuda::compile([](auto v, auto g, auto b) { return loom::layer_norm(v, g, b, 1e-5); },
+                          loom::input<float, mat>{},
+                          loom::input<float, line>{},
+                          loom::input<float, line>{});
+  auto mean_of = op([](auto v) { return loom::mean(v, loom::axes<1>, loom::keepdims); }, mat{});
+  auto sub = op([](auto v, auto w) { return v - w; }, mat{}, column{});
+  auto square = op([](auto v) { return loom::square(v); }, mat{});
+  auto rsqrt = op([](auto v) { return loom::rsqrt(v + 1e-5f); }, column{});
+  auto mul_col = op([](auto v, auto w) { return v * w; }, mat{}, column{});
+  auto mul_line = op([](auto v, auto w) { return v * w; }, mat{}, line{});
+  auto add_line = op([](auto v, auto w) { return v + w; }, mat{}, line{});
+  const double bytes = (2.0 * big_rows * cols + 2.0 * cols) * 4;
+  record("W5_layer_norm/loom_fused/" + size, bytes, 0, [&] {
+    fused.run(stream, out, x, gamma, beta);
+  });
+  const auto graph = fused.capture(stream, out, x, gamma, beta);
+  record("W5_layer_norm/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record("W5_layer_norm/loom_eager/" + size, bytes, 0, [&] {
+    mean_of.run(stream, mean, x);
+    sub.run(stream, t1, x, mean);
+    square.run(stream, t2, t1);
+    mean_of.run(stream, var, t2);
+    rsqrt.run(stream, rstd, var);
+    mul_col.run(stream, t2, t1, rstd);
+    mul_line.run(stream, t1, t2, gamma);
+    add_line.run(stream, e, t1, beta);
+  });
+  memcpy_limit("W5_layer_norm", size, bytes);
+  report_agreement("W5_layer_norm", worst_difference(out, e));
+}
+
+void w6_mlp_layer() {
+  constexpr std::size_t m = 512, k = 1024, n = 1024;
+  const std::string size = "512x1024x1024";
+  using in_rows = extents<dyn, k>;
+  using weights = extents<k, n>;
+  using out_rows = extents<dyn, n>;
+  auto x = random_device<in_rows>(loom::shape{2, {m, k}}, -1, 1, 1);
+  auto w = random_device<weights>(loom::shape{2, {k, n}}, -0.03f, 0.03f, 2);
+  auto b = random_device<line>(loom::shape{1, {n}}, -0.1f, 0.1f, 3);
+  const loom::shape s{2, {m, n}};
+  device_tensor<float, out_rows> out(s, stream), product(s, stream), t(s, stream), e(s, stream);
+  auto fused = loom::cuda::compile(
+      [](auto v, auto wt, auto bias) { return loom::relu(loom::matmul(v, wt) + bias); },
+      loom::input<float, in_rows>{},
+      loom::input<float, weights>{},
+      loom::input<float, line>{});
+  auto matmul = op([](auto v, auto wt) { return loom::matmul(v, wt); }, in_rows{}, weights{});
+  auto add = op([](auto v, auto bias) { return v + bias; }, out_rows{}, line{});
+  auto relu = op([](auto v) { return loom::relu(v); }, out_rows{});
+  cublasHandle_t h = loom::cuda::blas_handle();
+  loom::cuda::check(cublasSetStream(h, stream), "cublasSetStream");
+  const float one = 1, zero = 0;
+  const double flops = 2.0 * m * k * n, bytes = 4.0 * (m * k + k * n + n + m * n);
+  record("W6_mlp_layer/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, x, w, b); });
+  const auto graph = fused.capture(stream, out, x, w, b);
+  record("W6_mlp_layer/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
+  record("W6_mlp_layer/loom_eager/" + size, bytes, flops, [&] {
+    matmul.run(stream, product, x, w);
+    add.run(stream, t, product, b);
+    relu.run(stream, e, t);
+  });
+  record("W6_mlp_layer/cublas_only/" + size, bytes, flops, [&] {
+    loom::cuda::check(cublasSgemm(h,
+                                  CUBLAS_OP_N,
+                                  CUBLAS_OP_N,
+                                  int(n),
+                                  int(m),
+                                  int(k),
+                                  &one,
+                                  w.data(),
+                                  int(n),
+                                  x.data(),
+                                  int(k),
+                                  &zero,
+                                  product.data(),
+                                  int(n)),
+                      "cublasSgemm");
+  });
+  report_agreement("W6_mlp_layer", worst_difference(out, e));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* csv = nullptr;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--csv") == 0) csv = argv[i + 1];
+  try {
+    loom::cuda::require_device();
+    cudaDeviceProp prop{};
+    loom::cuda::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+    std::printf("device: %s, %d multiprocessors\n", prop.name, prop.multiProcessorCount);
+    loom::cuda::check(cudaStreamCreate(&stream), "cudaStreamCreate");
+    w1_relu_chain();
+    w2_activation_mix();
+    w3_seed_allow_in_graph();
+    w4_softmax();
+    w5_layer_norm();
+    w6_mlp_layer();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_cuda: %s\n", e.what());
+    return 1;
+  }
+  if (csv) {
+    std::ofstream f(csv);
+    f << "name,median_us,bytes,flops\n";
+    for (const auto& r : rows)
+      f << r.name << ',' << r.median_us << ',' << r.bytes << ',' << r.flops << '\n';
+  }
+}
