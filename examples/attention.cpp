@@ -18,7 +18,9 @@ int main() {
   static constexpr float scale = 0.17677669529663687f;  // 1 / sqrt(d)
 
   auto block = [](auto x, auto wq, auto wk, auto wv, auto gamma, auto beta) {
-    auto q = loom::matmul(x, wq), k = loom::matmul(x, wk), v = loom::matmul(x, wv);
+    auto q = loom::matmul(x, wq);
+    auto k = loom::matmul(x, wk);
+    auto v = loom::matmul(x, wv);
     // The scale is a literal: a C++ float would be a run-time parameter, and a value holding
     // one is recomputed at each use (see the guide's "Run-time scalars and reuse").
     auto p = loom::softmax(loom::matmul(q, loom::transpose(k)) * loom::lit<scale>);

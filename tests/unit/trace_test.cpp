@@ -211,6 +211,25 @@ TEST_CASE("running in place across fusion groups is refused", "[trace][errors]")
   CHECK((scaled(3) == 10.f && y(2, 3) == 3.f));
 }
 
+TEST_CASE("an output that overlaps its input without being it is refused", "[trace][errors]") {
+  // Shifted by one element, or a row broadcast over a matrix written on top of it: the pass
+  // would overwrite elements it has yet to read.
+  auto m = loom::compile([](auto x) { return x * 2.f; }, vec_input{});
+  vec buffer = random_vec(101, 11);
+  const vec before = buffer;
+  const loom::tensor_view<const float> x(buffer.data(), loom::shape{1, {100}});
+  const loom::tensor_view<float> shifted(buffer.data() + 1, loom::shape{1, {100}});
+  REQUIRE_THROWS_WITH(m.run(shifted, x), Catch::Contains("overlaps an input"));
+  auto add = loom::compile([](auto row, auto matrix) { return matrix + row; },
+                           loom::input<float, loom::extents<4>>{},
+                           loom::input<float, loom::extents<3, 4>>{});
+  loom::tensor<float, loom::extents<3, 4>> matrix;
+  matrix.fill(1.f);
+  const loom::tensor_view<const float, loom::extents<4>> row(matrix.data(), loom::shape{1, {4}});
+  REQUIRE_THROWS_WITH(add.run(matrix, row, matrix), Catch::Contains("overlaps an input"));
+  for (std::size_t i = 0; i < buffer.size(); ++i) REQUIRE(buffer(i) == before(i));
+}
+
 TEST_CASE("an output buffer may alias its input", "[trace]") {
   auto m = loom::compile([](auto x) { return x * x + 1.f; }, vec_input{});
   vec x = random_vec(1000, 10);

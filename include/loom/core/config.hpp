@@ -14,6 +14,11 @@
 // elements.
 #if defined(__CUDACC__)
 #define LOOM_HD_INLINE __host__ __device__ __forceinline__
+// Before such a function (and its template header): nvcc checks each instantiation's
+// execution space, and the CPU's instantiations call Eigen's host code, which is right for
+// them. An op's own scalar function, and an F's, is still checked (see ops::opaque).
+#define LOOM_NO_EXEC_CHECK _Pragma("nv_exec_check_disable")
 #else
 #define LOOM_HD_INLINE LOOM_INLINE
+#define LOOM_NO_EXEC_CHECK
 #endif

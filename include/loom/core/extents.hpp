@@ -55,8 +55,10 @@ constexpr broadcast_result<RA, RB> broadcast_dims(const std::array<std::size_t, 
   broadcast_result<RA, RB> r;
   constexpr std::size_t R = broadcast_result<RA, RB>::rank;
   for (std::size_t i = 0; i < R; ++i) {
-    const std::size_t ea = i < R - RA ? 1 : a[i - (R - RA)];
-    const std::size_t eb = i < R - RB ? 1 : b[i - (R - RB)];
+    // i + RA < R: leading axes the shorter operand lacks (written so that no unsigned
+    // comparison is always false, which nvcc warns about).
+    const std::size_t ea = i + RA < R ? 1 : a[i + RA - R];
+    const std::size_t eb = i + RB < R ? 1 : b[i + RB - R];
     if (ea == eb || eb == 1)
       r.dims[i] = ea;
     else if (ea == 1)

@@ -71,8 +71,10 @@ constexpr node_info info_of() {
               false,
               false,
               {}};
-  for (std::size_t a = 0; a < N::arity; ++a) r.args[a] = N::args[a];
-  for (std::size_t d = 0; d < N::extents_type::rank; ++d) r.dims[d] = N::extents_type::dims[d];
+  // Range loops: a counted loop to a bound of 0 draws nvcc's "pointless comparison" warning.
+  std::size_t a = 0, d = 0;
+  for (std::size_t arg : N::args) r.args[a++] = arg;
+  for (std::size_t extent : N::extents_type::dims) r.dims[d++] = extent;
   if constexpr (requires { Op::is_pure; }) r.impure = !Op::is_pure;
   if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
   if constexpr (op_kind<Op>() == node_kind::view) {

@@ -73,6 +73,7 @@ struct evaluate {
       -> std::tuple<typename Lanes::template value<typename node_t<G, I>::value_type>...>;
   using values_type = decltype(make_values(std::make_index_sequence<G::node_count>{}));
 
+  LOOM_NO_EXEC_CHECK
   template <std::size_t I>
   LOOM_HD_INLINE static void node(const G& g,
                                   const row_sources<G::node_count>& src,
@@ -157,6 +158,7 @@ struct evaluate {
     return loom::detail::is_impure_node<G, I>() && plan::per_step.computes[Step][k] && same_op[k];
   }
 
+  LOOM_NO_EXEC_CHECK
   template <std::size_t I, class Node>
   LOOM_HD_INLINE static void compute(const Node& n, values_type& v) {
     using N = node_t<G, I>;
@@ -169,6 +171,7 @@ struct evaluate {
     (std::make_index_sequence<N::arity>{});
   }
 
+  LOOM_NO_EXEC_CHECK
   template <class T, class Op, class R, class... Operand, class Out, class... Arg>
   LOOM_HD_INLINE static void apply_signature(const Op& op,
                                              signature<R, Operand...>,
@@ -177,6 +180,7 @@ struct evaluate {
     out = Lanes::template apply<T>(op, Lanes::template convert<Operand>(arg)...);
   }
 
+  LOOM_NO_EXEC_CHECK
   LOOM_HD_INLINE static void values(const G& g,
                                     const row_sources<G::node_count>& src,
                                     std::size_t j,
@@ -189,6 +193,7 @@ struct evaluate {
 
   // values() for a caller that already holds some of the step's loaded values in `v`
   // (`preloaded[I]`): a GPU thread keeps a row's values in registers between steps.
+  LOOM_NO_EXEC_CHECK
   template <std::array<bool, G::node_count> Preloaded>
   LOOM_HD_INLINE static void values_after(const G& g,
                                           const row_sources<G::node_count>& src,
@@ -205,6 +210,7 @@ struct evaluate {
   }
 
   // A map step: computes the block at `j` and stores it at `out[k] + j` for each output.
+  LOOM_NO_EXEC_CHECK
   LOOM_HD_INLINE static void run(const G& g,
                                  const row_sources<G::node_count>& src,
                                  std::size_t j,
@@ -217,6 +223,7 @@ struct evaluate {
     (std::make_index_sequence<nodes::store_count>{});
   }
 
+  LOOM_NO_EXEC_CHECK
   template <std::size_t I>
   LOOM_HD_INLINE static void store(void* out, std::size_t j, const values_type& v) {
     using T = typename node_t<G, I>::value_type;

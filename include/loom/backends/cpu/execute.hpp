@@ -54,8 +54,9 @@ void check_impure_shapes(const call_frame<G::node_count>& f) {
 }
 
 // A step must not read an input after an output was written over it: running in place is
-// allowed only where the step that writes the output is the last to read the input, and
-// reads it element for element.
+// allowed only where the output is the input's buffer exactly (same start, shape and
+// dtype), the step that writes it is the last to read the input, and reads it element for
+// element.
 template <class G>
 void check_in_place(const call_frame<G::node_count>& f,
                     const std::array<void*, G::output_count>& outputs) {
@@ -70,8 +71,12 @@ void check_in_place(const call_frame<G::node_count>& f,
       const std::size_t in_bytes = f.shapes[i].size() * plan::nodes[i].element_size;
       if (in_bytes == 0 || out_bytes == 0 || in >= out + out_bytes || out >= in + in_bytes)
         continue;
+      // Only the same buffer element for element: a shifted, broadcast or wider output
+      // would overwrite elements other threads or blocks still read.
+      const bool same_elements = in == out && f.shapes[i] == f.shapes[o] &&
+                                 plan::nodes[i].element_size == plan::nodes[o].element_size;
       const std::size_t writer = plan::step_of[o];
-      bool safe = plan::steps[writer].kind == step_kind::map;
+      bool safe = same_elements && plan::steps[writer].kind == step_kind::map;
       for (std::size_t s = 0; s < plan::step_count && safe; ++s)
         for (std::size_t x = 0; x < G::node_count && safe; ++x)
           if (plan::per_step.loads[s][x] && plan::base_of(x) == i)

@@ -74,7 +74,7 @@ struct matmul_step {
 
   // Rows [first_row, last_row) of the product, counted over all batches.
   void rows(const G&, std::size_t first_row, std::size_t last_row, std::size_t) const {
-    gemm_on_this_thread single;
+    [[maybe_unused]] gemm_on_this_thread single;  // empty without OpenMP
     for (std::size_t r = first_row; r < last_row;) {
       const std::size_t batch = r / m, row = r % m;
       const std::size_t count = std::min(m - row, last_row - r);

@@ -72,7 +72,7 @@ struct group_runner {
     row_split s;
     const shape& full = step_runner<G, first>::space(f);
     const std::size_t split = info.split == plan::npos ? full.rank : info.split;
-    for (std::size_t d = 0; d < split; ++d) s.rows *= full.dims[d];
+    for (std::size_t d = split; d-- > 0;) s.rows *= full.dims[d];
     s.elements = full.size();
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (

@@ -70,6 +70,13 @@ struct call_step {
           if constexpr (std::is_invocable_v<C&, input_view<arg>, cudaStream_t>) {
             n.op.callback(view_of<arg>(f), stream);
           } else {
+            cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+            check(cudaStreamIsCapturing(stream, &capturing), "cudaStreamIsCapturing");
+            if (capturing != cudaStreamCaptureStatusNone)
+              throw cuda_error(
+                  "loom: a hook whose callback takes a host view cannot be captured into a CUDA "
+                  "graph (it copies to the host and waits); give it a (device_view, "
+                  "cudaStream_t) overload");
             const auto host = to_host(view_of<arg>(f), stream);
             n.op.callback(host_view(host.data(), host.shape()));
           }

@@ -24,14 +24,17 @@ class captured_graph {
     if (exec_) (void)cudaGraphExecDestroy(exec_);
   }
 
-  // One replay of the captured call, in stream order on `stream`.
+  // One replay of the captured call, in stream order on `stream` (after the last replay,
+  // where that was on another stream: they share the temporaries).
   void launch(cudaStream_t stream) const {
+    temps_.reserve(0, stream);
     check(cudaGraphLaunch(exec_, stream), "cudaGraphLaunch");
+    temps_.release(stream);
   }
 
  private:
   cudaGraphExec_t exec_ = nullptr;
-  workspace temps_;
+  mutable workspace temps_;  // launch() orders replays on it
 };
 
 // Records what `enqueue(stream)` enqueues on `stream` (which must not be the legacy

@@ -9,10 +9,10 @@
 #include "loom/api/compile.hpp"
 #include "loom/backends/bind.hpp"
 #include "loom/backends/cpu/compiled_model.hpp"
-#include "loom/backends/model_base.hpp"
 #include "loom/backends/cuda/captured_graph.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
 #include "loom/backends/cuda/execute.hpp"
+#include "loom/backends/model_base.hpp"
 
 namespace loom::cuda {
 
@@ -24,11 +24,11 @@ template <class G, class... Inputs>
 class compiled_model : public loom::detail::model_base<G, Inputs...> {
   using base = loom::detail::model_base<G, Inputs...>;
   using base::graph_;
-  using base::node_count;
-  using typename base::plan;
 
  public:
+  using base::node_count;
   using base::output_count;
+  using typename base::plan;
 
   template <std::size_t K>
   using output_tensor = device_tensor<typename node_t<G, G::outputs[K]>::value_type,
@@ -53,6 +53,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
     (std::make_index_sequence<output_count>{});
     assign_buffers(graph_, frame, ptr, temps_, stream);
     enqueue(graph_, frame, ptr, stream);
+    temps_.release(stream);
     if constexpr (G::returns_tuple)
       return outs;
     else
@@ -67,6 +68,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
     const auto ptr = bind_outputs(frame, outs);
     assign_buffers(graph_, frame, ptr, temps_, stream);
     enqueue(graph_, frame, ptr, stream);
+    temps_.release(stream);
   }
 
   // Records run(stream, outs, args...) into a CUDA graph, for calls repeated on the same
@@ -78,6 +80,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
     const auto ptr = bind_outputs(frame, outs);
     workspace own;
     assign_buffers(graph_, frame, ptr, own, stream);
+    own.release(stream);  // a first replay on another stream waits for the allocation
     // cuBLAS makes its handle on first use, which must not happen while capturing.
     if constexpr (has_matmul) (void)blas_handle();
     return captured_graph(record(stream, [&](cudaStream_t s) { enqueue(graph_, frame, ptr, s); }),

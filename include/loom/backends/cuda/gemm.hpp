@@ -3,7 +3,11 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <limits>
+#include <map>
+#include <string>
 #include <type_traits>
 
 #include "loom/backends/cpu/matmul_step.hpp"
@@ -11,16 +15,20 @@
 
 namespace loom::cuda {
 
-// This thread's cuBLAS handle, made on first use: making one costs milliseconds, and a
-// handle must not be shared by threads that set different streams on it.
+// This thread's cuBLAS handle for the current device, made on first use: making one costs
+// milliseconds, a handle belongs to the device it was made on, and it must not be shared by
+// threads that set different streams on it.
 inline cublasHandle_t blas_handle() {
   struct owner {
     cublasHandle_t handle = nullptr;
     owner() { check(cublasCreate(&handle), "cublasCreate"); }
+    owner(const owner&) = delete;
     ~owner() { (void)cublasDestroy(handle); }
   };
-  thread_local owner o;
-  return o.handle;
+  thread_local std::map<int, owner> handles;
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  return handles.try_emplace(device).first->second.handle;
 }
 
 // cuBLAS's strided-batched GEMM for T (float or double).
@@ -46,6 +54,12 @@ void gemm(const cpu::call_frame<G::node_count>& f, cudaStream_t stream) {
   const shape& space = step_type::space(f);
   const std::size_t batches = space.rank == 3 ? space.dims[0] : 1;
   if (step.m == 0 || step.n == 0 || batches == 0) return;
+  // cuBLAS takes its sizes as int.
+  const std::array<std::size_t, 4> extents{step.m, step.n, step.k, batches};
+  for (std::size_t extent : extents)
+    if (extent > std::size_t(std::numeric_limits<int>::max()))
+      throw cuda_error("loom: matmul of " + space.to_string() +
+                       " has an extent beyond cuBLAS's int sizes");
   if (step.k == 0) {
     check(cudaMemsetAsync(step.out, 0, batches * step.m * step.n * sizeof(T), stream),
           "cudaMemsetAsync");

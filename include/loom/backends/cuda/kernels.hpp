@@ -218,10 +218,10 @@ template <class G,
           int V,
           unsigned TPR,
           class Regs>
-__global__ void rows_kernel(G g,
-                            Steps steps,
-                            std::array<std::size_t, Count> per_row,
-                            std::size_t rows) {
+// A block per row may have 1024 threads: the bound keeps the kernel's registers within
+// what that many threads can have (64 each), or the launch would fail.
+__global__ void __launch_bounds__(TPR > 32 ? 1024 : 256)
+    rows_kernel(G g, Steps steps, std::array<std::size_t, Count> per_row, std::size_t rows) {
   constexpr bool block = TPR > 32;
   const unsigned rows_per_block = block ? 1 : blockDim.x / TPR;
   const unsigned t = block ? threadIdx.x : threadIdx.x % TPR;

@@ -44,8 +44,8 @@ struct row_registers {
     std::array<bool, N> r{};
     for (std::size_t i = 0; i < N; ++i) {
       int readers = 0;
-      for (std::size_t s = First; s < First + Count; ++s)
-        readers += full(s) && plan::per_step.loads[s][i];
+      for (std::size_t k = 0; k != Count; ++k)
+        readers += full(First + k) && plan::per_step.loads[First + k][i];
       r[i] = readers >= 2;
     }
     return r;
@@ -62,8 +62,8 @@ struct row_registers {
   }();
 
   static constexpr std::size_t first_reader(std::size_t i) {
-    for (std::size_t s = First; s < First + Count; ++s)
-      if (full(s) && plan::per_step.loads[s][i]) return s;
+    for (std::size_t k = 0; k != Count; ++k)
+      if (full(First + k) && plan::per_step.loads[First + k][i]) return First + k;
     return plan::npos;
   }
   // The kept values step S takes from registers, and those it loads and keeps.

@@ -11,7 +11,9 @@ namespace loom::cuda {
 
 // The device memory for a compiled model's temporaries: one block, planned from the
 // model's buffer sizes and reused by every call, reallocated in stream order only when a
-// call needs more (larger run-time shapes).
+// call needs more (larger run-time shapes). A call on another stream than the last waits
+// for the last call's use of the block (an event), so calls on two streams never share it
+// at once.
 class workspace {
  public:
   workspace() = default;
@@ -20,22 +22,35 @@ class workspace {
   workspace(workspace&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)),
         bytes_(std::exchange(other.bytes_, 0)),
-        stream_(other.stream_) {}
+        stream_(other.stream_),
+        done_(std::exchange(other.done_, nullptr)) {}
   ~workspace() {
-    if (data_) (void)cudaFreeAsync(data_, stream_);
+    // Nothing can be thrown from here. The block may still be in use on a stream that is
+    // gone by now: wait for the last use, then free without naming a stream.
+    if (done_) (void)cudaEventSynchronize(done_);
+    if (data_) (void)cudaFree(data_);
+    if (done_) (void)cudaEventDestroy(done_);
   }
 
   // At least `bytes`, usable in stream order on `stream` from now on.
   void* reserve(std::size_t bytes, cudaStream_t stream) {
+    if (done_ && stream != stream_)
+      check(cudaStreamWaitEvent(stream, done_, 0), "cudaStreamWaitEvent");
+    stream_ = stream;
     if (bytes > bytes_) {
-      if (data_) check(cudaFreeAsync(data_, stream_), "cudaFreeAsync");
+      if (data_) check(cudaFreeAsync(data_, stream), "cudaFreeAsync");
       data_ = nullptr;
       bytes_ = 0;
       check(cudaMallocAsync(&data_, bytes, stream), "cudaMallocAsync");
       bytes_ = bytes;
-      stream_ = stream;
     }
     return data_;
+  }
+  // Marks where, on `stream`, the work enqueued since reserve() stops using the block.
+  void release(cudaStream_t stream) {
+    if (!done_)
+      check(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming), "cudaEventCreateWithFlags");
+    check(cudaEventRecord(done_, stream), "cudaEventRecord");
   }
   std::size_t bytes() const { return bytes_; }
 
@@ -43,6 +58,7 @@ class workspace {
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t done_ = nullptr;
 };
 
 // Hands out pieces of one block in order, 256-byte aligned (as cudaMalloc's own), so every
