@@ -412,7 +412,7 @@ TEST_CASE("layer_norm with gamma and beta over rows of many widths", "[models][l
   sync_ok();
 }
 
-TEST_CASE("matmul of 2-D matrices, 1xN . NxK and MxN . Nx1 included; inner extent 0; errors",
+TEST_CASE("matmul of 2-D matrices, 1xN . NxK and MxN . Nx1 included - inner extent 0 - errors",
           "[models][matmul]") {
   auto cpu = loom::compile(matmul_fn, mat_input{}, mat_input{});
   auto gpu = loom::cuda::to_cuda(cpu);
@@ -846,7 +846,7 @@ TEST_CASE("fusion_barrier stores its value, is returned as a result, and changes
   sync_ok();
 }
 
-TEST_CASE("capture() records a call into a CUDA graph; launch() replays it on new data",
+TEST_CASE("capture() records a call into a CUDA graph - launch() replays it on new data",
           "[models][graph]") {
   // The stream outlives the model, whose temporaries are freed in order on it.
   scoped_stream stream;

@@ -457,7 +457,7 @@ TEST_CASE("argmax over the middle axis {1}, alone in its pass", "[reduce][sweep]
   sync_ok();
 }
 
-TEST_CASE("NaN propagates through every kind; argmax takes the first NaN", "[reduce][nan]") {
+TEST_CASE("NaN propagates through every kind - argmax takes the first NaN", "[reduce][nan]") {
   cube x = signed_tensor<float, extents<dyn, dyn, dyn>>(make_shape({4, 5, 130}), 2000);
   x(1, 2, 40) = fnan;   // row (1, 2); column (., 2, 40) for axes {0}
   x(2, 3, 129) = fnan;  // row (2, 3) holds two NaNs: argmax is the first, 7
@@ -491,7 +491,7 @@ TEST_CASE("argmax ties give the first index, across threads, warps and blocks", 
   sync_ok();
 }
 
-TEST_CASE("rows longer than 2048 take a block per row; many short rows a grid-stride loop",
+TEST_CASE("rows longer than 2048 take a block per row - many short rows a grid-stride loop",
           "[reduce][rows]") {
   const compiled<rows_a> a;
   const compiled<rows_b> b;
@@ -595,7 +595,7 @@ TEST_CASE("f64 and i32 reductions", "[reduce][dtype]") {
   sync_ok();
 }
 
-TEST_CASE("a reduction fused with its producer and consumer; column sums through a transpose",
+TEST_CASE("a reduction fused with its producer and consumer - column sums through a transpose",
           "[reduce][fusion]") {
   const auto model = [](auto x) {
     return std::make_tuple(x / loom::sum(loom::abs(x), loom::axes<1>, loom::keepdims),
