@@ -517,8 +517,8 @@ TEST_CASE("guide: the fusion plan of a softmax", "[docs][plan][explain]") {
   return %5
 group 0 (fused pass), row by row (rows: axes before 1)
   step 0: reduce %1; reads %0
-  step 1: reduce %4; reads %0 %1; computes %2 %3
-  step 2: map; reads %0 %1 %4; computes %2 %3 %5; writes %5
+  step 1: reduce %4; reads %0 %1; computes %2 %3; keeps %3 in the buffer of %5
+  step 2: map; reads %3 %4; computes %5; writes %5
   ends: end of graph
 opaque nodes: 0 element-wise (fused as calls), 0 whole-tensor (barriers)
 )";

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
+#include <utility>
 
+#include "loom/backends/cpu/evaluate.hpp"
 #include "loom/export/text.hpp"
 #include "loom/graph/plan.hpp"
 
@@ -10,9 +13,45 @@ namespace loom {
 
 namespace detail {
 
-template <class G>
+// What step S reads, computes and stores as the model's backend runs it: a backend may load
+// a value the plan computes (the CPU's stashes, cpu/stash.hpp).
+template <class Model, std::size_t S>
+struct backend_reads {
+  using type = cpu::plan_reads<typename Model::graph_type, S>;
+};
+template <class Model, std::size_t S>
+requires requires {
+  typename Model::template step_reads<S>;
+}
+struct backend_reads<Model, S> {
+  using type = typename Model::template step_reads<S>;
+};
+
+template <std::size_t N>
+struct step_reads_row {
+  std::array<bool, N> loads, computes, stores;
+  std::size_t stash, stash_into;
+};
+
+template <class Model>
+constexpr auto reads_by_step() {
+  using G = typename Model::graph_type;
+  return []<std::size_t... S>(std::index_sequence<S...>) {
+    return std::array<step_reads_row<G::node_count>, sizeof...(S)>{
+        step_reads_row<G::node_count>{backend_reads<Model, S>::type::loads,
+                                      backend_reads<Model, S>::type::computes,
+                                      backend_reads<Model, S>::type::stores,
+                                      backend_reads<Model, S>::type::stash,
+                                      backend_reads<Model, S>::type::stash_into}...};
+  }
+  (std::make_index_sequence<fusion_plan<G>::step_count>{});
+}
+
+template <class Model>
 std::string describe_step(std::size_t s) {
+  using G = typename Model::graph_type;
   using plan = fusion_plan<G>;
+  static constexpr auto reads = reads_by_step<Model>();
   const auto& step = plan::steps[s];
   std::string text;
   switch (step.kind) {
@@ -35,9 +74,12 @@ std::string describe_step(std::size_t s) {
       if (marks[i]) l += " %" + std::to_string(i);
     if (!l.empty()) text += std::string("; ") + what + l;
   };
-  list(plan::per_step.loads[s], "reads");
-  list(plan::per_step.computes[s], "computes");
-  list(plan::per_step.stores[s], "writes");
+  list(reads[s].loads, "reads");
+  list(reads[s].computes, "computes");
+  list(reads[s].stores, "writes");
+  if (reads[s].stash != plan::npos)
+    text += "; keeps %" + std::to_string(reads[s].stash) + " in the buffer of %" +
+            std::to_string(reads[s].stash_into);
   return text;
 }
 
@@ -64,7 +106,7 @@ std::string explain(const Model& model) {
     s += "\n";
     for (std::size_t k = 0; k < group.step_count; ++k)
       s += "  step " + std::to_string(group.first_step + k) + ": " +
-           detail::describe_step<G>(group.first_step + k) + "\n";
+           detail::describe_step<Model>(group.first_step + k) + "\n";
     s += "  ends: " + std::string(group_end_text(group.end));
     if (group.end_node != plan::npos) s += " (at %" + std::to_string(group.end_node) + ")";
     s += "\n";

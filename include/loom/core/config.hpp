@@ -9,6 +9,7 @@
 #endif
 
 #define LOOM_INLINE inline __attribute__((always_inline))
+#define LOOM_INLINE_LAMBDA __attribute__((always_inline))
 
 // The evaluator of a fused step, written once for the CPU's blocks and a GPU thread's
 // elements.

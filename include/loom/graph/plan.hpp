@@ -215,9 +215,11 @@ struct fusion_plan {
                                                                                             : npos;
   }
 
-  // The leaves (values read from memory) that computing `roots` in registers needs.
+  // The leaves (values read from memory) that computing `roots` in registers needs; `also`
+  // marks values read from memory though the plan would compute them (a backend's choice).
   template <class Roots>
-  static constexpr std::array<bool, node_count> leaves_of(const Roots& is_root) {
+  static constexpr std::array<bool, node_count> leaves_of(const Roots& is_root,
+                                                          const Roots& also = Roots{}) {
     std::array<bool, node_count> leaf{}, seen{};
     std::array<std::size_t, node_count> stack{};
     std::size_t top = 0;
@@ -227,7 +229,7 @@ struct fusion_plan {
       const std::size_t x = stack[--top];
       if (seen[x]) continue;
       seen[x] = true;
-      if (!is_root[x] && is_leaf(x)) {
+      if (!is_root[x] && (is_leaf(x) || also[x])) {
         leaf[x] = true;
       } else if (computable(x)) {
         for (std::size_t j = 0; j < nodes[x].arity; ++j) stack[top++] = nodes[x].args[j];
@@ -327,42 +329,55 @@ struct fusion_plan {
   static constexpr const auto& steps = table.steps;
   static constexpr const auto& step_of = table.step_of;
 
-  // Which nodes each step reads from memory (`loads`) and computes in registers
-  // (`computes`); map steps store the materialised values they compute (`stores`).
+  // Which nodes a step reads from memory (`loads`) and computes in registers (`computes`);
+  // a map step stores the materialised values it computes (`stores`).
+  struct step_reads {
+    std::array<bool, node_count> loads{}, computes{}, stores{};
+  };
+  // Step s's reads, with the values `also` marks read from memory instead of computed.
+  static constexpr step_reads reads_of_step(std::size_t s,
+                                            const std::array<bool, node_count>& also = {}) {
+    step_reads r;
+    std::array<bool, node_count> root{};
+    if (steps[s].kind == step_kind::map) {
+      for (std::size_t i = 0; i < node_count; ++i)
+        if (materialized[i] && step_of[i] == s) root[i] = r.stores[i] = true;
+    } else if (steps[s].kind == step_kind::reduce) {
+      const std::size_t operand = nodes[steps[s].node].args[0];
+      if (is_leaf(operand))
+        r.loads[operand] = true;
+      else
+        root[operand] = true;
+    }
+    const auto leaf = leaves_of(root, also);
+    std::array<bool, node_count> seen{};
+    std::array<std::size_t, node_count> stack{};
+    std::size_t top = 0;
+    for (std::size_t i = 0; i < node_count; ++i)
+      if (root[i]) stack[top++] = i;
+    while (top > 0) {
+      const std::size_t x = stack[--top];
+      if (seen[x]) continue;
+      seen[x] = true;
+      if (leaf[x]) {
+        r.loads[x] = true;
+      } else {
+        r.computes[x] = true;
+        for (std::size_t j = 0; j < nodes[x].arity; ++j) stack[top++] = nodes[x].args[j];
+      }
+    }
+    return r;
+  }
   struct step_nodes {
     std::array<std::array<bool, node_count>, node_count> loads{}, computes{}, stores{};
   };
   static constexpr step_nodes per_step = [] {
     step_nodes r;
     for (std::size_t s = 0; s < step_count; ++s) {
-      std::array<bool, node_count> root{};
-      if (steps[s].kind == step_kind::map) {
-        for (std::size_t i = 0; i < node_count; ++i)
-          if (materialized[i] && step_of[i] == s) root[i] = r.stores[s][i] = true;
-      } else if (steps[s].kind == step_kind::reduce) {
-        const std::size_t operand = nodes[steps[s].node].args[0];
-        if (is_leaf(operand))
-          r.loads[s][operand] = true;
-        else
-          root[operand] = true;
-      }
-      const auto leaf = leaves_of(root);
-      std::array<bool, node_count> seen{};
-      std::array<std::size_t, node_count> stack{};
-      std::size_t top = 0;
-      for (std::size_t i = 0; i < node_count; ++i)
-        if (root[i]) stack[top++] = i;
-      while (top > 0) {
-        const std::size_t x = stack[--top];
-        if (seen[x]) continue;
-        seen[x] = true;
-        if (leaf[x]) {
-          r.loads[s][x] = true;
-        } else {
-          r.computes[s][x] = true;
-          for (std::size_t j = 0; j < nodes[x].arity; ++j) stack[top++] = nodes[x].args[j];
-        }
-      }
+      const step_reads one = reads_of_step(s);
+      r.loads[s] = one.loads;
+      r.computes[s] = one.computes;
+      r.stores[s] = one.stores;
     }
     return r;
   }();

@@ -35,6 +35,11 @@ class compiled_model : public detail::model_base<G, Inputs...> {
 
   explicit compiled_model(G g) : base(std::move(g)) {}
 
+  // What each step reads, computes and stores as this backend runs it (explain prints it):
+  // the plan's, with the CPU's stashes.
+  template <std::size_t Step>
+  using step_reads = cpu::stash_reads<G, Step>;
+
   // Threads for this model's passes; 0 (the default) follows loom::num_threads().
   void set_threads(int n) { threads_ = n; }
   int threads() const {

@@ -3,7 +3,9 @@
 #include <array>
 #include <boost/hana/at.hpp>
 #include <cstddef>
+#include <limits>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "loom/backends/cpu/loop_nest.hpp"
@@ -12,14 +14,27 @@
 
 namespace loom::cpu {
 
+// What step `Step` reads from memory, computes in registers and stores: the plan's, on
+// every backend. The CPU's stashes (stash.hpp) trade some computations for loads.
+template <class G, std::size_t Step>
+struct plan_reads {
+  using plan = fusion_plan<G>;
+  static constexpr std::array<bool, G::node_count> loads = plan::per_step.loads[Step];
+  static constexpr std::array<bool, G::node_count> computes = plan::per_step.computes[Step];
+  static constexpr std::array<bool, G::node_count> stores = plan::per_step.stores[Step];
+  // A value a reduce step also stores for a later step of its rows (npos: none), the value
+  // whose buffer holds it, and the values a step reads back from such stores (contiguous in
+  // its space).
+  static constexpr std::size_t stash = plan::npos;
+  static constexpr std::size_t stash_into = plan::npos;
+  static constexpr std::array<bool, G::node_count> from_stash{};
+};
+
 // The nodes step `Step` evaluates per element, in topological order: the values it reads
 // from memory and the ones it computes in registers.
-template <class G, std::size_t Step>
+template <class G, std::size_t Step, class Reads = plan_reads<G, Step>>
 struct step_nodes {
-  using plan = fusion_plan<G>;
-  static constexpr bool used(std::size_t i) {
-    return plan::per_step.loads[Step][i] || plan::per_step.computes[Step][i];
-  }
+  static constexpr bool used(std::size_t i) { return Reads::loads[i] || Reads::computes[i]; }
   static constexpr std::size_t count = [] {
     std::size_t n = 0;
     for (std::size_t i = 0; i < G::node_count; ++i) n += used(i);
@@ -35,27 +50,27 @@ struct step_nodes {
   // The values the step reads from memory.
   static constexpr std::size_t load_count = [] {
     std::size_t n = 0;
-    for (bool b : plan::per_step.loads[Step]) n += b;
+    for (bool b : Reads::loads) n += b;
     return n;
   }();
   static constexpr auto loads = [] {
     std::array<std::size_t, load_count> l{};
     std::size_t n = 0;
     for (std::size_t i = 0; i < G::node_count; ++i)
-      if (plan::per_step.loads[Step][i]) l[n++] = i;
+      if (Reads::loads[i]) l[n++] = i;
     return l;
   }();
   // The materialised values a map step stores.
   static constexpr std::size_t store_count = [] {
     std::size_t n = 0;
-    for (bool b : plan::per_step.stores[Step]) n += b;
+    for (bool b : Reads::stores) n += b;
     return n;
   }();
   static constexpr auto stores = [] {
     std::array<std::size_t, store_count> l{};
     std::size_t n = 0;
     for (std::size_t i = 0; i < G::node_count; ++i)
-      if (plan::per_step.stores[Step][i]) l[n++] = i;
+      if (Reads::stores[i]) l[n++] = i;
     return l;
   }();
 };
@@ -63,9 +78,9 @@ struct step_nodes {
 // Computes `Lanes::width` consecutive elements of every node step `Step` needs, each node
 // once, in topological order. Values stay in locals (registers); a map step then stores its
 // outputs, a reduce step folds the value of its operand.
-template <class G, std::size_t Step, class Lanes, bool Dense>
+template <class G, std::size_t Step, class Lanes, bool Dense, class Reads = plan_reads<G, Step>>
 struct evaluate {
-  using nodes = step_nodes<G, Step>;
+  using nodes = step_nodes<G, Step, Reads>;
   using plan = fusion_plan<G>;
 
   template <std::size_t... I>
@@ -83,7 +98,7 @@ struct evaluate {
     using T = typename N::value_type;
     const auto& n = hana::at_c<I>(g.nodes);
     constexpr node_kind kind = kind_of<N>();
-    if constexpr (plan::per_step.loads[Step][I]) {
+    if constexpr (Reads::loads[I]) {
       const auto* p = static_cast<const T*>(src.data[I]);
       constexpr int step = static_step<I>();
       if constexpr (Dense || step == 1)
@@ -96,6 +111,8 @@ struct evaluate {
       std::get<I>(v) = Lanes::splat(n.op.value);
     } else if constexpr (kind == node_kind::literal) {
       std::get<I>(v) = Lanes::splat(N::op_type::value);
+    } else if constexpr (divides_by_row_value<I>()) {
+      divide_by_row_value<I>(src, v);
     } else if constexpr (impure_twins<I>().size() > 0) {
       // Another copy of this impure call was computed already: reuse its value.
       if (n.op.alias != n.op.no_alias) {
@@ -128,8 +145,43 @@ struct evaluate {
     const std::size_t last = step.dims[step.rank - 1], own = n.dims[n.rank - 1];
     if (last == dyn || last == 1 || own == dyn) return -1;
     if (own == 1) return 0;
-    const bool contiguous = plan::plain(I) && !plan::per_step.stores[Step][I];
+    const bool contiguous = (plan::plain(I) || Reads::from_stash[I]) && !Reads::stores[I];
     return own == last && contiguous ? 1 : -1;
+  }
+
+  // x / d where d is one loaded value per row (softmax's sum): a multiplication by 1 / d,
+  // computed once per block, as hand-written softmax loops do; a division per element costs
+  // more than the exp. Within 1.5 ulp of x / d; where 1 / d is not a normal number (d near
+  // 0, infinite or NaN), the division itself, so no result changes class.
+  template <std::size_t I>
+  static constexpr bool divides_by_row_value() {
+    using N = node_t<G, I>;
+    if constexpr (std::is_same_v<typename N::op_type, ops::div>) {
+      using T = typename N::value_type;
+      constexpr std::size_t d = N::args[1];
+      return std::is_floating_point_v<T> && std::is_same_v<typename node_t<G, d>::value_type, T> &&
+             std::is_same_v<typename node_t<G, N::args[0]>::value_type, T> && Reads::loads[d] &&
+             static_step<d>() == 0;
+    } else {
+      return false;
+    }
+  }
+
+  LOOM_NO_EXEC_CHECK
+  template <std::size_t I>
+  LOOM_HD_INLINE static void divide_by_row_value(const row_sources<G::node_count>& src,
+                                                 values_type& v) {
+    using N = node_t<G, I>;
+    using T = typename N::value_type;
+    constexpr std::size_t x = N::args[0], d = N::args[1];
+    const T divisor = *static_cast<const T*>(src.data[d]);
+    const T inverse = T(1) / divisor;
+    constexpr T smallest = std::numeric_limits<T>::min();
+    const T magnitude = inverse < T(0) ? -inverse : inverse;
+    if (magnitude >= smallest && magnitude <= T(1) / smallest)
+      std::get<I>(v) = Lanes::template apply<T>(ops::mul{}, std::get<x>(v), Lanes::splat(inverse));
+    else
+      std::get<I>(v) = Lanes::template apply<T>(ops::div{}, std::get<x>(v), std::get<d>(v));
   }
 
   // Earlier nodes of this step with the same impure op as node I: the nodes
@@ -155,7 +207,7 @@ struct evaluate {
           std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type>...};
     }
     (std::make_index_sequence<I>{});
-    return loom::detail::is_impure_node<G, I>() && plan::per_step.computes[Step][k] && same_op[k];
+    return loom::detail::is_impure_node<G, I>() && Reads::computes[k] && same_op[k];
   }
 
   LOOM_NO_EXEC_CHECK

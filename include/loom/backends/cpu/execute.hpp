@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loom/backends/cpu/run_group.hpp"
+#include "loom/backends/cpu/stash.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/tensor/pool.hpp"
 
@@ -53,6 +54,16 @@ void check_impure_shapes(const call_frame<G::node_count>& f) {
   }
 }
 
+template <class G>
+std::size_t bytes_of(const call_frame<G::node_count>& f, std::size_t i) {
+  return f.shapes[i].size() * fusion_plan<G>::nodes[i].element_size;
+}
+
+inline bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) {
+  const auto *x = static_cast<const unsigned char*>(a), *y = static_cast<const unsigned char*>(b);
+  return a_bytes != 0 && b_bytes != 0 && x < y + b_bytes && y < x + a_bytes;
+}
+
 // A step must not read an input after an output was written over it: running in place is
 // allowed only where the output is the input's buffer exactly (same start, shape and
 // dtype), the step that writes it is the last to read the input, and reads it element for
@@ -63,14 +74,12 @@ void check_in_place(const call_frame<G::node_count>& f,
   using plan = fusion_plan<G>;
   for (std::size_t k = 0; k < G::output_count; ++k) {
     const std::size_t o = G::outputs[k];
-    const auto* out = static_cast<const unsigned char*>(outputs[k]);
-    const std::size_t out_bytes = f.shapes[o].size() * plan::nodes[o].element_size;
+    const void* out = outputs[k];
+    const std::size_t out_bytes = bytes_of<G>(f, o);
     for (std::size_t i = 0; i < G::node_count; ++i) {
       if (plan::nodes[i].kind != node_kind::input) continue;
       const auto* in = static_cast<const unsigned char*>(f.data[i]);
-      const std::size_t in_bytes = f.shapes[i].size() * plan::nodes[i].element_size;
-      if (in_bytes == 0 || out_bytes == 0 || in >= out + out_bytes || out >= in + in_bytes)
-        continue;
+      if (!overlaps(in, bytes_of<G>(f, i), out, out_bytes)) continue;
       // Only the same buffer element for element: a shifted, broadcast or wider output
       // would overwrite elements other threads or blocks still read.
       const bool same_elements = in == out && f.shapes[i] == f.shapes[o] &&
@@ -158,6 +167,24 @@ void assign_buffers(const G& g,
   resolve_layouts<G>(f);
 }
 
+// The buffer of each stash (stash.hpp): the one of the value whose buffer it borrows, unless
+// that buffer overlaps an input (a model run in place), which the stash would overwrite before
+// the input's last read; scratch then.
+template <class G, class Scratch>
+void assign_stashes(call_frame<G::node_count>& f, Scratch& temps) {
+  using plan = fusion_plan<G>;
+  for (std::size_t e = 0; e < G::node_count; ++e) {
+    const std::size_t into = stash_plan<G>::stashes.into[e];
+    if (into == plan::npos) continue;
+    bool shared = false;
+    for (std::size_t i = 0; i < G::node_count; ++i)
+      shared =
+          shared || (plan::nodes[i].kind == node_kind::input &&
+                     overlaps(f.data[i], bytes_of<G>(f, i), f.data[into], bytes_of<G>(f, into)));
+    f.data[e] = shared ? temps.take(bytes_of<G>(f, e)) : f.data[into];
+  }
+}
+
 // Runs every group of the plan, writing output k of the graph to outputs[k].
 template <class G>
 void execute(const G& g,
@@ -167,8 +194,9 @@ void execute(const G& g,
   check_in_place<G>(f, outputs);
   scratch temps;
   assign_buffers<G>(g, f, outputs, temps);
+  assign_stashes<G>(f, temps);
   [&]<std::size_t... Group>(std::index_sequence<Group...>) {
-    (group_runner<G, Group>::run(g, f, threads), ...);
+    (group_runner<G, Group, stash_reads>::run(g, f, threads), ...);
   }
   (std::make_index_sequence<fusion_plan<G>::group_count>{});
   // A value returned twice is computed once, into the first output that returns it.

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 #include "loom/backends/cpu/lanes.hpp"
+#include "loom/core/config.hpp"
 #include "loom/graph/ops/reduce.hpp"
 
 namespace loom::cpu {
@@ -35,22 +37,55 @@ struct fold {
   }
   void add(T x, std::size_t) { tail = combine::scalar(tail, x); }
 
+  // Folds `count` consecutive blocks, `next(k)` the k-th. The running lanes are a local
+  // that nothing takes the address of inside the inner loop: as a member, or passed by
+  // reference in the loop, GCC keeps it in memory and stores it every block, which halves
+  // a row sum's speed.
+  template <class Next>
+  LOOM_INLINE void add_blocks(std::size_t count, std::size_t, Next&& next) {
+    for (std::size_t k = 0; k < count;) {
+      const std::size_t run = std::min<std::size_t>(count - k, W - blocks);
+      block p = partial;
+      for (std::size_t end = k + run; k < end; ++k)
+        p = lanes::template apply<T>(combine{}, p, next(k));
+      partial = p;
+      blocks += int(run);
+      if (blocks == W) {
+        total = lanes::template apply<T>(combine{}, total, partial);
+        partial = block::Constant(Kind::template identity<T>());
+        blocks = 0;
+      }
+    }
+  }
+
   T result(std::size_t count) const {
     const block all = lanes::template apply<T>(combine{}, total, partial);
     return Kind::finish(combine::scalar(across_lanes(all), tail), count);
   }
 
-  // Eigen's tree reductions over the lanes: a serial fold of 64 lanes would cost a row of a
-  // softmax about as much as its first 64 elements.
+  // Tree reductions over the lanes: a serial fold of 64 lanes would cost a row of a softmax
+  // about as much as its first 64 elements. Eigen's for sums and products; for max and min,
+  // halves combined by the op's own NaN-propagating packet form down to 8 lanes (Eigen's
+  // NaN-propagating maxCoeff reduces its last packet lane by lane, with a NaN test each).
   static T across_lanes(const block& all) {
     if constexpr (std::is_same_v<combine, ops::add>)
       return all.sum();
     else if constexpr (std::is_same_v<combine, ops::mul>)
       return all.prod();
-    else if constexpr (std::is_same_v<combine, ops::maximum>)
-      return all.template maxCoeff<Eigen::PropagateNaN>();
     else
-      return all.template minCoeff<Eigen::PropagateNaN>();
+      return halves<W>(all);
+  }
+  template <int N, class A>
+  static T halves(const A& a) {
+    if constexpr (N <= 8) {
+      T r = a[0];
+      for (int k = 1; k < N; ++k) r = combine::scalar(r, a[k]);
+      return r;
+    } else {
+      const Eigen::Array<T, N / 2, 1> half =
+          combine::simd(a.template head<N / 2>(), a.template tail<N / 2>());
+      return halves<N / 2>(half);
+    }
   }
 };
 
@@ -81,6 +116,10 @@ struct fold<ops::argmax_kind, T, W> {
     for (int k = 0; k < W; ++k) offer(k, v[k], at + k);
   }
   void add(T x, std::size_t at) { offer(W, x, at); }
+  template <class Next>
+  void add_blocks(std::size_t count, std::size_t at, Next&& next) {
+    for (std::size_t k = 0; k < count; ++k) add(next(k), at + k * W);
+  }
 
   std::int32_t result(std::size_t) const {
     int pick = -1;

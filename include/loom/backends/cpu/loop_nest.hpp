@@ -31,23 +31,23 @@ struct loop_nest {
   std::size_t inner() const { return rank == 0 ? 1 : dims[rank - 1]; }
 };
 
-// The nest of step `Step` over `space`, walked in the axis order `order` (a reduction walks
-// its kept axes first and its reduced axes last, so each output element is one range).
-// Axis `row_start` of the walk is never merged into the axes before it, so every row of a
+// The nest of a step (the values `Reads` names) over `space`, walked in the axis order `order` (a
+// reduction walks its kept axes first and its reduced axes last, so each output element is one
+// range). Axis `row_start` of the walk is never merged into the axes before it, so every row of a
 // group starts a row of the nest: each element then falls in the same SIMD block or scalar
 // tail however rows are split over threads, and results do not depend on the thread count.
-template <class G, std::size_t Step>
+template <class G, class Reads>
 loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f,
                                         const shape& space,
                                         const std::array<std::size_t, max_rank>& order,
                                         std::size_t row_start) {
   using plan = fusion_plan<G>;
   constexpr std::size_t N = G::node_count;
-  constexpr auto& loads = plan::per_step.loads[Step];
+  constexpr auto& loads = Reads::loads;
   // A view this step materialises is read through the view; every other value from its own
   // buffer.
   auto through_view = [&](std::size_t i) {
-    return plan::per_step.stores[Step][i] && plan::nodes[i].kind == node_kind::view;
+    return Reads::stores[i] && plan::nodes[i].kind == node_kind::view;
   };
   // Strides of every value read in the space's axes; 0 along broadcast axes.
   std::array<std::array<std::ptrdiff_t, max_rank>, N> stride{};
@@ -98,15 +98,25 @@ inline std::array<std::size_t, max_rank> identity_order() {
 // work to hide the latency of exp/tanh, few enough to stay in registers.
 inline constexpr int block_width = 64;
 
-// Splits `count` elements, the first of them `at` elements into a row of the nest, into
-// SIMD blocks and single elements. Blocks start at multiples of block_width from the row's
-// start, so which path an element takes (and so its rounding) never depends on where a
-// range of rows was cut, for threads or for a group's row blocks.
+// How `count` elements, the first of them `at` elements into a row of the nest, split into
+// single elements (`head`), whole SIMD blocks (`blocks`) and single elements again. Blocks
+// start at multiples of block_width from the row's start, so which path an element takes
+// (and so its rounding) never depends on where a range of rows was cut, for threads or for a
+// group's row blocks.
+struct block_split {
+  std::size_t head, blocks;
+};
+inline block_split split_blocks(std::size_t count, std::size_t at) {
+  const std::size_t head = std::min(count, (block_width - at % block_width) % block_width);
+  return {head, (count - head) / block_width};
+}
+
 template <class Block, class Single>
-void for_each_block(std::size_t count, std::size_t at, Block&& block, Single&& single) {
+LOOM_INLINE void for_each_block(std::size_t count, std::size_t at, Block&& block, Single&& single) {
+  const block_split s = split_blocks(count, at);
   std::size_t j = 0;
-  for (; j < count && (at + j) % block_width != 0; ++j) single(j);
-  for (; j + block_width <= count; j += block_width) block(j);
+  for (; j < s.head; ++j) single(j);
+  for (std::size_t b = 0; b < s.blocks; ++b, j += block_width) block(j);
   for (; j < count; ++j) single(j);
 }
 

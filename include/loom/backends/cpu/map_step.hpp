@@ -13,10 +13,10 @@ namespace loom::cpu {
 
 // A map step: one pass over its iteration space that computes element-wise values in
 // registers and stores the materialised ones.
-template <class G, std::size_t Step>
+template <class G, std::size_t Step, class Reads = plan_reads<G, Step>>
 struct map_step {
   using plan = fusion_plan<G>;
-  using nodes = step_nodes<G, Step>;
+  using nodes = step_nodes<G, Step, Reads>;
   static constexpr std::size_t N = G::node_count;
 
   loop_nest<N> nest;
@@ -26,7 +26,7 @@ struct map_step {
   static const shape& space(const call_frame<N>& f) { return f.shapes[plan::steps[Step].node]; }
 
   map_step(const call_frame<N>& f, std::size_t row_start)
-      : nest(make_loop_nest<G, Step>(f, space(f), identity_order(), row_start)) {
+      : nest(make_loop_nest<G, Reads>(f, space(f), identity_order(), row_start)) {
     for (std::size_t k = 0; k < nodes::store_count; ++k)
       out[k] = static_cast<unsigned char*>(f.data[nodes::stores[k]]);
   }
@@ -63,31 +63,32 @@ struct map_step {
         nest,
         begin,
         end,
-        step_nodes<G, Step>::loads,
-        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at) {
-          std::array<void*, nodes::store_count> o;
-          for (std::size_t k = 0; k < nodes::store_count; ++k)
-            o[k] = out[k] + first * plan::nodes[nodes::stores[k]].element_size;
-          auto single = [&](std::size_t j) {
-            evaluate<G, Step, scalar_lanes, false>::run(g, src, j, o);
-          };
-          if (nest.dense)
-            for_each_block(
-                n,
-                at,
-                [&](std::size_t j) {
-                  evaluate<G, Step, block_lanes<block_width>, true>::run(g, src, j, o);
-                },
-                single);
-          else
-            for_each_block(
-                n,
-                at,
-                [&](std::size_t j) {
-                  evaluate<G, Step, block_lanes<block_width>, false>::run(g, src, j, o);
-                },
-                single);
-        });
+        nodes::loads,
+        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at)
+            LOOM_INLINE_LAMBDA {
+              std::array<void*, nodes::store_count> o;
+              for (std::size_t k = 0; k < nodes::store_count; ++k)
+                o[k] = out[k] + first * plan::nodes[nodes::stores[k]].element_size;
+              auto single = [&](std::size_t j) {
+                evaluate<G, Step, scalar_lanes, false, Reads>::run(g, src, j, o);
+              };
+              if (nest.dense)
+                for_each_block(
+                    n,
+                    at,
+                    [&](std::size_t j) LOOM_INLINE_LAMBDA {
+                      evaluate<G, Step, block_lanes<block_width>, true, Reads>::run(g, src, j, o);
+                    },
+                    single);
+              else
+                for_each_block(
+                    n,
+                    at,
+                    [&](std::size_t j) LOOM_INLINE_LAMBDA {
+                      evaluate<G, Step, block_lanes<block_width>, false, Reads>::run(g, src, j, o);
+                    },
+                    single);
+            });
   }
 };
 

@@ -14,7 +14,10 @@ namespace loom::cpu {
 // expression of its operand over the reduced axes. The walk visits the kept axes first and
 // the reduced ones last, so each row is one contiguous range of the walk, and a reduction
 // over the trailing axes reads its operand in memory order.
-template <class G, std::size_t Step>
+// Where `Reads` names a stash, the step also stores that value of each element it folds, at
+// the element's place in the space (the walk is in memory order then), for a later step of
+// the same rows to load instead of computing it again.
+template <class G, std::size_t Step, class Reads = plan_reads<G, Step>>
 struct reduce_step {
   using plan = fusion_plan<G>;
   static constexpr std::size_t N = G::node_count;
@@ -30,8 +33,12 @@ struct reduce_step {
       typename op::template signature<typename node_t<G, operand>::value_type>{}));
   using fold_type = typename op::kind_type;
 
+  static constexpr std::size_t stash = Reads::stash;
+  static constexpr bool stashes = stash != plan::npos;
+
   loop_nest<N> nest;
   unsigned char* out;
+  void* stash_data;
 
   static const shape& space(const call_frame<N>& f) { return f.shapes[operand]; }
 
@@ -52,9 +59,10 @@ struct reduce_step {
   }
 
   reduce_step(const call_frame<N>& f, std::size_t)
-      : nest(make_loop_nest<G, Step>(
+      : nest(make_loop_nest<G, Reads>(
             f, space(f), kept_then_reduced(space(f).rank), kept_axes(space(f).rank))),
-        out(static_cast<unsigned char*>(f.data[node])) {}
+        out(static_cast<unsigned char*>(f.data[node])),
+        stash_data(stashes ? f.data[stash] : nullptr) {}
 
   // Result elements [first_row, last_row), each folding `per_row` elements of the walk.
   void rows(const G& g, std::size_t first_row, std::size_t last_row, std::size_t per_row) const {
@@ -70,8 +78,8 @@ struct reduce_step {
                  std::size_t first_row,
                  std::size_t last_row,
                  std::size_t per_row) const {
-    using block_eval = evaluate<G, Step, block_lanes<block_width>, Dense>;
-    using scalar_eval = evaluate<G, Step, scalar_lanes, false>;
+    using block_eval = evaluate<G, Step, block_lanes<block_width>, Dense, Reads>;
+    using scalar_eval = evaluate<G, Step, scalar_lanes, false, Reads>;
     using lanes = block_lanes<block_width>;
     if (first_row >= last_row) return;
     auto* result = reinterpret_cast<result_type*>(out);
@@ -83,41 +91,54 @@ struct reduce_step {
     }
     // One walk over all the rows. A segment of the walk may hold the end of one row and the
     // start of the next (where the reduced extents are 1, kept axes merge), so each is cut
-    // at row ends.
+    // at row ends; a row cut over segments carries its partial fold in `acc`.
     accumulator acc;
     std::size_t row = first_row, row_end = (first_row + 1) * per_row;
     for_each_segment(
         nest,
         first_row * per_row,
         last_row * per_row,
-        step_nodes<G, Step>::loads,
-        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at) {
-          for (std::size_t j = 0; j < n;) {
-            if (first + j == row_end) {
-              result[row++] = static_cast<result_type>(acc.result(per_row));
-              acc = accumulator{};
-              row_end += per_row;
-            }
-            const std::size_t piece = std::min(n - j, row_end - (first + j));
-            const std::size_t in_row = first + j - (row_end - per_row);
-            const std::size_t start = j;
-            for_each_block(
-                piece,
-                at + start,
-                [&](std::size_t k) {
-                  typename block_eval::values_type v;
-                  block_eval::values(g, src, start + k, v);
-                  acc.add(lanes::template convert<folded_type>(std::get<operand>(v)), in_row + k);
-                },
-                [&](std::size_t k) {
+        step_nodes<G, Step, Reads>::loads,
+        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at)
+            LOOM_INLINE_LAMBDA {
+              for (std::size_t j = 0; j < n;) {
+                const std::size_t piece = std::min(n - j, row_end - (first + j));
+                const std::size_t in_row = first + j - (row_end - per_row);
+                const std::size_t start = j;
+                const bool ends_row = first + j + piece == row_end;
+                // A local fold, so that it stays in registers: fresh for a row's first piece,
+                // the carried one otherwise.
+                accumulator part = in_row == 0 ? accumulator{} : acc;
+                auto single = [&](std::size_t k) LOOM_INLINE_LAMBDA {
                   typename scalar_eval::values_type v;
                   scalar_eval::values(g, src, start + k, v);
-                  acc.add(static_cast<folded_type>(std::get<operand>(v)), in_row + k);
-                });
-            j += piece;
-          }
-        });
-    result[row] = static_cast<result_type>(acc.result(per_row));
+                  if constexpr (stashes)
+                    scalar_eval::template store<stash>(stash_data, first + start + k, v);
+                  part.add(static_cast<folded_type>(std::get<operand>(v)), in_row + k);
+                };
+                const block_split s = split_blocks(piece, at + start);
+                for (std::size_t k = 0; k < s.head; ++k) single(k);
+                // Returns the block by value: a cast is an expression over the local `v`.
+                using block = typename lanes::template value<folded_type>;
+                part.add_blocks(
+                    s.blocks, in_row + s.head, [&](std::size_t b) LOOM_INLINE_LAMBDA -> block {
+                      typename block_eval::values_type v;
+                      const std::size_t k = start + s.head + b * block_width;
+                      block_eval::values(g, src, k, v);
+                      if constexpr (stashes)
+                        block_eval::template store<stash>(stash_data, first + k, v);
+                      return lanes::template convert<folded_type>(std::get<operand>(v));
+                    });
+                for (std::size_t k = s.head + s.blocks * block_width; k < piece; ++k) single(k);
+                if (ends_row) {
+                  result[row++] = static_cast<result_type>(part.result(per_row));
+                  row_end += per_row;
+                } else {
+                  acc = part;
+                }
+                j += piece;
+              }
+            });
   }
 };
 

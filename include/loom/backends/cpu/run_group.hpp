@@ -16,12 +16,12 @@
 
 namespace loom::cpu {
 
-template <class G, std::size_t Step>
+template <class G, std::size_t Step, template <class, std::size_t> class Reads = plan_reads>
 using step_runner =
     std::conditional_t<fusion_plan<G>::steps[Step].kind == step_kind::map,
-                       map_step<G, Step>,
+                       map_step<G, Step, Reads<G, Step>>,
                        std::conditional_t<fusion_plan<G>::steps[Step].kind == step_kind::reduce,
-                                          reduce_step<G, Step>,
+                                          reduce_step<G, Step, Reads<G, Step>>,
                                           matmul_step<G, Step>>>;
 
 // A group of the plan: its steps run over the same rows, one block of rows at a time
@@ -29,7 +29,8 @@ using step_runner =
 // earlier one are still in cache. Where the run-time shapes do not split into the same rows
 // (dynamic extents that differ from what the static ones promised), each step runs over its
 // whole space in turn instead: slower, equally correct.
-template <class G, std::size_t Group>
+// `Reads` says what each step reads and computes: the plan's, or with the CPU's stashes.
+template <class G, std::size_t Group, template <class, std::size_t> class Reads = plan_reads>
 struct group_runner {
   using plan = fusion_plan<G>;
   static constexpr std::size_t N = G::node_count;
@@ -53,8 +54,8 @@ struct group_runner {
   // The group's steps, each ready to run over its part of the rows.
   template <std::size_t... K>
   static auto make_steps(const call_frame<N>& f, std::index_sequence<K...>) {
-    return std::tuple<step_runner<G, first + K>...>{
-        step_runner<G, first + K>(f, row_start<first + K>())...};
+    return std::tuple<step_runner<G, first + K, Reads>...>{
+        step_runner<G, first + K, Reads>(f, row_start<first + K>())...};
   }
   static auto make_steps(const call_frame<N>& f) {
     return make_steps(f, std::make_index_sequence<count>{});
@@ -70,14 +71,14 @@ struct group_runner {
   };
   static row_split split_rows(const call_frame<N>& f) {
     row_split s;
-    const shape& full = step_runner<G, first>::space(f);
+    const shape& full = step_runner<G, first, Reads>::space(f);
     const std::size_t split = info.split == plan::npos ? full.rank : info.split;
     for (std::size_t d = split; d-- > 0;) s.rows *= full.dims[d];
     s.elements = full.size();
     [&]<std::size_t... K>(std::index_sequence<K...>) {
       (
           [&] {
-            const shape& space = step_runner<G, first + K>::space(f);
+            const shape& space = step_runner<G, first + K, Reads>::space(f);
             const bool whole = space == full;
             s.per_row[K] = whole ? (s.rows == 0 ? 0 : full.size() / s.rows) : 1;
             s.together = s.together && (whole || space.size() == s.rows);
@@ -110,7 +111,7 @@ struct group_runner {
   // A step's own rows and elements per row, when it runs alone.
   template <std::size_t S>
   static std::pair<std::size_t, std::size_t> own_rows(const call_frame<N>& f) {
-    const shape& space = step_runner<G, S>::space(f);
+    const shape& space = step_runner<G, S, Reads>::space(f);
     if constexpr (is_reduce<S>) {
       const std::size_t rows = f.shapes[plan::steps[S].node].size();
       return {rows, rows == 0 ? 0 : space.size() / rows};
