@@ -52,7 +52,9 @@ struct reverse {
 };
 // [/snippet:cuda_copy_kernel]
 
-TEST_CASE("docs: a model on the GPU", "[docs][cuda]") {
+// The guide's model on `stream`. Its device tensors free in the stream's order when they go
+// out of scope, so the stream outlives this function.
+static void model_on(cudaStream_t stream) {
   using loom::dyn;
   using loom::extents;
   loom::tensor<float, extents<dyn, 64>> x(100);
@@ -70,8 +72,6 @@ TEST_CASE("docs: a model on the GPU", "[docs][cuda]") {
                                  loom::input<float, extents<64, 32>>{},
                                  loom::input<float, extents<32>>{});
 
-  cudaStream_t stream;
-  cudaStreamCreate(&stream);
   auto dx = loom::cuda::to_device(x, stream);  // host tensors to the device
   auto dw = loom::cuda::to_device(w, stream);
   auto db = loom::cuda::to_device(b, stream);
@@ -106,6 +106,12 @@ TEST_CASE("docs: a model on the GPU", "[docs][cuda]") {
   for (int step = 0; step < 3; ++step) graph.launch(stream);
   // [/snippet:cuda_run_and_capture]
   CHECK(worst_difference(loom::cuda::to_host(out, stream), expected) < 1e-6);
+}
+
+TEST_CASE("docs: a model on the GPU", "[docs][cuda]") {
+  cudaStream_t stream;
+  REQUIRE(cudaStreamCreate(&stream) == cudaSuccess);
+  model_on(stream);
   cudaStreamDestroy(stream);
 }
 

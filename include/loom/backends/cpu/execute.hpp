@@ -5,7 +5,6 @@
 #include <cstring>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "loom/backends/cpu/run_group.hpp"
 #include "loom/backends/cpu/stash.hpp"
@@ -38,6 +37,12 @@ void check_step_shapes(const call_frame<G::node_count>& f) {
 template <class G>
 void check_impure_shapes(const call_frame<G::node_count>& f) {
   using plan = fusion_plan<G>;
+  constexpr bool any_impure = [] {
+    for (const auto& n : plan::nodes)
+      if (n.impure) return true;
+    return false;
+  }();
+  if constexpr (!any_impure) return;
   for (std::size_t s = 0; s < plan::step_count; ++s) {
     if (plan::steps[s].kind != step_kind::map && plan::steps[s].kind != step_kind::reduce) continue;
     const std::size_t space_node = plan::steps[s].kind == step_kind::map
@@ -102,23 +107,38 @@ void check_in_place(const call_frame<G::node_count>& f,
   }
 }
 
-// Buffers for the materialised values that are not outputs, from loom's pool, for one call.
+// Buffers for the materialised values that are not outputs, for one call: small ones from an
+// arena inside this object (the per-row values of a softmax or layer norm over a few rows),
+// the rest from loom's pool, whose lock and map cost each way about what a layer norm of one
+// row of 1024 does. `Count` bounds the number of buffers (the graph's node count).
+template <std::size_t Count>
 class scratch {
  public:
   void* take(std::size_t bytes) {
+    const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+    if (rounded <= sizeof(arena_) - used_) {
+      void* p = arena_ + used_;
+      used_ += rounded;
+      return p;
+    }
     void* p = buffer_pool::instance().allocate(bytes);
-    held_.push_back({p, bytes});
+    held_[count_++] = {p, bytes};
     return p;
   }
   scratch() = default;
   scratch(const scratch&) = delete;
   scratch& operator=(const scratch&) = delete;
   ~scratch() {
-    for (auto [p, bytes] : held_) buffer_pool::instance().release(p, bytes);
+    for (std::size_t k = 0; k < count_; ++k)
+      buffer_pool::instance().release(held_[k].first, held_[k].second);
   }
 
  private:
-  std::vector<std::pair<void*, std::size_t>> held_;
+  static constexpr std::size_t alignment = buffer_pool::alignment;
+  alignas(alignment) unsigned char arena_[8192];
+  std::size_t used_ = 0;
+  std::array<std::pair<void*, std::size_t>, Count> held_;
+  std::size_t count_ = 0;
 };
 
 // The earlier node of the same call, for a copy of a whole-tensor call (npos otherwise).
@@ -192,7 +212,7 @@ void execute(const G& g,
              const std::array<void*, G::output_count>& outputs,
              int threads) {
   check_in_place<G>(f, outputs);
-  scratch temps;
+  scratch<G::node_count> temps;
   assign_buffers<G>(g, f, outputs, temps);
   assign_stashes<G>(f, temps);
   [&]<std::size_t... Group>(std::index_sequence<Group...>) {

@@ -43,16 +43,28 @@ loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f,
                                         std::size_t row_start) {
   using plan = fusion_plan<G>;
   constexpr std::size_t N = G::node_count;
-  constexpr auto& loads = Reads::loads;
+  // The values the step reads, as a list: the nest is built on every call, so its loops run
+  // over these only.
+  static constexpr auto read = [] {
+    constexpr std::size_t count = [] {
+      std::size_t c = 0;
+      for (bool b : Reads::loads) c += b;
+      return c;
+    }();
+    std::array<std::size_t, count> list{};
+    std::size_t c = 0;
+    for (std::size_t i = 0; i < N; ++i)
+      if (Reads::loads[i]) list[c++] = i;
+    return list;
+  }();
   // A view this step materialises is read through the view; every other value from its own
   // buffer.
   auto through_view = [&](std::size_t i) {
     return Reads::stores[i] && plan::nodes[i].kind == node_kind::view;
   };
   // Strides of every value read in the space's axes; 0 along broadcast axes.
-  std::array<std::array<std::ptrdiff_t, max_rank>, N> stride{};
-  for (std::size_t i = 0; i < N; ++i) {
-    if (!loads[i]) continue;
+  std::array<std::array<std::ptrdiff_t, max_rank>, N> stride;
+  for (std::size_t i : read) {
     const layout& l = through_view(i) ? f.view_layouts[i] : f.layouts[i];
     const std::size_t lead = space.rank - l.dims.rank;
     for (std::size_t d = 0; d < space.rank; ++d) {
@@ -68,19 +80,18 @@ loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f,
     if (extent == 1) continue;
     bool joins = nest.rank > 0 && !at_row_start;
     at_row_start = false;
-    for (std::size_t i = 0; i < N && joins; ++i)
-      if (loads[i]) joins = nest.stride[i][nest.rank - 1] == stride[i][d] * std::ptrdiff_t(extent);
+    for (std::size_t i : read)
+      joins = joins && nest.stride[i][nest.rank - 1] == stride[i][d] * std::ptrdiff_t(extent);
     if (joins) {
       nest.dims[nest.rank - 1] *= extent;
-      for (std::size_t i = 0; i < N; ++i) nest.stride[i][nest.rank - 1] = stride[i][d];
+      for (std::size_t i : read) nest.stride[i][nest.rank - 1] = stride[i][d];
     } else {
       nest.dims[nest.rank] = extent;
-      for (std::size_t i = 0; i < N; ++i) nest.stride[i][nest.rank] = stride[i][d];
+      for (std::size_t i : read) nest.stride[i][nest.rank] = stride[i][d];
       ++nest.rank;
     }
   }
-  for (std::size_t i = 0; i < N; ++i) {
-    if (!loads[i]) continue;
+  for (std::size_t i : read) {
     nest.element_size[i] = plan::nodes[i].element_size;
     const layout& l = through_view(i) ? f.view_layouts[i] : f.layouts[i];
     nest.base[i] = static_cast<const unsigned char*>(through_view(i) ? f.view_data[i] : f.data[i]) +
