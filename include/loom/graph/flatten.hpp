@@ -29,7 +29,10 @@ struct flat_node {
   using extents_type = E;
   static constexpr std::size_t arity = sizeof...(Args);
   static constexpr std::array<std::size_t, sizeof...(Args)> args{Args...};
-  [[no_unique_address]] Op op;
+  // A plain member, though most ops are empty: the CUDA backend passes graphs to kernels by
+  // value, and nvcc 13 places a member that follows an empty [[no_unique_address]] one at
+  // another offset on the device than on the host.
+  Op op;
 };
 
 // A traced program: nodes in topological order (a hana::tuple of flat_node) and the indices

@@ -120,7 +120,7 @@ struct opaque : detail::trace_identity<opaque_traits<F>::is_pure> {
   struct signature
       : loom::signature<typename opaque_traits<F>::template output_type<Ts...>, Ts...> {};
 
-  [[no_unique_address]] F f;
+  F f;  // not [[no_unique_address]]: see flat_node
 
   template <class... Ts>
   LOOM_HD auto scalar(Ts... xs) const {

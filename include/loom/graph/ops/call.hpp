@@ -81,7 +81,7 @@ struct opaque_call : detail::with_trace_id {
   template <class... E>
   using result_extents = opaque_output_extents_t<F, E...>;
 
-  [[no_unique_address]] F f;
+  F f;  // not [[no_unique_address]]: see flat_node
 
   // The result's shape at run time: F::output_shape where F declares its extents, else the
   // broadcast of the inputs.
