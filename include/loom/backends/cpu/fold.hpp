@@ -27,14 +27,6 @@ struct fold {
   int blocks = 0;
   T tail = Kind::template identity<T>();
 
-  void add(const block& v, std::size_t) {
-    partial = lanes::template apply<T>(combine{}, partial, v);
-    if (++blocks == W) {
-      total = lanes::template apply<T>(combine{}, total, partial);
-      partial = block::Constant(Kind::template identity<T>());
-      blocks = 0;
-    }
-  }
   void add(T x, std::size_t) { tail = combine::scalar(tail, x); }
 
   // Folds `count` consecutive blocks, `next(k)` the k-th. The running lanes are a local
