@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "loom/core/config.hpp"
+#include "loom/graph/ops/exp_float.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 // Element-wise unary ops. `scalar` is the definition (host and device); `simd`, where present,
@@ -24,6 +25,15 @@ auto vectorised_in_range(const A& a, Fast fast, InRange in_range) {
   const Block x = a;
   if (in_range(x.minCoeff(), x.maxCoeff())) return Block(fast(x));
   return Block(x.unaryExpr([](T v) { return Op::scalar(v); }));
+}
+
+// exp of a block: exp_float's for float, Eigen's otherwise.
+template <class A>
+auto exp_block(const A& a) {
+  if constexpr (std::is_same_v<typename A::Scalar, float>)
+    return a.unaryExpr(exp_float{});
+  else
+    return a.exp();
 }
 
 // True for values from the smallest normal number to the largest finite one.
@@ -98,14 +108,14 @@ struct exp : floating_unary {
   template <class A>
   static auto simd(const A& a) {
     // Below log(smallest normal) the f64 result is subnormal or 0, which Eigen's f64 exp
-    // misses; its f32 exp reaches 0 correctly and needs no check.
+    // misses; exp_float reaches 0 correctly and needs no check.
     if constexpr (std::is_same_v<typename A::Scalar, double>)
       return vectorised_in_range<exp>(
           a,
           [](const auto& x) { return x.exp(); },
           [](double lo, double) { return lo >= -708.39641853226408; });
     else
-      return a.exp();
+      return exp_block(a);
   }
 };
 
@@ -195,7 +205,7 @@ struct sigmoid : floating_unary {
   template <class A>
   static auto simd(const A& a) {
     using T = typename A::Scalar;
-    return T(1) / (T(1) + (-a).exp());
+    return T(1) / (T(1) + exp_block(-a));
   }
 };
 
