@@ -149,6 +149,16 @@ struct evaluate {
     return own == last && contiguous ? 1 : -1;
   }
 
+  // Whether the static extents fix the step of every value the step loads. Then the
+  // run-time `dense` flag of its loop nest changes nothing, and one version of the loop
+  // (Dense = false) serves: half the code to generate.
+  static constexpr bool steps_known() {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return ((!Reads::loads[I] || static_step<I>() >= 0) && ...);
+    }
+    (std::make_index_sequence<G::node_count>{});
+  }
+
   // x / d where d is one loaded value per row (softmax's sum): a multiplication by 1 / d,
   // computed once per block, as hand-written softmax loops do; a division per element costs
   // more than the exp. Within 1.5 ulp of x / d; where 1 / d is not a normal number (d near

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <type_traits>
 
 #include "loom/backends/cpu/evaluate.hpp"
 #include "loom/backends/cpu/lanes.hpp"
@@ -17,6 +18,7 @@ template <class G, std::size_t Step, class Reads = plan_reads<G, Step>>
 struct map_step {
   using plan = fusion_plan<G>;
   using nodes = step_nodes<G, Step, Reads>;
+  using strided_eval = evaluate<G, Step, block_lanes<block_width>, false, Reads>;
   static constexpr std::size_t N = G::node_count;
 
   loop_nest<N> nest;
@@ -72,22 +74,21 @@ struct map_step {
               auto single = [&](std::size_t j) {
                 evaluate<G, Step, scalar_lanes, false, Reads>::run(g, src, j, o);
               };
-              if (nest.dense)
+              auto blocks = [&]<bool Dense>(std::bool_constant<Dense>) LOOM_INLINE_LAMBDA {
                 for_each_block(
                     n,
                     at,
                     [&](std::size_t j) LOOM_INLINE_LAMBDA {
-                      evaluate<G, Step, block_lanes<block_width>, true, Reads>::run(g, src, j, o);
+                      evaluate<G, Step, block_lanes<block_width>, Dense, Reads>::run(g, src, j, o);
                     },
                     single);
+              };
+              if constexpr (strided_eval::steps_known())
+                blocks(std::false_type{});
+              else if (nest.dense)
+                blocks(std::true_type{});
               else
-                for_each_block(
-                    n,
-                    at,
-                    [&](std::size_t j) LOOM_INLINE_LAMBDA {
-                      evaluate<G, Step, block_lanes<block_width>, false, Reads>::run(g, src, j, o);
-                    },
-                    single);
+                blocks(std::false_type{});
             });
   }
 };

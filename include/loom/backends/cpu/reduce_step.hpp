@@ -66,7 +66,9 @@ struct reduce_step {
 
   // Result elements [first_row, last_row), each folding `per_row` elements of the walk.
   void rows(const G& g, std::size_t first_row, std::size_t last_row, std::size_t per_row) const {
-    if (nest.dense)
+    if constexpr (evaluate<G, Step, block_lanes<block_width>, false, Reads>::steps_known())
+      fold_rows<false>(g, first_row, last_row, per_row);
+    else if (nest.dense)
       fold_rows<true>(g, first_row, last_row, per_row);
     else
       fold_rows<false>(g, first_row, last_row, per_row);
