@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 #include <loom/cuda.hpp>
 #include <string>
+#include <utility>
+
+#include "../common/error_message.hpp"
 
 using loom::dyn;
 using loom::extents;
@@ -13,12 +16,7 @@ namespace {
 
 template <class F>
 std::string cuda_error_of(F&& f) {
-  try {
-    f();
-  } catch (const loom::cuda_error& e) {
-    return e.what();
-  }
-  return "(no cuda_error)";
+  return loom_test::error_message<loom::cuda_error>(std::forward<F>(f), "(no cuda_error)");
 }
 
 }  // namespace

@@ -25,10 +25,15 @@
 #include <type_traits>
 #include <vector>
 
+#include "../common/matmul_reference.hpp"
 #include "support.hpp"
 
 using Catch::Matchers::Contains;
 using namespace cuda_test;
+using loom_test::at;
+using loom_test::gemm_dims;
+using loom_test::product_reference;
+using loom_test::reader;
 
 namespace {
 
@@ -119,50 +124,13 @@ struct dims {
 const std::vector<dims> row_shapes{
     {64, 1024}, {33, 1000}, {8, 1003}, {7, 3000}, {2, 5000}, {1, 1}, {300, 130}, {3000, 64}};
 
-// --- matmul references -------------------------------------------------------------------------
-
-// Element (b, i, j) of a rank-2 or rank-3 operand read as a batch of matrices: a rank-2
-// operand, or a batch of 1, serves every batch.
-template <class Tensor>
-double at(const Tensor& t, std::size_t b, std::size_t i, std::size_t j) {
-  const loom::shape& s = t.shape();
-  const std::size_t rows = s.dims[s.rank - 2], cols = s.dims[s.rank - 1];
-  const std::size_t batch = s.rank == 3 && s.dims[0] != 1 ? b : 0;
-  return static_cast<double>(t.data()[(batch * rows + i) * cols + j]);
-}
-
-// The product of a (batch, i, p) and b (batch, p, j) over p < k into `out`, with the sum of
-// the magnitudes of the terms as each element's scale.
-template <class A, class B>
-reference product_ref(const loom::shape& out, std::size_t k, A&& a, B&& b) {
-  const std::size_t rows = out.dims[out.rank - 2], cols = out.dims[out.rank - 1];
-  reference r{out, std::vector<double>(out.size()), std::vector<double>(out.size())};
-  for (std::size_t flat = 0; flat < out.size(); ++flat) {
-    const std::size_t j = flat % cols, i = flat / cols % rows, batch = flat / (rows * cols);
-    double sum = 0, magnitude = 0;
-    for (std::size_t p = 0; p < k; ++p) {
-      const double term = a(batch, i, p) * b(batch, p, j);
-      sum += term;
-      magnitude += std::abs(term);
-    }
-    r.value[flat] = sum;
-    r.scale[flat] = magnitude;
-  }
-  return r;
-}
+// --- matmul bounds (the reference: tests/common/matmul_reference.hpp) ----------------------------
 
 tolerance gemm_tol(std::size_t k, double eps = eps_f) {
   return {(8 + 2 * std::sqrt(double(k))) * eps, eps};
 }
 tolerance twice(tolerance t) {
   return {2 * t.rel, 2 * t.abs};
-}
-
-template <class Tensor>
-auto reader(const Tensor& t) {
-  return [&t](std::size_t b, std::size_t i, std::size_t j) {
-    return at(t, b, i, j);
-  };
 }
 
 // Checks the GPU's result of a model both ways (run() into poisoned buffers, operator())
@@ -182,6 +150,30 @@ void check_single(const Cpu& cpu_result,
     CT_CHECK_REPORT(compare(fresh, want, tol, what + " operator() vs double"));
     CT_CHECK_REPORT(compare(into, cpu_reference(cpu_result, want), twice(tol), what + " vs cpu"));
   });
+}
+
+// The 2-D products of random [rows, k] and [k, cols] matrices of T in [-1, 1] for each of
+// `shapes`, through check_single (the bound: gemm_tol(k, eps)). `seed` numbers the operands.
+template <class T, class Cpu, class Gpu>
+void check_2d_products(const Cpu& cpu,
+                       const Gpu& gpu,
+                       const std::vector<gemm_dims>& shapes,
+                       std::uint32_t seed,
+                       double eps,
+                       const std::string& label) {
+  for (const auto& [rows, k, cols] : shapes) {
+    const auto a = uniform_tensor<T, extents<dyn, dyn>>(make_shape({rows, k}), seed++, -1, 1);
+    const auto b = uniform_tensor<T, extents<dyn, dyn>>(make_shape({k, cols}), seed++, -1, 1);
+    const auto da = upload(a);
+    const auto db = upload(b);
+    check_single(cpu(a, b),
+                 gpu,
+                 product_reference(make_shape({rows, cols}), k, reader(a), reader(b)),
+                 gemm_tol(k, eps),
+                 label + text(a.shape()) + " x " + text(b.shape()),
+                 da,
+                 db);
+  }
 }
 
 // --- callables of the graph (namespace scope: see support.hpp) -----------------------------------
@@ -362,6 +354,48 @@ reference attention_ref(const tokens& x,
   return r;
 }
 
+// The attention block's CPU model, over any number of tokens.
+auto compile_attention() {
+  return loom::compile(attention_fn,
+                       loom::input<float, extents<dyn, d_model>>{},
+                       weights_input{},
+                       weights_input{},
+                       weights_input{},
+                       model_vec_input{},
+                       model_vec_input{});
+}
+
+// Random inputs of the attention block for n tokens (`seed` numbers them): x ~ N(0, 1), the
+// weights ~ N(0, 1 / d_model) so that the projections stay of order 1, gamma ~ N(1, 0.1) and
+// beta ~ N(0, 0.1).
+struct attention_inputs {
+  tokens x;
+  weights wq, wk, wv;
+  model_vec gamma, beta;
+
+  attention_inputs(std::size_t n, std::uint32_t& seed) : x(make_shape({n, d_model})) {
+    fill_normal(x, seed++, 0, 1);
+    for (weights* w : {&wq, &wk, &wv}) fill_normal(*w, seed++, 0, 1 / std::sqrt(double(d_model)));
+    fill_normal(gamma, seed++, 1, 0.1);
+    fill_normal(beta, seed++, 0, 0.1);
+  }
+
+  template <class Cpu>
+  auto on_cpu(const Cpu& cpu) const {
+    return cpu(x, wq, wk, wv, gamma, beta);
+  }
+  reference expected() const { return attention_ref(x, wq, wk, wv, gamma, beta); }
+  // Device copies, in the model's argument order.
+  auto on_device(cudaStream_t stream = nullptr) const {
+    return std::make_tuple(upload(x, stream),
+                           upload(wq, stream),
+                           upload(wk, stream),
+                           upload(wv, stream),
+                           upload(gamma, stream),
+                           upload(beta, stream));
+  }
+};
+
 }  // namespace
 
 TEST_CASE("softmax and log_softmax over rows of many widths", "[models][softmax]") {
@@ -416,30 +450,14 @@ TEST_CASE("matmul of 2-D matrices, 1xN . NxK and MxN . Nx1 included - inner exte
           "[models][matmul]") {
   auto cpu = loom::compile(matmul_fn, mat_input{}, mat_input{});
   auto gpu = loom::cuda::to_cuda(cpu);
-  const std::size_t shapes[][3] = {{1, 1, 1},
-                                   {1, 7, 9},
-                                   {9, 7, 1},
-                                   {1, 300, 1},
-                                   {5, 1, 6},
-                                   {64, 33, 65},
-                                   {130, 257, 70},
-                                   {1, 1000, 512},
-                                   {256, 1000, 1},
-                                   {512, 512, 512}};
-  std::uint32_t seed = 300;
-  for (const auto& [rows, k, cols] : shapes) {
-    const mat a = uniform_tensor<float, extents<dyn, dyn>>(make_shape({rows, k}), seed++, -1, 1);
-    const mat b = uniform_tensor<float, extents<dyn, dyn>>(make_shape({k, cols}), seed++, -1, 1);
-    const auto da = upload(a);
-    const auto db = upload(b);
-    check_single(cpu(a, b),
-                 gpu,
-                 product_ref(make_shape({rows, cols}), k, reader(a), reader(b)),
-                 gemm_tol(k),
-                 text(a.shape()) + " x " + text(b.shape()),
-                 da,
-                 db);
-  }
+  check_2d_products<float>(
+      cpu,
+      gpu,
+      loom_test::degenerate_gemms_and(
+          {{64, 33, 65}, {130, 257, 70}, {1, 1000, 512}, {256, 1000, 1}, {512, 512, 512}}),
+      300,
+      eps_f,
+      "");
   SECTION("an inner extent of 0 gives zeros (into a poisoned output)") {
     const auto da = upload(mat(make_shape({3, 0})));
     const auto db = upload(mat(make_shape({0, 4})));
@@ -485,14 +503,14 @@ TEST_CASE("batched matmul: equal batches, a batch of one, a shared matrix", "[mo
     const loom::shape out = make_shape({c.batches, c.rows, c.cols});
     check_single(cpu3(a, b),
                  gpu3,
-                 product_ref(out, c.k, reader(a), reader(b)),
+                 product_reference(out, c.k, reader(a), reader(b)),
                  gemm_tol(c.k),
                  text(a.shape()) + " x " + text(b.shape()),
                  da,
                  db);
     check_single(cpu_shared(a, w),
                  gpu_shared,
-                 product_ref(out, c.k, reader(a), reader(w)),
+                 product_reference(out, c.k, reader(a), reader(w)),
                  gemm_tol(c.k),
                  text(a.shape()) + " x " + text(w.shape()),
                  da,
@@ -523,12 +541,12 @@ TEST_CASE("transposed operands are read in place: matmul(transpose(a), b), matmu
     const auto da = upload(a);
     const auto db = upload(b);
     const auto dc = upload(c);
-    const reference atb = product_ref(
+    const reference atb = product_reference(
         make_shape({n, p}),
         m,
         [&](std::size_t, std::size_t i, std::size_t r) { return at(a, 0, r, i); },
         reader(b));
-    const reference act = product_ref(
+    const reference act = product_reference(
         make_shape({m, q}), n, reader(a), [&](std::size_t, std::size_t r, std::size_t j) {
           return at(c, 0, j, r);
         });
@@ -546,26 +564,12 @@ TEST_CASE("transposed operands are read in place: matmul(transpose(a), b), matmu
 }
 
 TEST_CASE("matmul in double precision", "[models][matmul]") {
-  using dmat = loom::tensor<double, extents<dyn, dyn>>;
   auto cpu = loom::compile(matmul_fn,
                            loom::input<double, extents<dyn, dyn>>{},
                            loom::input<double, extents<dyn, dyn>>{});
   auto gpu = loom::cuda::to_cuda(cpu);
-  const std::size_t shapes[][3] = {{17, 23, 11}, {130, 257, 70}, {1, 1000, 3}};
-  std::uint32_t seed = 600;
-  for (const auto& [rows, k, cols] : shapes) {
-    const dmat a = uniform_tensor<double, extents<dyn, dyn>>(make_shape({rows, k}), seed++, -1, 1);
-    const dmat b = uniform_tensor<double, extents<dyn, dyn>>(make_shape({k, cols}), seed++, -1, 1);
-    const auto da = upload(a);
-    const auto db = upload(b);
-    check_single(cpu(a, b),
-                 gpu,
-                 product_ref(make_shape({rows, cols}), k, reader(a), reader(b)),
-                 gemm_tol(k, eps_d),
-                 "f64 " + text(a.shape()) + " x " + text(b.shape()),
-                 da,
-                 db);
-  }
+  check_2d_products<double>(
+      cpu, gpu, {{17, 23, 11}, {130, 257, 70}, {1, 1000, 3}}, 600, eps_d, "f64 ");
   sync_ok();
 }
 
@@ -593,7 +597,7 @@ TEST_CASE("MLP layers: relu(x w + b) and softmax(x w + b)", "[models][mlp]") {
     const std::string what = text(x.shape()) + " x " + text(w.shape());
     const tolerance tol = gemm_tol(in);
 
-    reference logits = product_ref(make_shape({rows, out}), in, reader(x), reader(w));
+    reference logits = product_reference(make_shape({rows, out}), in, reader(x), reader(w));
     for (std::size_t i = 0; i < logits.value.size(); ++i) {
       logits.value[i] += b(i % out);
       logits.scale[i] += std::abs(double(b(i % out))) + 1;
@@ -626,34 +630,17 @@ TEST_CASE("MLP layers: relu(x w + b) and softmax(x w + b)", "[models][mlp]") {
 
 TEST_CASE("an attention block: GEMMs, transposed keys, softmax, residual, layer_norm",
           "[models][attention]") {
-  auto cpu = loom::compile(attention_fn,
-                           loom::input<float, extents<dyn, d_model>>{},
-                           weights_input{},
-                           weights_input{},
-                           weights_input{},
-                           model_vec_input{},
-                           model_vec_input{});
+  auto cpu = compile_attention();
   auto gpu = loom::cuda::to_cuda(cpu);
   STATIC_REQUIRE(decltype(gpu)::kernel_count == 5);
   std::uint32_t seed = 800;
   for (std::size_t n : {std::size_t(1), std::size_t(100), std::size_t(257)}) {
-    tokens x(make_shape({n, d_model}));
-    weights wq, wk, wv;
-    model_vec gamma, beta;
-    fill_normal(x, seed++, 0, 1);
-    for (weights* w : {&wq, &wk, &wv}) fill_normal(*w, seed++, 0, 1 / std::sqrt(double(d_model)));
-    fill_normal(gamma, seed++, 1, 0.1);
-    fill_normal(beta, seed++, 0, 0.1);
-    const auto dx = upload(x);
-    const auto dq = upload(wq);
-    const auto dk = upload(wk);
-    const auto dv = upload(wv);
-    const auto dg = upload(gamma);
-    const auto db = upload(beta);
+    const attention_inputs in(n, seed);
+    const auto [dx, dq, dk, dv, dg, db] = in.on_device();
     // Normalised outputs of magnitude about 1; the example checks 1e-4 absolute.
-    check_single(cpu(x, wq, wk, wv, gamma, beta),
+    check_single(in.on_cpu(cpu),
                  gpu,
-                 attention_ref(x, wq, wk, wv, gamma, beta),
+                 in.expected(),
                  {1e-4, 1e-4},
                  "attention, " + std::to_string(n) + " tokens",
                  dx,
@@ -893,31 +880,14 @@ TEST_CASE("capture() records a call into a CUDA graph - launch() replays it on n
 
 TEST_CASE("everything on a created non-blocking stream", "[models][stream]") {
   scoped_stream stream;  // outlives the model, whose temporaries are freed in order on it
-  auto cpu = loom::compile(attention_fn,
-                           loom::input<float, extents<dyn, d_model>>{},
-                           weights_input{},
-                           weights_input{},
-                           weights_input{},
-                           model_vec_input{},
-                           model_vec_input{});
+  auto cpu = compile_attention();
   auto gpu = loom::cuda::to_cuda(cpu);
   std::uint32_t seed = 1300;
   for (std::size_t n : {std::size_t(64), std::size_t(300)}) {
-    tokens x(make_shape({n, d_model}));
-    weights wq, wk, wv;
-    model_vec gamma, beta;
-    fill_normal(x, seed++, 0, 1);
-    for (weights* w : {&wq, &wk, &wv}) fill_normal(*w, seed++, 0, 1 / std::sqrt(double(d_model)));
-    fill_normal(gamma, seed++, 1, 0.1);
-    fill_normal(beta, seed++, 0, 0.1);
-    const auto on_cpu = cpu(x, wq, wk, wv, gamma, beta);
-    const reference want = attention_ref(x, wq, wk, wv, gamma, beta);
-    const auto dx = upload(x, stream);
-    const auto dq = upload(wq, stream);
-    const auto dk = upload(wk, stream);
-    const auto dv = upload(wv, stream);
-    const auto dg = upload(gamma, stream);
-    const auto db = upload(beta, stream);
+    const attention_inputs in(n, seed);
+    const auto on_cpu = in.on_cpu(cpu);
+    const reference want = in.expected();
+    const auto [dx, dq, dk, dv, dg, db] = in.on_device(stream);
     const std::string what = "created stream, " + std::to_string(n) + " tokens";
     const auto fresh = call_fresh(gpu, stream, dx, dq, dk, dv, dg, db);
     const auto into = run_poisoned(gpu, on_cpu, stream, dx, dq, dk, dv, dg, db);

@@ -27,9 +27,16 @@
 #include <utility>
 #include <vector>
 
+#include "../common/reduction_reference.hpp"
 #include "support.hpp"
 
 using namespace cuda_test;
+using loom_test::expected_reduction;
+using loom_test::mask_of;
+using loom_test::name_of;
+using loom_test::red;
+using loom_test::reduce_over;
+using loom_test::reduction_reference;
 
 namespace {
 
@@ -39,116 +46,12 @@ using vec = loom::tensor<float, extents<dyn>>;
 using cube_input = loom::input<float, extents<dyn, dyn, dyn>>;
 using mat_input = loom::input<float, extents<dyn, dyn>>;
 
-enum class red { sum, mean, max, min, prod, argmax };
-
-const char* name_of(red k) {
-  switch (k) {
-    case red::sum:
-      return "sum";
-    case red::mean:
-      return "mean";
-    case red::max:
-      return "max";
-    case red::min:
-      return "min";
-    case red::prod:
-      return "prod";
-    case red::argmax:
-      return "argmax";
-  }
-  return "?";
-}
-
 struct entry {
   red kind;
   bool keep;
 };
 
-// --- the reference -----------------------------------------------------------------------------
-
-struct expected {
-  loom::shape shape;
-  std::vector<double> value;
-  std::vector<double> magnitude;  // sum of |x| over each result's elements (mean: their mean)
-  std::size_t count = 1;          // elements folded into each result
-};
-
-// Walks the input in row-major order; `at`, the row-major position among the reduced indices,
-// is what argmax returns. NaN: max, min and argmax take the first NaN and keep it (PyTorch);
-// otherwise the first of equal values wins. i32 sums and products wrap modulo 2^32.
-expected reduce_ref(red k,
-                    const std::vector<double>& x,
-                    const loom::shape& in,
-                    unsigned mask,
-                    bool keep,
-                    bool wrap_i32) {
-  expected e;
-  for (std::size_t d = 0; d < in.rank; ++d) {
-    if (!((mask >> d) & 1u)) {
-      e.shape.dims[e.shape.rank++] = in.dims[d];
-    } else {
-      if (keep) e.shape.dims[e.shape.rank++] = 1;
-      e.count *= in.dims[d];
-    }
-  }
-  const std::size_t outs = e.shape.size();
-  std::vector<double> acc(outs, k == red::prod ? 1.0 : 0.0), best(outs, 0.0), where(outs, 0.0);
-  std::vector<std::uint32_t> wrapped(outs, k == red::prod ? 1u : 0u);
-  std::vector<bool> seen(outs, false);
-  e.magnitude.assign(outs, 0.0);
-  for (std::size_t flat = 0; flat < in.size(); ++flat) {
-    std::array<std::size_t, loom::max_rank> index{};
-    for (std::size_t d = in.rank, rest = flat; d-- > 0;) {
-      index[d] = rest % in.dims[d];
-      rest /= in.dims[d];
-    }
-    std::size_t out = 0, at = 0;
-    for (std::size_t d = 0; d < in.rank; ++d) {
-      if ((mask >> d) & 1u)
-        at = at * in.dims[d] + index[d];
-      else
-        out = out * in.dims[d] + index[d];
-    }
-    const double v = x[flat];
-    e.magnitude[out] += std::abs(v);
-    acc[out] = k == red::prod ? acc[out] * v : acc[out] + v;
-    if (wrap_i32) {
-      const auto w = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
-      wrapped[out] = k == red::prod ? wrapped[out] * w : wrapped[out] + w;
-    }
-    const double b = best[out];
-    const bool take =
-        !seen[out] || (!std::isnan(b) && (std::isnan(v) || (k == red::min ? v < b : v > b)));
-    if (take) {
-      best[out] = v;
-      where[out] = static_cast<double>(at);
-    }
-    seen[out] = true;
-  }
-  switch (k) {
-    case red::sum:
-    case red::prod:
-      e.value = acc;
-      if (wrap_i32)
-        for (std::size_t o = 0; o < outs; ++o) e.value[o] = static_cast<std::int32_t>(wrapped[o]);
-      break;
-    case red::mean:
-      e.value = acc;
-      for (std::size_t o = 0; o < outs; ++o) {
-        e.value[o] /= double(e.count);
-        e.magnitude[o] /= double(e.count);
-      }
-      break;
-    case red::max:
-    case red::min:
-      e.value = best;
-      break;
-    case red::argmax:
-      e.value = where;
-      break;
-  }
-  return e;
-}
+// --- the reference (tests/common/reduction_reference.hpp) and its bounds ---------------------
 
 // How a model's results may round: the unit roundoff of its dtype, whether its sums are exact
 // (integer-valued floats, or i32), whether its dtype is i32 (wrapping, exact; mean is f32).
@@ -162,21 +65,21 @@ double sum_rel(std::size_t n, double u) {
   return u * std::min(double(n), 256 + 4 * std::sqrt(double(n)));
 }
 
-// The reference for one result with its bound, as a `reference` (support.hpp): a tolerance
+// The reference for one result with its bound, as a `reference` (common/compare.hpp): a tolerance
 // relative to the magnitudes (sums) or to the value (products, exact mean), or none.
-std::pair<reference, tolerance> bound_for(red k, const expected& e, precision p) {
+std::pair<reference, tolerance> bound_for(red k, const expected_reduction& e, precision p) {
   reference r{e.shape, e.value, {}};
   const std::size_t n = e.count;
   switch (k) {
     case red::sum:
       if (p.exact_sums || p.i32) return {r, {}};
-      r.scale = e.magnitude;
+      r.scale = e.scale;
       return {r, {sum_rel(n, p.u), 0}};
     case red::mean:
       // The mean of i32 is f32; an exact sum leaves one division (and the i32 -> f32
       // conversion of the count).
       if (p.exact_sums || p.i32) return {r, {2 * u_f, 0}};
-      r.scale = e.magnitude;
+      r.scale = e.scale;
       return {r, {sum_rel(n, p.u) + 2 * p.u, 0}};
     case red::prod:
       if (p.i32) return {r, {}};
@@ -227,7 +130,7 @@ void check_results(const std::vector<entry>& entries,
   for (std::size_t k = 0; k < entries.size(); ++k) {
     const entry& en = entries[k];
     if (skip_prod && en.kind == red::prod) continue;
-    const expected e = reduce_ref(en.kind, x, in, mask, en.keep, p.i32);
+    const expected_reduction e = reduction_reference(en.kind, x.data(), in, mask, en.keep, p.i32);
     const auto [ref, tol] = bound_for(en.kind, e, p);
     const std::string label =
         what + ": " + name_of(en.kind) + (en.keep ? " keepdims" : "") + " of " + in.to_string();
@@ -302,14 +205,6 @@ loom::tensor<T, E> signed_tensor(const loom::shape& s, std::uint32_t seed) {
 // checks need. Between them every kind runs over trailing rows and over a non-trailing axis,
 // with and without keepdims.
 
-// The axes as a bit mask over rank R.
-template <std::size_t R, int... A>
-constexpr unsigned mask_of() {
-  unsigned m = 0;
-  ((m |= 1u << unsigned(A < 0 ? A + int(R) : A)), ...);
-  return m;
-}
-
 // A kind and keepdims as one template argument: 2 * kind + keep.
 constexpr int code(red k, bool keep) {
   return 2 * int(k) + (keep ? 1 : 0);
@@ -317,35 +212,7 @@ constexpr int code(red k, bool keep) {
 
 template <int Code, int... A, class X>
 auto reduce_one(const X& x) {
-  constexpr red k = red(Code / 2);
-  constexpr auto ax = loom::axes<A...>;
-  if constexpr (Code % 2 == 1) {
-    if constexpr (k == red::sum)
-      return loom::sum(x, ax, loom::keepdims);
-    else if constexpr (k == red::mean)
-      return loom::mean(x, ax, loom::keepdims);
-    else if constexpr (k == red::max)
-      return loom::max(x, ax, loom::keepdims);
-    else if constexpr (k == red::min)
-      return loom::min(x, ax, loom::keepdims);
-    else if constexpr (k == red::prod)
-      return loom::prod(x, ax, loom::keepdims);
-    else
-      return loom::argmax(x, ax, loom::keepdims);
-  } else {
-    if constexpr (k == red::sum)
-      return loom::sum(x, ax);
-    else if constexpr (k == red::mean)
-      return loom::mean(x, ax);
-    else if constexpr (k == red::max)
-      return loom::max(x, ax);
-    else if constexpr (k == red::min)
-      return loom::min(x, ax);
-    else if constexpr (k == red::prod)
-      return loom::prod(x, ax);
-    else
-      return loom::argmax(x, ax);
-  }
+  return reduce_over<red(Code / 2), Code % 2 == 1, A...>(x);
 }
 
 template <int... A>
@@ -583,7 +450,8 @@ TEST_CASE("f64 and i32 reductions", "[reduce][dtype]") {
       const std::vector<double> xs = doubles_of(any);
       for (std::size_t k : {std::size_t(0), std::size_t(2)}) {
         const entry en = i32_model::entries()[k];
-        const expected e = reduce_ref(en.kind, xs, any.shape(), i32_model::mask(), false, true);
+        const expected_reduction e =
+            reduction_reference(en.kind, xs.data(), any.shape(), i32_model::mask(), false, true);
         CT_CHECK_REPORT(compare(
             got[k],
             reference{e.shape, e.value, {}},

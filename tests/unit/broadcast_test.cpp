@@ -18,25 +18,10 @@
 using Catch::Matchers::Contains;
 using loom::dyn;
 using loom::extents;
-using loom_test::compare_same;
-using loom_test::compare_scaled;
-using loom_test::compare_with;
-using loom_test::make_shape;
-using loom_test::tolerance;
-using loom_test::vec;
+using namespace loom_test;
 
 namespace {
 
-template <class E>
-using ftensor = loom::tensor<float, E>;
-using mat = ftensor<extents<dyn, dyn>>;
-using cube = ftensor<extents<dyn, dyn, dyn>>;
-using hyper = ftensor<extents<dyn, dyn, dyn, dyn>>;
-
-template <class Tensor>
-using extents_of = typename std::remove_cvref_t<Tensor>::extents_type;
-
-constexpr double eps_f = std::numeric_limits<float>::epsilon();
 // One correctly rounded float operation: within half an ulp of the double reference.
 constexpr tolerance rounded{eps_f, 0};
 
@@ -58,17 +43,6 @@ loom_test::report against_broadcast(
 const auto add_ref = [](double x, double y) {
   return x + y;
 };
-
-// The message of the shape_error `f` throws, or a note that it threw none.
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const loom::shape_error& e) {
-    return e.what();
-  }
-  return "<no loom::shape_error thrown>";
-}
 
 }  // namespace
 

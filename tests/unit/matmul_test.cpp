@@ -10,13 +10,16 @@
 #include <string>
 #include <tuple>
 
+#include "../common/matmul_reference.hpp"
 #include "test_support.hpp"
 
 using Catch::Matchers::Contains;
 using loom::dyn;
 using loom::extents;
+using loom_test::at;
 using loom_test::compare_scaled;
 using loom_test::fill_uniform;
+using loom_test::reader;
 using loom_test::tolerance;
 
 namespace {
@@ -30,35 +33,16 @@ using cube_input = loom::input<float, extents<dyn, dyn, dyn>>;
 // with room for a different summation order than the reference's.
 constexpr tolerance product_tol{4 * std::numeric_limits<float>::epsilon(), 1e-6};
 
-// Element (b, i, j) of an operand of rank 2 or 3, read as a batch of matrices.
-template <class Tensor>
-double at(const Tensor& t, std::size_t b, std::size_t i, std::size_t j) {
-  const loom::shape& s = t.shape();
-  const std::size_t rows = s.dims[s.rank - 2], cols = s.dims[s.rank - 1];
-  const std::size_t batch = s.rank == 3 && s.dims[0] != 1 ? b : 0;
-  return static_cast<double>(t.data()[(batch * rows + i) * cols + j]);
-}
-
 // Compares `got` with the product of a and b (a and b given as functions of (batch, i, j)),
 // plus an epilogue applied to each product element.
 template <class Got, class A, class B, class Epilogue>
 loom_test::report check_product(
     const Got& got, std::size_t k, A&& a, B&& b, Epilogue&& epilogue, const std::string& what) {
-  const loom::shape& s = got.shape();
-  const std::size_t rows = s.dims[s.rank - 2], cols = s.dims[s.rank - 1];
-  auto product = [&](std::size_t flat, bool magnitude) {
-    const std::size_t j = flat % cols, i = flat / cols % rows, batch = flat / (rows * cols);
-    double sum = 0;
-    for (std::size_t p = 0; p < k; ++p) {
-      const double term = a(batch, i, p) * b(batch, p, j);
-      sum += magnitude ? std::abs(term) : term;
-    }
-    return sum;
-  };
+  const loom_test::reference product = loom_test::product_reference(got.shape(), k, a, b);
   return compare_scaled(
       got,
-      [&](std::size_t i) { return epilogue(i, product(i, false)); },
-      [&](std::size_t i) { return product(i, true) + 1; },
+      [&](std::size_t i) { return epilogue(i, product.value[i]); },
+      [&](std::size_t i) { return product.scale[i] + 1; },
       product_tol,
       what);
 }
@@ -73,16 +57,9 @@ TEST_CASE("matmul of 2-D matrices, including 1xN and Nx1 shapes", "[matmul]") {
   auto m =
       loom::compile([](auto a, auto b) { return loom::matmul(a, b); }, mat_input{}, mat_input{});
   static_assert(decltype(m)::kernel_count == 1);
-  const std::size_t shapes[][3] = {{1, 1, 1},
-                                   {1, 7, 9},
-                                   {9, 7, 1},
-                                   {1, 300, 1},
-                                   {5, 1, 6},
-                                   {3, 5, 7},
-                                   {64, 33, 65},
-                                   {130, 257, 70}};
   std::uint32_t seed = 1;
-  for (const auto& [rows, k, cols] : shapes) {
+  for (const auto& [rows, k, cols] :
+       loom_test::degenerate_gemms_and({{3, 5, 7}, {64, 33, 65}, {130, 257, 70}})) {
     mat a(rows, k), b(k, cols);
     fill_uniform(a, seed++, -1, 1);
     fill_uniform(b, seed++, -1, 1);
@@ -90,16 +67,10 @@ TEST_CASE("matmul of 2-D matrices, including 1xN and Nx1 shapes", "[matmul]") {
     REQUIRE(c.shape() == loom_test::make_shape({rows, cols}));
     const std::string what =
         std::to_string(rows) + "x" + std::to_string(k) + "x" + std::to_string(cols);
-    auto read_a = [&](std::size_t, std::size_t i, std::size_t j) {
-      return at(a, 0, i, j);
-    };
-    auto read_b = [&](std::size_t, std::size_t i, std::size_t j) {
-      return at(b, 0, i, j);
-    };
-    LOOM_CHECK_REPORT(check_product(c, k, read_a, read_b, identity, what));
+    LOOM_CHECK_REPORT(check_product(c, k, reader(a), reader(b), identity, what));
     // Eager mode runs the same GEMM.
     LOOM_CHECK_REPORT(
-        check_product(loom::matmul(a, b), k, read_a, read_b, identity, what + " eager"));
+        check_product(loom::matmul(a, b), k, reader(a), reader(b), identity, what + " eager"));
   }
 }
 
@@ -126,17 +97,13 @@ TEST_CASE("batched matmul: equal batches, a shared matrix, and a batch of one", 
   fill_uniform(one, 13, -1, 1);
   fill_uniform(w, 14, -1, 1);
   fill_uniform(lhs, 15, -1, 1);
-  auto read = [](const auto& t) {
-    return [&t](std::size_t batch, std::size_t i, std::size_t j) {
-      return at(t, batch, i, j);
-    };
-  };
-  LOOM_CHECK_REPORT(check_product(m(a, b), 6, read(a), read(b), identity, "[4,5,6] x [4,6,3]"));
-  LOOM_CHECK_REPORT(check_product(m(a, one), 6, read(a), read(one), identity, "[4,5,6] x [1,6,3]"));
+  LOOM_CHECK_REPORT(check_product(m(a, b), 6, reader(a), reader(b), identity, "[4,5,6] x [4,6,3]"));
   LOOM_CHECK_REPORT(
-      check_product(shared_rhs(a, w), 6, read(a), read(w), identity, "[4,5,6] x [6,3]"));
+      check_product(m(a, one), 6, reader(a), reader(one), identity, "[4,5,6] x [1,6,3]"));
   LOOM_CHECK_REPORT(
-      check_product(shared_lhs(lhs, b), 6, read(lhs), read(b), identity, "[5,6] x [4,6,3]"));
+      check_product(shared_rhs(a, w), 6, reader(a), reader(w), identity, "[4,5,6] x [6,3]"));
+  LOOM_CHECK_REPORT(
+      check_product(shared_lhs(lhs, b), 6, reader(lhs), reader(b), identity, "[5,6] x [4,6,3]"));
   CHECK(m(a, one).shape() == loom_test::make_shape({4, 5, 3}));
 }
 

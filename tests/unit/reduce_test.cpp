@@ -18,81 +18,15 @@
 #include <utility>
 #include <vector>
 
+#include "../common/reduction_reference.hpp"
 #include "test_support.hpp"
 
 using Catch::Matchers::Contains;
 using loom::dyn;
 using loom::extents;
-using loom_test::compare_same;
-using loom_test::compare_scaled;
-using loom_test::compare_with;
-using loom_test::fnan;
-using loom_test::make_shape;
+using namespace loom_test;
 
 namespace {
-
-template <class E>
-using ftensor = loom::tensor<float, E>;
-using cube = ftensor<extents<dyn, dyn, dyn>>;
-using mat = ftensor<extents<dyn, dyn>>;
-
-template <class Tensor>
-using extents_of = typename std::remove_cvref_t<Tensor>::extents_type;
-
-constexpr double eps_f = std::numeric_limits<float>::epsilon();
-constexpr double u_f = eps_f / 2;  // unit roundoff of f32
-
-enum class red { sum, mean, max, min, prod, argmax };
-
-constexpr const char* name_of(red k) {
-  switch (k) {
-    case red::sum:
-      return "sum";
-    case red::mean:
-      return "mean";
-    case red::max:
-      return "max";
-    case red::min:
-      return "min";
-    case red::prod:
-      return "prod";
-    case red::argmax:
-      return "argmax";
-  }
-  return "?";
-}
-
-template <red K, class X, class... O>
-auto reduce(const X& x, O... o) {
-  if constexpr (K == red::sum)
-    return loom::sum(x, o...);
-  else if constexpr (K == red::mean)
-    return loom::mean(x, o...);
-  else if constexpr (K == red::max)
-    return loom::max(x, o...);
-  else if constexpr (K == red::min)
-    return loom::min(x, o...);
-  else if constexpr (K == red::prod)
-    return loom::prod(x, o...);
-  else
-    return loom::argmax(x, o...);
-}
-
-template <red K, bool Keep, int... A, class X>
-auto reduce_over(const X& x) {
-  if constexpr (Keep)
-    return reduce<K>(x, loom::axes<A...>, loom::keepdims);
-  else
-    return reduce<K>(x, loom::axes<A...>);
-}
-
-// The axes as a bit mask over rank R, negative ones counted from the end.
-template <std::size_t R, int... A>
-constexpr unsigned mask_of() {
-  unsigned m = 0;
-  ((m |= 1u << unsigned(A < 0 ? A + int(R) : A)), ...);
-  return m;
-}
 
 template <int... A>
 std::string axes_text() {
@@ -100,91 +34,6 @@ std::string axes_text() {
   std::size_t n = 0;
   ((s += (n++ ? ", " : "") + std::to_string(A)), ...);
   return s + ">";
-}
-
-// --- the reference ---------------------------------------------------------------------------
-
-struct expected {
-  loom::shape shape;
-  std::vector<double> value;
-  std::vector<double> scale;  // sum of |x| over each result's elements (for mean, their mean)
-  std::size_t count = 1;      // elements folded into each result element
-  bool empty_error = false;   // max, min or argmax over an empty axis
-};
-
-// Walks the input in row-major order and sends each element to the result element of its
-// kept indices; `at`, its row-major position among the reduced indices, is what argmax
-// returns (the index along the one reduced axis, or the flat index over all of them).
-// i32 sums and products wrap modulo 2^32, as loom's integer arithmetic does.
-template <class T>
-expected reference(red k, const T* x, const loom::shape& in, unsigned mask, bool keep) {
-  expected e;
-  for (std::size_t d = 0; d < in.rank; ++d) {
-    if (!((mask >> d) & 1u)) {
-      e.shape.dims[e.shape.rank++] = in.dims[d];
-    } else {
-      if (keep) e.shape.dims[e.shape.rank++] = 1;
-      e.count *= in.dims[d];
-    }
-  }
-  const std::size_t outs = e.shape.size();
-  e.empty_error = (k == red::max || k == red::min || k == red::argmax) && e.count == 0 && outs;
-  std::vector<double> acc(outs, k == red::prod ? 1.0 : 0.0), best(outs, 0.0), where(outs, 0.0);
-  std::vector<std::uint32_t> wrapped(outs, k == red::prod ? 1u : 0u);
-  std::vector<bool> seen(outs, false);
-  e.scale.assign(outs, 0.0);
-  for (std::size_t flat = 0; flat < in.size(); ++flat) {
-    std::array<std::size_t, loom::max_rank> index{};
-    for (std::size_t d = in.rank, rest = flat; d-- > 0;) {
-      index[d] = rest % in.dims[d];
-      rest /= in.dims[d];
-    }
-    std::size_t out = 0, at = 0;
-    for (std::size_t d = 0; d < in.rank; ++d) {
-      if ((mask >> d) & 1u)
-        at = at * in.dims[d] + index[d];
-      else
-        out = out * in.dims[d] + index[d];
-    }
-    const double v = static_cast<double>(x[flat]);
-    e.scale[out] += std::abs(v);
-    acc[out] = k == red::prod ? acc[out] * v : acc[out] + v;
-    if constexpr (std::is_integral_v<T>) {
-      const auto w = static_cast<std::uint32_t>(x[flat]);
-      wrapped[out] = k == red::prod ? wrapped[out] * w : wrapped[out] + w;
-    }
-    const double b = best[out];
-    const bool take =
-        !seen[out] || (!std::isnan(b) && (std::isnan(v) || (k == red::min ? v < b : v > b)));
-    if (take) {
-      best[out] = v;
-      where[out] = static_cast<double>(at);
-    }
-    seen[out] = true;
-  }
-  for (std::size_t o = 0; o < outs; ++o) {
-    if (k == red::mean) e.scale[o] = e.count ? e.scale[o] / double(e.count) : 0;
-    if ((k == red::sum || k == red::prod) && std::is_integral_v<T>)
-      acc[o] = static_cast<std::int32_t>(wrapped[o]);
-  }
-  switch (k) {
-    case red::sum:
-    case red::prod:
-      e.value = acc;
-      break;
-    case red::mean:
-      e.value = acc;
-      for (double& v : e.value) v /= double(e.count);  // 0 / 0: the mean of nothing is NaN
-      break;
-    case red::max:
-    case red::min:
-      e.value = best;
-      break;
-    case red::argmax:
-      e.value = where;
-      break;
-  }
-  return e;
 }
 
 // A result as doubles, with its shape and the unit roundoff of its dtype (0 for i32, whose
@@ -228,14 +77,12 @@ result result_of(F&& f) {
 // product of n factors within about (n - 1)u of its value (n u allowed for both); mean adds
 // u for converting i32 elements to f32 and u for its division. max, min and argmax pick an
 // element: exact, as are the wrapping i32 sums and products.
-loom_test::report against(const result& got, const expected& e, red k, const std::string& what) {
-  if (!got.error.empty() || !(got.shape() == e.shape)) {
-    loom_test::report r(what);
-    r.shape_ok = false;
-    r.shapes = got.error.empty() ? got.shape().to_string() + " vs expected " + e.shape.to_string()
-                                 : "threw " + got.error;
-    return r;
-  }
+loom_test::report against(const result& got,
+                          const expected_reduction& e,
+                          red k,
+                          const std::string& what) {
+  if (!got.error.empty()) return loom_test::not_compared(what, "threw " + got.error);
+  if (!(got.shape() == e.shape)) return loom_test::shapes_differ(what, got.shape(), e.shape);
   const double n = static_cast<double>(e.count);
   const auto want = [&](std::size_t i) {
     return e.value[i];
@@ -256,7 +103,10 @@ loom_test::report against(const result& got, const expected& e, red k, const std
 }
 
 template <class Tensor>
-loom_test::report against(const Tensor& got, const expected& e, red k, const std::string& what) {
+loom_test::report against(const Tensor& got,
+                          const expected_reduction& e,
+                          red k,
+                          const std::string& what) {
   return against(as_result(got), e, k, what);
 }
 
@@ -265,7 +115,7 @@ loom_test::report against(const Tensor& got, const expected& e, red k, const std
 void verify(red k,
             const loom::shape& in,
             const std::string& what,
-            const expected& e,
+            const expected_reduction& e,
             const result& fused,
             const result& eager) {
   INFO(what);
@@ -276,17 +126,6 @@ void verify(red k,
   }
   LOOM_CHECK_REPORT(against(fused, e, k, what));
   LOOM_CHECK_REPORT(compare_same(eager, fused, what + ": eager vs compiled"));
-}
-
-// The message of the shape_error `f` throws, or a note that it threw none.
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const loom::shape_error& e) {
-    return e.what();
-  }
-  return "<no loom::shape_error thrown>";
 }
 
 // Signs at random and magnitudes spread over [1/2, 2], so products of hundreds of elements
@@ -316,7 +155,7 @@ void check_reduction(const std::vector<X>& inputs) {
            x.shape(),
            std::string(name_of(K)) + " " + axes_text<A...>() + (Keep ? " keepdims" : "") + " of " +
                x.shape().to_string(),
-           reference(K, x.data(), x.shape(), mask, Keep),
+           reduction_reference(K, x.data(), x.shape(), mask, Keep),
            result_of([&] { return model(x); }),
            result_of([&] { return reduce_over<K, Keep, A...>(x); }));
 }
@@ -373,7 +212,7 @@ void verify_results(const std::array<sweep_entry, 6>& entries,
   const std::string shape = x.shape().to_string();
   INFO(axes << " of " << shape);
   for (const sweep_entry& entry : entries) {
-    if (reference(entry.kind, x.data(), x.shape(), mask, entry.keep).empty_error) {
+    if (reduction_reference(entry.kind, x.data(), x.shape(), mask, entry.keep).empty_error) {
       // The first reduction with nothing to pick from throws, naming itself.
       CHECK_THAT(error, Contains(name_of(entry.kind)) && Contains(shape));
       return;
@@ -382,10 +221,11 @@ void verify_results(const std::array<sweep_entry, 6>& entries,
   REQUIRE(error.empty());
   for (std::size_t k = 0; k < got.size(); ++k) {
     const sweep_entry& entry = entries[k];
-    LOOM_CHECK_REPORT(against(got[k],
-                              reference(entry.kind, x.data(), x.shape(), mask, entry.keep),
-                              entry.kind,
-                              std::string(name_of(entry.kind)) + (entry.keep ? " keepdims" : "")));
+    LOOM_CHECK_REPORT(
+        against(got[k],
+                reduction_reference(entry.kind, x.data(), x.shape(), mask, entry.keep),
+                entry.kind,
+                std::string(name_of(entry.kind)) + (entry.keep ? " keepdims" : "")));
   }
 }
 
@@ -1022,8 +862,10 @@ TEST_CASE("long rows: exact integer sums and the same bits on any thread count",
       const std::string how = what + (exact ? " integers" : " random");
       const auto [sum, mean, max, at] = rows(x);
       const auto [col_sum, col_min, col_at] = columns(x);
-      const expected want_sum = reference(red::sum, x.data(), x.shape(), 2u, false);
-      const expected want_col = reference(red::sum, x.data(), x.shape(), 1u, false);
+      const expected_reduction want_sum =
+          reduction_reference(red::sum, x.data(), x.shape(), 2u, false);
+      const expected_reduction want_col =
+          reduction_reference(red::sum, x.data(), x.shape(), 1u, false);
       if (exact) {
         LOOM_CHECK_REPORT(compare_with(
             sum, [&](std::size_t i) { return want_sum.value[i]; }, {}, how + " row sums"));
@@ -1038,18 +880,20 @@ TEST_CASE("long rows: exact integer sums and the same bits on any thread count",
         LOOM_CHECK_REPORT(against(sum, want_sum, red::sum, how + " row sums"));
         LOOM_CHECK_REPORT(against(col_sum, want_col, red::sum, how + " column sums"));
       }
-      LOOM_CHECK_REPORT(against(
-          max, reference(red::max, x.data(), x.shape(), 2u, false), red::max, how + " row max"));
+      LOOM_CHECK_REPORT(against(max,
+                                reduction_reference(red::max, x.data(), x.shape(), 2u, false),
+                                red::max,
+                                how + " row max"));
       LOOM_CHECK_REPORT(against(at,
-                                reference(red::argmax, x.data(), x.shape(), 2u, false),
+                                reduction_reference(red::argmax, x.data(), x.shape(), 2u, false),
                                 red::argmax,
                                 how + " row argmax"));
       LOOM_CHECK_REPORT(against(col_min,
-                                reference(red::min, x.data(), x.shape(), 1u, false),
+                                reduction_reference(red::min, x.data(), x.shape(), 1u, false),
                                 red::min,
                                 how + " column min"));
       LOOM_CHECK_REPORT(against(col_at,
-                                reference(red::argmax, x.data(), x.shape(), 1u, false),
+                                reduction_reference(red::argmax, x.data(), x.shape(), 1u, false),
                                 red::argmax,
                                 how + " column argmax"));
 

@@ -22,42 +22,11 @@ using Catch::Matchers::Contains;
 using loom::dyn;
 using loom::extents;
 using loom::ops::slice_end;
-using loom_test::compare_same;
-using loom_test::compare_scaled;
-using loom_test::compare_with;
-using loom_test::make_shape;
+using namespace loom_test;
 
 namespace {
 
-template <class E>
-using ftensor = loom::tensor<float, E>;
-using mat = ftensor<extents<dyn, dyn>>;
-using cube = ftensor<extents<dyn, dyn, dyn>>;
-using hyper = ftensor<extents<dyn, dyn, dyn, dyn>>;
-
-template <class Tensor>
-using extents_of = typename std::remove_cvref_t<Tensor>::extents_type;
-
-constexpr double eps_f = std::numeric_limits<float>::epsilon();
-
-using index_t = std::array<std::size_t, loom::max_rank>;
-
 // --- references --------------------------------------------------------------------------------
-
-index_t unflatten(const loom::shape& s, std::size_t flat) {
-  index_t i{};
-  for (std::size_t d = s.rank; d-- > 0;) {
-    i[d] = flat % s.dims[d];
-    flat /= s.dims[d];
-  }
-  return i;
-}
-
-std::size_t flatten(const loom::shape& s, const index_t& i) {
-  std::size_t flat = 0;
-  for (std::size_t d = 0; d < s.rank; ++d) flat = flat * s.dims[d] + i[d];
-  return flat;
-}
 
 // The elements of a view of `x` with shape `out`, in row-major order: element `i` of the
 // view is element source(i) of x (both as multi-indices).
@@ -120,12 +89,7 @@ loom_test::report matches(const Got& got,
                           const loom::shape& shape,
                           const std::vector<double>& want,
                           const std::string& what) {
-  if (!(got.shape() == shape)) {
-    loom_test::report r(what);
-    r.shape_ok = false;
-    r.shapes = got.shape().to_string() + " vs expected " + shape.to_string();
-    return r;
-  }
+  if (!(got.shape() == shape)) return loom_test::shapes_differ(what, got.shape(), shape);
   return compare_with(
       got, [&](std::size_t i) { return want[i]; }, {}, what);
 }
@@ -160,17 +124,6 @@ template <class Tensor>
 Tensor iota(Tensor t) {
   for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = static_cast<float>(i);
   return t;
-}
-
-// The message of the shape_error `f` throws, or a note that it threw none.
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const loom::shape_error& e) {
-    return e.what();
-  }
-  return "<no loom::shape_error thrown>";
 }
 
 }  // namespace
