@@ -302,6 +302,23 @@ TEST_CASE("rows holding +inf or NaN follow the documented rules", "[composites][
   LOOM_CHECK_REPORT(against(logsumexp_fn(x), lse, {}, "logsumexp eager"));
 }
 
+TEST_CASE("softmax and logsumexp over an empty axis are empty and -inf, as in PyTorch",
+          "[composites][softmax][edge]") {
+  // max over an empty axis throws; the max these composites subtract is -inf there instead.
+  mat x(3, 0);
+  auto softmax = loom::compile(softmax_fn, mat_in{});
+  auto logsumexp = loom::compile(logsumexp_fn, mat_in{});
+  auto log_softmax = loom::compile(log_softmax_fn, mat_in{});
+  CHECK(softmax(x).shape() == make_shape({3, 0}));
+  CHECK(softmax_fn(x).shape() == make_shape({3, 0}));
+  CHECK(log_softmax(x).shape() == make_shape({3, 0}));
+  for (const auto& lse : {logsumexp(x), logsumexp_fn(x)}) {
+    REQUIRE(lse.shape() == make_shape({3}));
+    for (std::size_t i = 0; i < 3; ++i) CHECK(lse(i) == -finf);
+  }
+  CHECK_THROWS_AS(loom::max(x, loom::axes<-1>), loom::shape_error);
+}
+
 TEST_CASE("softmax over axis 0, logsumexp with keepdims, and f64", "[composites][softmax]") {
   SECTION("axis 0 of a [6, 5] input, fused and eager") {
     mat x(6, 5);
