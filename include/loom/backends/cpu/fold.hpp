@@ -56,11 +56,15 @@ struct fold {
   }
 
   // Tree reductions over the lanes: a serial fold of 64 lanes would cost a row of a softmax
-  // about as much as its first 64 elements. Eigen's for sums and products; for max and min,
-  // halves combined by the op's own NaN-propagating packet form down to 8 lanes (Eigen's
-  // NaN-propagating maxCoeff reduces its last packet lane by lane, with a NaN test each).
+  // about as much as its first 64 elements. Eigen's for floating-point sums and products; for
+  // max and min, halves combined by the op's own NaN-propagating packet form down to 8 lanes
+  // (Eigen's NaN-propagating maxCoeff reduces its last packet lane by lane, with a NaN test
+  // each); for integers the halves too, whose last lanes fold with the op's wrapping scalar
+  // form, where Eigen's sum and prod end in plain int arithmetic (undefined on overflow).
   static T across_lanes(const block& all) {
-    if constexpr (std::is_same_v<combine, ops::add>)
+    if constexpr (std::is_integral_v<T>)
+      return halves<W>(all);
+    else if constexpr (std::is_same_v<combine, ops::add>)
       return all.sum();
     else if constexpr (std::is_same_v<combine, ops::mul>)
       return all.prod();
