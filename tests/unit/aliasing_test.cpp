@@ -185,7 +185,7 @@ TEST_CASE("an output shifted against its input, over a smaller one or of another
   for (double v : wide) REQUIRE(v == 0.5);
 }
 
-TEST_CASE("outputs that overlap are refused; outputs side by side are not", "[aliasing][errors]") {
+TEST_CASE("outputs that overlap are refused, outputs side by side are not", "[aliasing][errors]") {
   auto split = loom::compile([](auto x) { return std::make_tuple(loom::relu(x), loom::relu(-x)); },
                              vec_in{});
   loom_test::vec<float> x(500);
