@@ -280,17 +280,19 @@ TEST_CASE("softmax and friends survive values whose exp overflows or vanishes",
 }
 
 TEST_CASE("rows holding +inf or NaN follow the documented rules", "[composites][softmax][edge]") {
-  // torch.logsumexp replaces an infinite max by 0, and so does loom for all three ops: a row
+  // torch.logsumexp replaces an infinite max, and so does loom for all three ops: a row
   // holding +inf has logsumexp +inf; its softmax is NaN at the +inf entries and 0 elsewhere
-  // (torch: NaN throughout); NaN anywhere makes the whole row NaN.
-  mat x(3, 3);
-  const float in[3][3] = {{finf, 1, 2}, {finf, finf, -finf}, {fnan, 1, 2}};
-  for (std::size_t i = 0; i < 3; ++i)
+  // (torch: NaN throughout), also where a finite entry's exp would overflow by itself (100);
+  // a row of -inf has softmax NaN and logsumexp -inf; NaN anywhere makes the whole row NaN.
+  mat x(4, 3);
+  const float in[4][3] = {{finf, 100, 2}, {finf, finf, -finf}, {fnan, 1, 2}, {-finf, -finf, -finf}};
+  for (std::size_t i = 0; i < 4; ++i)
     for (std::size_t k = 0; k < 3; ++k) x(i, k) = in[i][k];
-  const reference p{{dnan, 0, 0, dnan, dnan, 0, dnan, dnan, dnan}, std::vector<double>(9, 0)};
-  const reference lp{{dnan, -dinf, -dinf, dnan, dnan, -dinf, dnan, dnan, dnan},
-                     std::vector<double>(9, 0)};
-  const reference lse{{dinf, dinf, dnan}, std::vector<double>(3, 0)};
+  const reference p{{dnan, 0, 0, dnan, dnan, 0, dnan, dnan, dnan, dnan, dnan, dnan},
+                    std::vector<double>(12, 0)};
+  const reference lp{{dnan, -dinf, -dinf, dnan, dnan, -dinf, dnan, dnan, dnan, dnan, dnan, dnan},
+                     std::vector<double>(12, 0)};
+  const reference lse{{dinf, dinf, dnan, -dinf}, std::vector<double>(4, 0)};
   auto softmax = loom::compile(softmax_fn, mat_in{});
   auto log_softmax = loom::compile(log_softmax_fn, mat_in{});
   auto logsumexp = loom::compile(logsumexp_fn, mat_in{});

@@ -321,6 +321,24 @@ TEST_CASE("where promotes its branches and accepts scalars and non-bool conditio
   const auto nz = loom::where(x, 1, 0);
   LOOM_CHECK_REPORT(compare_with(
       nz, [&](std::size_t k) { return x(k) != 0 ? 1.0 : 0.0; }, {}, "where(x, 1, 0)"));
+
+  // A scalar branch takes the other branch's dtype, never the condition's: i32 here, eager
+  // and compiled.
+  const auto keep_i32 = [](const auto& c, const auto& v) {
+    return loom::where(c, v, 2);
+  };
+  const auto eager = keep_i32(x, i);
+  auto compiled = loom::compile(keep_i32,
+                                loom::input<float, loom::extents<dyn>>{},
+                                loom::input<std::int32_t, loom::extents<dyn>>{});
+  const auto fused = compiled(x, i);
+  static_assert(std::is_same_v<value_t<decltype(eager)>, std::int32_t>);
+  static_assert(std::is_same_v<value_t<decltype(fused)>, std::int32_t>);
+  const auto want = [&](std::size_t k) {
+    return x(k) != 0 ? double(i(k)) : 2.0;
+  };
+  LOOM_CHECK_REPORT(compare_with(eager, want, {}, "where(f32, i32, 2) eager"));
+  LOOM_CHECK_REPORT(compare_with(fused, want, {}, "where(f32, i32, 2) compiled"));
 }
 
 // --- IEEE special values ----------------------------------------------------------------------

@@ -195,6 +195,23 @@ TEST_CASE("a compiled model checks dynamic extents on entry", "[trace][errors]")
   REQUIRE_THROWS_WITH(m.run(wrong, x), Catch::Contains("[3, 4]") && Catch::Contains("[2, 4]"));
 }
 
+TEST_CASE("an op whose operands are one value plans and runs", "[trace][plan]") {
+  // a * a names `a` twice: the plan's walks over the operands must visit it once.
+  auto m = loom::compile(
+      [](auto x) {
+        auto a = x + x;
+        return std::make_tuple(a * a, a);
+      },
+      vec_input{});
+  const vec x = random_vec(130, 12);
+  const auto [square, twice] = m(x);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double a = 2.0 * x(i);
+    REQUIRE(twice(i) == float(a));
+    REQUIRE(square(i) == Approx(a * a).epsilon(1e-6));
+  }
+}
+
 TEST_CASE("running in place across fusion groups is refused", "[trace][errors]") {
   // Group 0 writes x*10 over x; group 1 would then read the new x.
   auto m = loom::compile([](auto x, auto y) { return std::make_tuple(x * 10.f, x + y); },

@@ -14,15 +14,19 @@ namespace detail {
 
 inline constexpr float inf_f = std::numeric_limits<float>::infinity();
 
-// The max over the axes, kept to broadcast against x, with an infinite max replaced by 0, as
-// torch.logsumexp does: x - max is then never inf - inf, so a row of -inf has logsumexp -inf
-// and a row holding +inf has logsumexp +inf instead of NaN. An empty row's max is -inf, so
-// its logsumexp is -inf and its softmax empty, where max itself would throw. The literals
-// keep this in the type, so every use of it in one model is one node.
+// The shift softmax, log_softmax and logsumexp subtract before exp: the max over the axes,
+// kept to broadcast against x, so that no exp overflows. An infinite max is replaced, as
+// torch.logsumexp replaces it, so that x - shift is never inf - inf: a max of -inf by 0 (a row
+// of -inf: logsumexp -inf), a max of +inf by the dtype's largest finite value (the +inf
+// entries stay +inf, and every finite entry falls far below exp's range, to exp 0:
+// logsumexp +inf, softmax NaN at the +inf entries and 0 elsewhere). An empty row's max is
+// -inf, so its logsumexp is -inf and its softmax empty, where max itself would throw. NaN
+// stays NaN. The literals keep this in the type, so every use of it in one model is one node.
 template <class X, int... A>
 auto finite_max(const X& x, axes_t<A...> ax) {
   const auto m = reduction<ops::max_with_identity_kind>(x, ax, keepdims);
-  return where(abs(m) == lit<inf_f>, lit<0.f>, m);
+  constexpr auto largest = std::numeric_limits<floating_t<typename decltype(m)::value_type>>::max();
+  return where(m == lit<-inf_f>, lit<0.f>, minimum(m, lit<largest>));
 }
 
 // log(sum(exp(s))) over the axes, kept, for s = x - finite_max(x).

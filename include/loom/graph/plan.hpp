@@ -296,28 +296,38 @@ struct fusion_plan {
                                                                                             : npos;
   }
 
+  // Visits each node reachable from the roots once, depth first; `visit(x)` says whether to
+  // go on to x's operands. A node is marked when it is pushed, so the stack never holds more
+  // than node_count entries (`a * a` names one operand twice).
+  template <class Roots, class Visit>
+  static constexpr void depth_first(const Roots& is_root, Visit visit) {
+    std::array<bool, node_count> seen{};
+    std::array<std::size_t, node_count> stack{};
+    std::size_t top = 0;
+    auto push = [&](std::size_t x) {
+      if (!seen[x]) seen[x] = true, stack[top++] = x;
+    };
+    for (std::size_t i = 0; i < node_count; ++i)
+      if (is_root[i]) push(i);
+    while (top > 0) {
+      const std::size_t x = stack[--top];
+      if (visit(x))
+        for (std::size_t j = 0; j < nodes[x].arity; ++j) push(nodes[x].args[j]);
+    }
+  }
+
   // The leaves (values read from memory) that computing `roots` in registers needs; `also`
   // marks values read from memory though the plan would compute them (a backend's choice).
   template <class Roots>
   static constexpr std::array<bool, node_count> leaves_of(const Roots& is_root,
                                                           const Roots& also = Roots{}) {
-    std::array<bool, node_count> leaf{}, seen{};
-    std::array<std::size_t, node_count> stack{};
-    std::size_t top = 0;
-    for (std::size_t i = 0; i < node_count; ++i)
-      if (is_root[i]) stack[top++] = i;
-    while (top > 0) {
-      const std::size_t x = stack[--top];
-      if (seen[x]) continue;
-      seen[x] = true;
-      if (!is_root[x] && (is_leaf(x) || also[x])) {
-        leaf[x] = true;
-      } else if (computable(x)) {
-        for (std::size_t j = 0; j < nodes[x].arity; ++j) stack[top++] = nodes[x].args[j];
-      } else {
-        leaf[x] = true;  // a root that is itself read from memory: an input or a view
-      }
-    }
+    std::array<bool, node_count> leaf{};
+    depth_first(is_root, [&](std::size_t x) {
+      // A root that is itself read from memory (an input or a view) is a leaf too.
+      const bool read = (!is_root[x] && (is_leaf(x) || also[x])) || !computable(x);
+      leaf[x] = read;
+      return !read;
+    });
     return leaf;
   }
 
@@ -434,22 +444,10 @@ struct fusion_plan {
         root[operand] = true;
     }
     const auto leaf = leaves_of(root, also);
-    std::array<bool, node_count> seen{};
-    std::array<std::size_t, node_count> stack{};
-    std::size_t top = 0;
-    for (std::size_t i = 0; i < node_count; ++i)
-      if (root[i]) stack[top++] = i;
-    while (top > 0) {
-      const std::size_t x = stack[--top];
-      if (seen[x]) continue;
-      seen[x] = true;
-      if (leaf[x]) {
-        r.loads[x] = true;
-      } else {
-        r.computes[x] = true;
-        for (std::size_t j = 0; j < nodes[x].arity; ++j) stack[top++] = nodes[x].args[j];
-      }
-    }
+    depth_first(root, [&](std::size_t x) {
+      (leaf[x] ? r.loads : r.computes)[x] = true;
+      return !leaf[x];
+    });
     return r;
   }
   struct step_nodes {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -163,10 +164,34 @@ auto make_node(const Op& op, const N&... n) {
   return apply<Op, typename sig::result_type, E, N...>{{}, op, {n...}};
 }
 
-// Builds the node for `op` applied to traced operands and C++ scalars.
+// The operands whose dtypes the result takes: all, or from Op::first_value_operand on (where's
+// condition has its own dtype, and a scalar beside it takes the values' dtype, not the
+// condition's).
+template <class Op>
+constexpr std::size_t first_value_operand() {
+  if constexpr (requires { Op::first_value_operand; })
+    return Op::first_value_operand;
+  else
+    return 0;
+}
+
+template <std::size_t First, class... N>
+constexpr auto strong_from() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return strong_of<void, std::tuple_element_t<First + I, std::tuple<N...>>...>();
+  }
+  (std::make_index_sequence<sizeof...(N) - First>{});
+}
+
+// Builds the node for `op` applied to traced operands and C++ scalars. Scalars adopt the
+// promotion of the strong value operands, or where these are all scalars, of every strong
+// operand.
 template <class Op, class... X>
 auto trace_op(const Op& op, const X&... x) {
-  using Strong = typename decltype(strong_of<void, operand_node_t<X>...>())::type;
+  using Values =
+      typename decltype(strong_from<first_value_operand<Op>(), operand_node_t<X>...>())::type;
+  using All = typename decltype(strong_of<void, operand_node_t<X>...>())::type;
+  using Strong = std::conditional_t<std::is_void_v<Values>, All, Values>;
   return make_node(op, adopt<Strong>(x)...);
 }
 

@@ -14,6 +14,7 @@ struct where {
   using shape_rule = elementwise_shape;
   static constexpr std::string_view name = "where";
   static constexpr std::size_t arity = 3;
+  static constexpr std::size_t first_value_operand = 1;  // the condition's dtype is its own
   template <class C, class A, class B>
   struct signature : loom::signature<promote_t<A, B>, bool, promote_t<A, B>, promote_t<A, B>> {};
 
