@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One-shot GPU check for the device machine: configure, build only the CUDA
 # targets (cuda_checks), run the CUDA tests, run bench_cuda and the PyTorch peers,
-# print one table. Non-interactive; every step is timed.
+# then (when the tests passed) the CUDA tests again under compute-sanitizer's memcheck,
+# initcheck and racecheck (compute_sanitizer.sh), and print one table. Non-interactive;
+# every step is timed.
 #
 #   bash bench/gpu/run.sh DEPS_DIR        # DEPS_DIR: made by scripts/gather-gpu-deps.sh
 #
@@ -14,9 +16,14 @@
 #                        the tests, before bench_cuda's timings are not disturbed either way
 #   LOOM_CONFIGURE_ONLY  1: stop after configure (for machines without a GPU)
 #   BENCH_TIMEOUT / PEERS_TIMEOUT / TEST_TIMEOUT   seconds (300 / 240 / 120 per test)
+#   LOOM_COMPUTE_SANITIZER  0: skip the compute-sanitizer runs (default 1)
+#   SANITIZER_TIMEOUT / SANITIZER_BUDGET  seconds per run / for all of them (120 / 420);
+#                        see compute_sanitizer.sh for its other settings
 #
 # Exit status: 0 all good; 1 configure or build failed; 2 CUDA tests failed;
-# 3 bench_cuda failed (build and tests fine). The peers never fail the run.
+# 3 bench_cuda failed (build and tests fine). The peers never fail the run, nor does
+# compute-sanitizer: its result is in the last line ("sanitizers ...") and in
+# $OUT/sanitizer.txt. The benchmarks run first, so a long sanitizer run cannot cost them.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -176,6 +183,21 @@ if [ "$build_rc" -eq 0 ]; then
   fi
 fi
 
+# --- compute-sanitizer -------------------------------------------------------------------
+sanitizer_status="not run"
+if [ "$test_rc" -ne 0 ]; then
+  sanitizer_status="not run (CUDA tests failed)"
+elif [ "${LOOM_COMPUTE_SANITIZER:-1}" = 1 ]; then
+  step "compute-sanitizer: memcheck, initcheck, racecheck"
+  SANITIZER_TIMEOUT=${SANITIZER_TIMEOUT:-120} SANITIZER_BUDGET=${SANITIZER_BUDGET:-420} \
+    bash bench/gpu/compute_sanitizer.sh "$build" "$out" 2>&1 | tee "$out/sanitizer.txt"
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    sanitizer_status="clean"
+  else
+    sanitizer_status="FAILED: $(tail -1 "$out/sanitizer.txt")"
+  fi
+fi
+
 # --- table ------------------------------------------------------------------------------
 step "table"
 python3 bench/gpu/table.py "$out/bench_cuda.csv" "$out/peers.csv" 2>&1 | tee "$out/table.txt"
@@ -189,5 +211,5 @@ elif [ "$test_rc" -ne 0 ]; then
 elif [ "$bench_rc" -ne 0 ]; then
   rc=3; status="bench_cuda FAILED"
 fi
-step "done: $status (configure $configure_rc, build $build_rc, tests $test_rc, bench $bench_rc); logs in $out"
+step "done: $status (configure $configure_rc, build $build_rc, tests $test_rc, bench $bench_rc); sanitizers $sanitizer_status; logs in $out"
 exit "$rc"

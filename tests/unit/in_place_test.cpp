@@ -126,7 +126,7 @@ TEST_CASE("a hook's value is its operand's buffer: a later read of it forbids ru
   CHECK(total() == Approx(want).margin(1e-5));
 }
 
-TEST_CASE("a model that returns its input may run over it; outputs may not overlap",
+TEST_CASE("a model that returns its input may run over it, but outputs may not overlap",
           "[in_place][errors]") {
   auto identity = loom::compile([](auto x) { return x; }, loom::input<float, extents<dyn>>{});
   loom::tensor<float, extents<dyn>> x(10);

@@ -650,9 +650,12 @@ TEST_CASE("mixed dtypes promote inside traced models as they do eagerly",
       fused, [&](std::size_t k) { return eager(k); }, scale, {2 * eps_f, 0}, "fused vs eager"));
 }
 
-// Fused code may contract a*b + c into one FMA (GCC does with -march=native), which rounds
-// once where eager mode rounds twice. The documented contract: the fused result is within an
-// ulp of the exact value, and eager differs from it by at most the rounding of the product.
+// Fused code may contract a*b + c into one FMA, which rounds once where eager mode rounds
+// twice; the user's flags decide (GCC contracts at -O2 with FMA hardware, not at -O0 or with
+// -ffp-contract=off), so both must pass. Contracted, the fused result is within half an ulp of
+// the exact value; not, within half an ulp of the product and half an ulp of the sum. The
+// documented contract: eager differs from fused by at most the rounding of the product (and
+// of the sum).
 TEST_CASE("a fused multiply-add agrees with the eager chain within an ulp",
           "[ops][binary][fused]") {
   const auto fma_like = [](const auto& a, const auto& b) {
@@ -671,7 +674,7 @@ TEST_CASE("a fused multiply-add agrees with the eager chain within an ulp",
       return double(std::nextafter(f, INFINITY) - f);
     };
     const double product = double(a(k)) * b(k), exact = product + a(k);
-    REQUIRE(std::abs(double(fused(k)) - exact) <= ulp(exact));
+    REQUIRE(std::abs(double(fused(k)) - exact) <= ulp(product) / 2 + ulp(exact));
     REQUIRE(std::abs(double(fused(k)) - double(eager(k))) <= ulp(product) + ulp(exact));
   }
 }

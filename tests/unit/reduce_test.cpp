@@ -460,7 +460,7 @@ TEST_CASE("f64 and i32 reductions", "[reduce][dtype]") {
   }
 }
 
-TEST_CASE("empty reductions: sum is 0, prod 1, mean NaN; max, min and argmax throw",
+TEST_CASE("empty reductions: sum is 0, prod 1, mean NaN, while max, min and argmax throw",
           "[reduce][empty][errors]") {
   mat e(3, 0);
   const auto sums = loom::sum(e, loom::axes<-1>);
@@ -483,7 +483,7 @@ TEST_CASE("empty reductions: sum is 0, prod 1, mean NaN; max, min and argmax thr
   CHECK(loom::argmax(mat(0, 4), loom::axes<-1>).shape() == make_shape({0}));
 }
 
-TEST_CASE("max and min propagate NaN; argmax takes the first maximum, and NaN as maximum",
+TEST_CASE("max and min propagate NaN, argmax takes the first maximum, and NaN as maximum",
           "[reduce][nan]") {
   // Rows of 130: two SIMD blocks of 64 and a scalar tail of 2. Row r gets NaN at the
   // positions in `nans` and the row's maximum at those in `ties`, so that the first NaN or

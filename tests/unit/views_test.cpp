@@ -128,7 +128,7 @@ Tensor iota(Tensor t) {
 
 }  // namespace
 
-TEST_CASE("reshape keeps the row-major order; one dyn extent is inferred", "[views][reshape]") {
+TEST_CASE("reshape keeps the row-major order and infers one dyn extent", "[views][reshape]") {
   const cube x = iota(cube(2, 3, 4));
   std::vector<double> flat(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) flat[i] = i;
