@@ -37,9 +37,6 @@ case $leg in
     # 13 million elements through reference loops that take 150 s at -O0: the same code runs
     # on fewer elements (and over the parallel threshold) in the other reduce_test cases.
     skip="long rows: exact integer sums"
-    # For now: an i32 product overflows int inside Eigen's predux_mul (loom::cpu::fold's
-    # across_lanes), undefined behaviour that UBSan stops at. Remove with the fix.
-    skip+="|f64 and i32 reductions"
     ;;
   thread)
     sanitizers=thread

@@ -41,25 +41,30 @@ inline constexpr std::size_t parallel_threshold = std::size_t(1) << 15;
 // Runs `work(first, last)` over items [0, count): on one thread, or split over `threads`
 // with OpenMP. An exception must not leave an OpenMP region (that terminates the program):
 // the first one is kept, the remaining work is skipped, and it is rethrown on the caller.
+// Built without OpenMP (no pragmas then, which -Wall would warn of), everything runs here.
 template <class Work>
 void for_items(std::size_t count, int threads, Work&& work) {
-  if (threads <= 1 || count <= 1) {
-    work(std::size_t(0), count);
+#ifdef _OPENMP
+  if (threads > 1 && count > 1) {
+    std::exception_ptr failure;
+    std::atomic<bool> failed{false};
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::ptrdiff_t item = 0; item < std::ptrdiff_t(count); ++item) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        work(std::size_t(item), std::size_t(item) + 1);
+      } catch (...) {
+#pragma omp critical(loom_failure)
+        if (!failed.exchange(true)) failure = std::current_exception();
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
     return;
   }
-  std::exception_ptr failure;
-  std::atomic<bool> failed{false};
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::ptrdiff_t item = 0; item < std::ptrdiff_t(count); ++item) {
-    if (failed.load(std::memory_order_relaxed)) continue;
-    try {
-      work(std::size_t(item), std::size_t(item) + 1);
-    } catch (...) {
-#pragma omp critical(loom_failure)
-      if (!failed.exchange(true)) failure = std::current_exception();
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+#else
+  (void)threads;
+#endif
+  work(std::size_t(0), count);
 }
 
 }  // namespace cpu
