@@ -125,8 +125,14 @@ bool may_run_in_place(const call_frame<G::node_count>& f, std::size_t o, std::si
     return plan::group_of_step(s) != group || reads_own_rows<G>(f, s, x, i);
   };
   for (std::size_t s = 0; s < plan::step_count; ++s) {
-    for (std::size_t x = 0; x < G::node_count; ++x)
-      if (plan::per_step.loads[s][x] && storage_of<G>(x) == i && !read_is_safe(s, x)) return false;
+    for (std::size_t x = 0; x < G::node_count; ++x) {
+      if (!plan::per_step.loads[s][x]) continue;
+      // A view the step stores is read through its index map, from its operand's buffer.
+      const bool stored_view =
+          plan::nodes[x].kind == node_kind::view && plan::per_step.stores[s][x];
+      const std::size_t read = storage_of<G>(stored_view ? plan::nodes[x].args[0] : x);
+      if (read == i && !read_is_safe(s, stored_view ? plan::npos : x)) return false;
+    }
     // GEMMs and calls read their operands from memory, outside the per-element loads.
     const std::size_t n = plan::steps[s].node;
     if (plan::steps[s].kind == step_kind::matmul || plan::steps[s].kind == step_kind::call)
