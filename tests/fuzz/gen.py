@@ -53,17 +53,23 @@ def main():
     p.add_argument('--eager-rate', type=float, default=1.0)
     p.add_argument('--gpu', action='store_true', help='programs for loom::cuda (nvcc)')
     p.add_argument('--describe', action='store_true', help='print the models, write nothing')
+    p.add_argument('--list', action='store_true', help='print the paths it would write, write nothing')
     args = p.parse_args()
 
     seeds = parse_seeds(args.seeds)
     avoid = avoid_list(args.avoid)
+    ext = '.cu' if args.gpu else '.cpp'
+    if args.list:
+        for start in range(0, len(seeds), args.batch):
+            chunk = seeds[start:start + args.batch]
+            print(os.path.join(args.out, 'fuzz_%d_%d%s' % (chunk[0], chunk[-1], ext)))
+        return
     models = [generate(s, avoid, args.eager_rate) for s in seeds]
     if args.describe:
         for m in models:
             print(describe(m))
         return
     os.makedirs(args.out, exist_ok=True)
-    ext = '.cu' if args.gpu else '.cpp'
     for start in range(0, len(models), args.batch):
         chunk = models[start:start + args.batch]
         path = os.path.join(args.out, 'fuzz_%d_%d%s' % (chunk[0].seed, chunk[-1].seed, ext))

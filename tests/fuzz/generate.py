@@ -147,7 +147,7 @@ class Generator:
         if dtype is None:
             dtype = r.choices(DTYPES, (1, 2, 6, 2))[0]
         index = len(self.model.inputs())
-        return self.add('input', index=index, dtype=dtype, dims=tuple(shape), dist=None)
+        return self.add('input', index=index, data_id=index, dtype=dtype, dims=tuple(shape), dist=None)
 
     def second_operand(self, x, accept=lambda n: True):
         r = self.rng

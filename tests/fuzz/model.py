@@ -84,6 +84,16 @@ class Model:
     outputs: List[int]
     inplace: int = -1   # the input that output 0 may overwrite in m.run(x, ...), or -1
     eager: bool = True
+    # A shrunk model keeps its seed (which, with config_ids and each input's data_id, names
+    # its data) and is told apart from its siblings by its tag.
+    tag: int = -1
+    config_ids: Tuple[int, ...] = ()
+
+    def name(self):
+        return self.seed if self.tag < 0 else self.tag
+
+    def config_id(self, c):
+        return self.config_ids[c] if self.config_ids else c
 
     def inputs(self):
         return [i for i, n in enumerate(self.nodes) if n.op == 'input']
@@ -463,5 +473,5 @@ def prune(model):
     for k, i in enumerate(inputs_kept):
         nodes[new_index[i]].attrs['index'] = k
     pruned = Model(model.seed, model.configs, nodes, [new_index[o] for o in model.outputs],
-                   inplace, model.eager)
+                   inplace, model.eager, model.tag, model.config_ids)
     return infer(pruned)

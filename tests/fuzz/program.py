@@ -14,7 +14,7 @@ def describe(model):
     ops = sorted({n.attrs.get('fn') or n.attrs.get('kind') or n.op
                   for n in model.nodes if n.op not in ('input', 'scalar', 'literal')})
     return 'model %d: %d nodes, %d inputs, %d outputs; %s' % (
-        model.seed, len(model.nodes), len(model.inputs()), len(model.outputs), ' '.join(ops))
+        model.name(), len(model.nodes), len(model.inputs()), len(model.outputs), ' '.join(ops))
 
 
 def dist_literal(d):
@@ -38,24 +38,26 @@ def case_inputs(model):
     for i in model.inputs():
         n = model.nodes[i]
         k = n.attrs['index']
-        lines.append('const auto x%d = fz::input<%s, %s>(x%d_shape[config], %s, fz::data_seed(%d, config, %d));'
+        lines.append('const auto x%d = fz::input<%s, %s>(x%d_shape[config], %s, fz::data_seed(%d, config_id[config], %d));'
                      % (k, CPP_TYPE[n.dtype], extents(n.shape), k, dist_literal(n.attrs['dist']),
-                        model.seed, k))
+                        model.seed, n.attrs.get('data_id', k)))
     return lines
 
 
 def model_function(model):
     args = ', '.join('x%d' % k for k in range(len(model.inputs())))
-    body = ['// ' + describe(model), 'void model_%d(fz::session& s) {' % model.seed,
+    body = ['// ' + describe(model), 'void model_%d(fz::session& s) {' % model.name(),
             '  fz::context ctx;']
     body += model_lambda(model)
     body.append('  ' + compile_call(model))
     body += ['  ' + line for line in input_lines(model)]
+    body.append('  static const int config_id[] = {%s};' % ', '.join(
+        str(model.config_id(c)) for c in range(model.configs)))
     body.append('  for (int config = 0; config < %d; ++config) {' % model.configs)
     body += ['    ' + line for line in case_inputs(model)]
     body += ['    ' + line for line in expectation_lines(model)]
     body.append('    fz::run_case<%d, %s>(s, %d, config, ctx, m, f, want%s);' % (
-        model.inplace, 'true' if model.eager else 'false', model.seed, ', ' + args if args else ''))
+        model.inplace, 'true' if model.eager else 'false', model.name(), ', ' + args if args else ''))
     body += ['  }', '  ++s.models;', '}', '']
     return body
 
@@ -70,6 +72,6 @@ def program(models, gpu=False):
         lines += model_function(m)
     lines += ['}  // namespace', '', 'int main(int argc, char** argv) {',
               '  fz::session s(argc, argv);']
-    lines += ['  if (s.wants(%d)) model_%d(s);' % (m.seed, m.seed) for m in models]
+    lines += ['  if (s.wants(%d)) model_%d(s);' % (m.name(), m.name()) for m in models]
     lines += ['  return s.finish();', '}', '']
     return '\n'.join(lines)

@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <cstdio>
+
 namespace fz {
 
 void check_side_effects(session& s, const expectation& want, context& ctx, bool count_calls) {
@@ -17,6 +19,14 @@ void check_side_effects(session& s, const expectation& want, context& ctx, bool 
     }
     s.compare("hook " + std::to_string(slot), value, h.values, dims_of(h.shape));
   }
+}
+
+void dump(int config, const std::string& name, const ref::tensor& t) {
+  std::printf("DUMP %d %s %s %s :", config, name.c_str(), ref::name(t.type), shape_string(t.shape).c_str());
+  for (double v : t.value) std::printf(" %.17g", v);
+  std::printf(" |");
+  for (double b : t.bound) std::printf(" %.17g", b);
+  std::printf("\n");
 }
 
 }  // namespace fz

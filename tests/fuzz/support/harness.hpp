@@ -220,12 +220,26 @@ auto run_gpu(const Model& m, const In&... in) {
 }
 #endif
 
+// With --dump: each input and wanted result of the case, for a standalone reproducer
+// (shrink.py reads them).
+void dump(int config, const std::string& name, const ref::tensor& t);
+
+template <class... In>
+void dump_case(const session& s, int config, const expectation& want, const In&... in) {
+  if (!s.opt.dump) return;
+  int k = 0;
+  (dump(config, "x" + std::to_string(k++), leaf(in)), ...);
+  for (std::size_t o = 0; o < want.outputs.size(); ++o)
+    dump(config, "want" + std::to_string(o), want.outputs[o]);
+}
+
 // Every mode of one case. Inplace is the input that output 0 may overwrite, or -1; Eager
 // says whether to call the model with tensors too (a compile-time choice: eager mode
 // instantiates a compiled model per op, which costs compile time).
 template <int Inplace, bool Eager, class Model, class Fn, class... In>
 void run_case(session& s, long seed, int config, context& ctx, Model& m, const Fn& f,
               const expectation& want, const In&... in) {
+  dump_case(s, config, want, in...);
   for (int threads : s.opt.threads) {
     s.begin(seed, config, "compiled/" + std::to_string(threads));
     m.set_threads(threads);
@@ -241,7 +255,12 @@ void run_case(session& s, long seed, int config, context& ctx, Model& m, const F
     if (s.opt.inplace) {
       s.begin(seed, config, "inplace");
       m.set_threads(1);
-      run_mode(s, want, ctx, true, [&] { return run_inplace<std::size_t(Inplace)>(m, want, in...); });
+      // The first result is the input's buffer, with the input's static extents.
+      expectation over_input = want;
+      if (!want.throws)
+        over_input.types[0] = type_of<std::tuple_element_t<Inplace, std::tuple<In...>>>();
+      run_mode(s, over_input, ctx, true,
+               [&] { return run_inplace<std::size_t(Inplace)>(m, want, in...); });
     }
   }
 #ifdef FZ_GPU
