@@ -154,6 +154,7 @@ def main():
     p.add_argument('--gpu-run', action='store_true', help='with --gpu: also run (needs a GPU)')
     p.add_argument('--avoid', action='append', help='a known bug pattern to leave out, or `known`')
     p.add_argument('--eager-rate', type=float, default=1.0)
+    p.add_argument('--max-ops', type=int, default=9, help='ops per model at most (2 to 9)')
     p.add_argument('--keep', action='store_true', help='keep the executables')
     p.add_argument('--shrink', metavar='SEED', type=int, help='shrink the failing model of SEED')
     p.add_argument('--out', help='with --shrink: where to write the standalone program')
@@ -165,14 +166,14 @@ def main():
     avoid = avoid_list(args.avoid)
     if args.shrink is not None:
         from shrink import shrink_seed
-        return shrink_seed(args.shrink, avoid, tools, args.out)
+        return shrink_seed(args.shrink, avoid, tools, args.out, args.max_ops)
     if not args.seeds:
         p.error('--seeds or --shrink is needed')
     if args.gpu and not shutil.which('nvcc'):
         raise SystemExit('fuzz: --gpu needs nvcc on PATH')
     seeds = parse_seeds(args.seeds)
     objs = tools.support_objects()
-    models = [generate(s, avoid, args.eager_rate) for s in seeds]
+    models = [generate(s, avoid, args.eager_rate, args.max_ops) for s in seeds]
     batches = [models[i:i + args.batch] for i in range(0, len(models), args.batch)]
     totals = Totals()
     t0 = time.time()

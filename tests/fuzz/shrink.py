@@ -137,9 +137,11 @@ def signature_of(fails):
     return category(mode, message)
 
 
-def shrink_seed(seed, avoid, tools, out_path=None):
+def shrink_seed(seed, avoid, tools, out_path=None, max_ops=9):
+    """Shrinks the model of `seed` (generated with the same --avoid and --max-ops as when it
+    failed) and writes the standalone program."""
     objs = tools.support_objects()
-    model = generate(seed, avoid, 1.0)
+    model = generate(seed, avoid, 1.0, max_ops)
     output, error = run_models(tools, [model], objs, 'shrink_%d' % seed)
     if error:
         print('model %d does not compile; shrinking compile failures is not supported:\n%s'
