@@ -18,7 +18,8 @@ from gen import avoid_list, parse_seeds  # noqa: E402
 from generate import generate  # noqa: E402
 from program import program  # noqa: E402
 
-SUPPORT = ('session', 'reference', 'harness')
+SUPPORT = ('session', 'harness', 'reference_elementwise', 'reference_reduce', 'reference_views',
+           'reference_matmul', 'reference_composites')
 SUMMARY = re.compile(r'fuzz: (\d+) models, (\d+) checks, (\d+) mismatches')
 
 
@@ -117,7 +118,8 @@ def run_batch(tools, models, objs, args, totals, log):
             totals.compile_failures.append((models[0].seed, error[-3000:]))
             log('COMPILE-FAIL model %d (%s)' % (models[0].seed, src))
             return
-        log('%s: does not compile; building its models one by one' % name)
+        log('%s: does not compile (%s); building its models one by one'
+            % (name, error.strip().splitlines()[-1][:200] if error.strip() else 'no output'))
         for m in models:
             run_batch(tools, [m], objs, args, totals, log)
         return
