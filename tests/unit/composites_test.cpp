@@ -302,6 +302,23 @@ TEST_CASE("rows holding +inf or NaN follow the documented rules", "[composites][
   LOOM_CHECK_REPORT(against(logsumexp_fn(x), lse, {}, "logsumexp eager"));
 }
 
+TEST_CASE("softmax and logsumexp over an empty axis are empty and -inf, as in PyTorch",
+          "[composites][softmax][edge]") {
+  // max over an empty axis throws; the max these composites subtract is -inf there instead.
+  mat x(3, 0);
+  auto softmax = loom::compile(softmax_fn, mat_in{});
+  auto logsumexp = loom::compile(logsumexp_fn, mat_in{});
+  auto log_softmax = loom::compile(log_softmax_fn, mat_in{});
+  CHECK(softmax(x).shape() == make_shape({3, 0}));
+  CHECK(softmax_fn(x).shape() == make_shape({3, 0}));
+  CHECK(log_softmax(x).shape() == make_shape({3, 0}));
+  for (const auto& lse : {logsumexp(x), logsumexp_fn(x)}) {
+    REQUIRE(lse.shape() == make_shape({3}));
+    for (std::size_t i = 0; i < 3; ++i) CHECK(lse(i) == -finf);
+  }
+  CHECK_THROWS_AS(loom::max(x, loom::axes<-1>), loom::shape_error);
+}
+
 TEST_CASE("softmax over axis 0, logsumexp with keepdims, and f64", "[composites][softmax]") {
   SECTION("axis 0 of a [6, 5] input, fused and eager") {
     mat x(6, 5);
@@ -387,6 +404,9 @@ TEST_CASE("softmax, log_softmax, logsumexp and layer_norm fuse into one pass ove
 
 TEST_CASE("layer_norm matches a double reference, fused and eager", "[composites][layer_norm]") {
   auto affine = loom::compile(layer_norm_fn, mat_in{}, vec_in{}, vec_in{});
+  // gamma and beta of [?] broadcast against rows of [?, ?]: equal unless one is 1, so the
+  // scaling joins the rows' pass, which checks the shapes on each call.
+  static_assert(decltype(affine)::kernel_count == 1);
   const auto plain_fn = [](const auto& x) {
     return loom::layer_norm(x, 1e-5);
   };
@@ -408,6 +428,23 @@ TEST_CASE("layer_norm matches a double reference, fused and eager", "[composites
       LOOM_CHECK_REPORT(against(plain(x), bare, norm_tol, what + " no affine, fused"));
       LOOM_CHECK_REPORT(against(plain_fn(x), bare, norm_tol, what + " no affine, eager"));
     }
+  }
+  SECTION("gamma and beta of one element, or rows of one element, broadcast") {
+    // The shapes the plan's single pass did not expect: its steps run one after another.
+    mat x(5, 37);
+    vec<float> gamma1(1), beta1(1), gamma(37), beta(37);
+    loom_test::fill_normal(x, 505, 1, 3);
+    gamma1(0) = 1.5f, beta1(0) = -0.25f;
+    gamma.fill(gamma1(0)), beta.fill(beta1(0));
+    const reference want = layer_norm_reference(x, &gamma, &beta, 1e-5);
+    LOOM_CHECK_REPORT(against(affine(x, gamma1, beta1), want, norm_tol, "gamma [1]"));
+    mat column(5, 1);
+    loom_test::fill_normal(column, 506, 1, 3);
+    loom_test::fill_normal(beta, 507, 0, 1);
+    const auto out = affine(column, gamma, beta);  // each row is constant: x - mean is 0
+    REQUIRE(out.shape() == make_shape({5, 37}));
+    for (std::size_t i = 0; i < 5; ++i)
+      for (std::size_t k = 0; k < 37; ++k) REQUIRE(out(i, k) == beta(k));
   }
   SECTION("constant rows have variance 0 and give beta") {
     mat x(3, 130);

@@ -6,7 +6,6 @@
 // printed output the guide shows; docs_snippets_in_sync keeps them identical. The CHECKs
 // outside the regions hold the values the guide promises, against double-precision references.
 #include <Eigen/Core>
-#include <Eigen/LU>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -19,6 +18,8 @@
 #include <vector>
 
 // [snippet:whole_tensor_solve]
+#include <Eigen/LU>  // partialPivLu: loom includes only <Eigen/Core>
+
 // Solves A X = B with Eigen's LU decomposition: whole matrices in, a whole matrix out.
 struct lu_solve {
   using granularity = loom::whole_tensor;  // called once per run, on whole tensors

@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 #include <loom/loom.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "../common/matmul_reference.hpp"
 #include "test_support.hpp"
@@ -173,6 +175,37 @@ TEST_CASE("bias, activation and residual run as the GEMM's epilogue", "[matmul][
     const auto eager = layer(x, w, b);
     LOOM_CHECK_REPORT(loom_test::compare_with(
         y, [&](std::size_t i) { return eager.data()[i]; }, {1e-6, 1e-6}, "fused vs eager"));
+  }
+}
+
+TEST_CASE("a residual from another input of [?, 64] runs in the GEMM's epilogue",
+          "[matmul][fusion]") {
+  // x and r are both [?, 64]: their rows are equal unless r has one row (broadcast), which
+  // each call checks, running the GEMM and the addition one after another then.
+  using rows_input = loom::input<float, extents<dyn, 64>>;
+  auto m = loom::compile([](auto x, auto w, auto r) { return loom::matmul(x, w) + r; },
+                         rows_input{},
+                         loom::input<float, extents<64, 64>>{},
+                         rows_input{});
+  static_assert(decltype(m)::kernel_count == 1);
+  CHECK_THAT(loom::explain(m), Contains("1 kernels, 1 groups"));
+  loom::tensor<float, extents<64, 64>> w;
+  fill_uniform(w, 34, -0.3, 0.3);
+  for (auto [rows, residual_rows] : {std::pair{300u, 300u}, {5u, 1u}, {1u, 7u}}) {
+    loom::tensor<float, extents<dyn, 64>> x(rows), r(residual_rows);
+    fill_uniform(x, 35, -1, 1);
+    fill_uniform(r, 36, -1, 1);
+    const auto y = m(x, w, r);
+    REQUIRE(y.extent(0) == std::max(rows, residual_rows));
+    LOOM_CHECK_REPORT(check_product(
+        y,
+        64,
+        [&](std::size_t, std::size_t i, std::size_t p) { return at(x, 0, rows == 1 ? 0 : i, p); },
+        [&](std::size_t, std::size_t p, std::size_t j) { return at(w, 0, p, j); },
+        [&](std::size_t flat, double v) {
+          return v + double(r.data()[residual_rows == 1 ? flat % 64 : flat]);
+        },
+        "x w + r, " + std::to_string(rows) + " and " + std::to_string(residual_rows) + " rows"));
   }
 }
 

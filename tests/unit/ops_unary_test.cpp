@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <loom/loom.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -538,6 +539,49 @@ TEST_CASE("cast converts as static_cast does", "[ops][unary][cast][dtype]") {
                                loom::input<float, loom::extents<dyn>>{});
     LOOM_CHECK_REPORT(compare_same(model(f), loom::cast<std::int32_t>(f), "compiled cast"));
   }
+}
+
+TEST_CASE("cast to i32 saturates out of range and gives 0 for NaN, on every path",
+          "[ops][unary][cast][dtype][special]") {
+  // C++ leaves these conversions undefined; loom defines them (Rust's `as` rule). 200
+  // elements: SIMD blocks and a scalar tail, each with every special value in it.
+  const float specials[] = {loom_test::fnan,
+                            -loom_test::fnan,
+                            3e9f,
+                            -3e9f,
+                            loom_test::finf,
+                            -loom_test::finf,
+                            2147483648.f,
+                            -2147483648.f,
+                            2147483520.f,
+                            -2147483904.f,
+                            1e38f,
+                            -0.f};
+  vec<float> f(200);
+  loom_test::fill_uniform(f, 45, -4e9, 4e9);
+  for (std::size_t k = 0; k < f.size(); k += 7) f(k) = specials[k / 7 % std::size(specials)];
+  for (std::size_t k = 0; k < std::size(specials); ++k) f(f.size() - 1 - k) = specials[k];
+  vec<double> d(f.size());
+  for (std::size_t k = 0; k < f.size(); ++k) d(k) = double(f(k)) * (k % 2 ? 1.0 : 0.75);
+  auto saturated = [](double x) {
+    if (std::isnan(x)) return 0.0;
+    return std::trunc(std::clamp(x, -2147483648.0, 2147483647.0));
+  };
+  auto to_i32 = [](const auto& x) {
+    return loom::cast<std::int32_t>(x);
+  };
+  auto fused_f = loom::compile(to_i32, loom::input<float, loom::extents<dyn>>{});
+  auto fused_d = loom::compile(to_i32, loom::input<double, loom::extents<dyn>>{});
+  auto want_f = [&](std::size_t k) {
+    return saturated(f(k));
+  };
+  auto want_d = [&](std::size_t k) {
+    return saturated(d(k));
+  };
+  LOOM_CHECK_REPORT(compare_with(to_i32(f), want_f, {}, "f32->i32 eager"));
+  LOOM_CHECK_REPORT(compare_with(fused_f(f), want_f, {}, "f32->i32 fused"));
+  LOOM_CHECK_REPORT(compare_with(to_i32(d), want_d, {}, "f64->i32 eager"));
+  LOOM_CHECK_REPORT(compare_with(fused_d(d), want_d, {}, "f64->i32 fused"));
 }
 
 // --- fused models -----------------------------------------------------------------------------

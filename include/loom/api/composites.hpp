@@ -16,11 +16,12 @@ inline constexpr float inf_f = std::numeric_limits<float>::infinity();
 
 // The max over the axes, kept to broadcast against x, with an infinite max replaced by 0, as
 // torch.logsumexp does: x - max is then never inf - inf, so a row of -inf has logsumexp -inf
-// and a row holding +inf has logsumexp +inf instead of NaN. The literals keep this in the
-// type, so every use of it in one model is one node.
+// and a row holding +inf has logsumexp +inf instead of NaN. An empty row's max is -inf, so
+// its logsumexp is -inf and its softmax empty, where max itself would throw. The literals
+// keep this in the type, so every use of it in one model is one node.
 template <class X, int... A>
 auto finite_max(const X& x, axes_t<A...> ax) {
-  const auto m = loom::max(x, ax, keepdims);
+  const auto m = reduction<ops::max_with_identity_kind>(x, ax, keepdims);
   return where(abs(m) == lit<inf_f>, lit<0.f>, m);
 }
 

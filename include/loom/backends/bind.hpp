@@ -72,7 +72,6 @@ cpu::call_frame<G::node_count> bind_inputs(const Args&... args) {
   (std::make_index_sequence<G::node_count>{});
   cpu::infer_shapes<G>(frame);
   cpu::check_step_shapes<G>(frame);
-  cpu::check_impure_shapes<G>(frame);
   return frame;
 }
 

@@ -22,6 +22,12 @@ struct trace_error : error {
   using error::error;
 };
 
+// An output buffer overlaps an input the model reads after writing the output, or another
+// output: the message names both and their shapes.
+struct alias_error : error {
+  using error::error;
+};
+
 // A CUDA runtime or cuBLAS call failed, or there is no device to run on: the message names
 // the call and gives CUDA's own description.
 struct cuda_error : error {

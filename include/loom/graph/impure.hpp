@@ -44,10 +44,10 @@ void link_to_first_copy(G& g, std::index_sequence<K...>) {
   for (std::size_t s = 0; s < plan::step_count; ++s)
     if (plan::per_step.computes[s][I] && !plan::per_step.computes[s][op.alias])
       throw trace_error(
-          "loom: the result of impure opaque node " +
+          "loom: the copies of impure opaque node " +
           std::string(type_name<typename node_t<G, I>::op_type::callable_type>()) +
-          " is used by outputs of different fusion groups; each group would call it again. "
-          "Call it once per group in the model");
+          " are computed by different steps of the plan, so it would run more often than in "
+          "eager mode (a loom planning error; please report it)");
 }
 
 template <class G, std::size_t I>
@@ -61,9 +61,9 @@ void link_if_traced(G& g) {
 // Tracing copies a value into every place that uses it, so the flat graph holds one node
 // per use of the result of an impure call, a hook or a whole-tensor call (they are never
 // merged by type). This links each copy to the first node of the same call (same trace id),
-// and the backends reuse that node's value instead of calling again. A copy whose first node is
-// computed by another fusion group cannot be linked (its value is not materialised there) and is
-// refused.
+// and the backends reuse that node's value instead of calling again: the plan computes the
+// copies of an element-wise call in one step (fusion_plan::store_impure_calls), and a later
+// copy of a whole-tensor call or hook shares the first one's buffer and does not run.
 template <class G>
 void link_reused_impure_nodes(G& g) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <type_traits>
 #include <utility>
 
 #include "loom/graph/flatten.hpp"
@@ -39,6 +40,9 @@ struct node_info {
   bool swaps_last_axes;   // views: a permute that only swaps the last two axes
   bool reads_contiguous;  // views: reshape, which reads its operand as one contiguous buffer
   std::array<std::size_t, max_rank> source_axis;  // views: see ops::view_base
+  // Impure nodes: the first node of the same type (the same callable on the same operands),
+  // which may be another copy of the same call (see graph/impure.hpp); others: the node.
+  std::size_t first_of_type;
 };
 
 namespace detail {
@@ -57,6 +61,16 @@ constexpr bool swaps_last_two_axes() {
 }
 
 template <class G, std::size_t I>
+constexpr std::size_t first_of_type() {
+  return []<std::size_t... J>(std::index_sequence<J...>) {
+    std::size_t first = I;
+    ((first = first == I && std::is_same_v<node_t<G, J>, node_t<G, I>> ? J : first), ...);
+    return first;
+  }
+  (std::make_index_sequence<I>{});
+}
+
+template <class G, std::size_t I>
 constexpr node_info info_of() {
   using N = node_t<G, I>;
   using Op = typename N::op_type;
@@ -70,12 +84,16 @@ constexpr node_info info_of() {
               0,
               false,
               false,
-              {}};
+              {},
+              I};
   // Range loops: a counted loop to a bound of 0 draws nvcc's "pointless comparison" warning.
   std::size_t a = 0, d = 0;
   for (std::size_t arg : N::args) r.args[a++] = arg;
   for (std::size_t extent : N::extents_type::dims) r.dims[d++] = extent;
-  if constexpr (requires { Op::is_pure; }) r.impure = !Op::is_pure;
+  if constexpr (requires { Op::is_pure; }) {
+    r.impure = !Op::is_pure;
+    if constexpr (!Op::is_pure) r.first_of_type = first_of_type<G, I>();
+  }
   if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
   if constexpr (op_kind<Op>() == node_kind::view) {
     r.swaps_last_axes = swaps_last_two_axes<Op>();

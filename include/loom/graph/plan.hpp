@@ -42,7 +42,8 @@ constexpr std::string_view group_end_text(group_end e) {
     case group_end::other_axes:
       return "the next reduction is over other axes (other rows)";
     case group_end::other_space:
-      return "the next values have another iteration space (other static extents)";
+      return "the next values have another iteration space (other extents, or dynamic extents "
+             "not known to be equal)";
     case group_end::reads_through_view:
       return "the next step reads a value this group writes through a view or a broadcast "
              "across rows, so it must wait until the value is complete";
@@ -86,17 +87,54 @@ struct fusion_plan {
   // Every node's extents with each dynamic extent named by where it comes from: values
   // whose names agree have equal shapes at run time, whatever the input. Static extents
   // alone cannot tell transpose(x) from x when both are [?, ?].
+  //
+  // With `unify`, extents that meet in a broadcast are named alike too (a union-find over
+  // the names): layer_norm(x) * gamma with x [?, ?] and gamma [?] is then x's shape. They
+  // are equal unless one of them is 1 at run time, so this is a guess: grouping steps may
+  // rely on it, because a group checks on each call that its steps' shapes split into the
+  // same rows (and runs them one after another where they do not), but sharing one loop
+  // between stored values may not.
+  static constexpr std::size_t fresh_base = std::size_t(1) << 62;
   static constexpr std::size_t fresh_extent(std::size_t node, std::size_t axis) {
-    return (std::size_t(1) << 62) + node * max_rank + axis;
+    return fresh_base + node * max_rank + axis;
   }
-  static constexpr auto symbolic = [] {
-    std::array<std::array<std::size_t, max_rank>, node_count> s{};
+  using extent_names = std::array<std::array<std::size_t, max_rank>, node_count>;
+  static constexpr extent_names name_extents(bool unify) {
+    extent_names s{};
+    std::array<std::size_t, node_count * max_rank> parent{};
+    for (auto& p : parent) p = npos;
+    auto find = [&](std::size_t x) {
+      while (x >= fresh_base && parent[x - fresh_base] != npos) x = parent[x - fresh_base];
+      return x;
+    };
+    auto unite = [&](std::size_t a, std::size_t b) {
+      a = find(a), b = find(b);
+      if (a == b) return;
+      if (a >= fresh_base)
+        parent[a - fresh_base] = b;
+      else if (b >= fresh_base)
+        parent[b - fresh_base] = a;
+    };
     for (std::size_t i = 0; i < node_count; ++i) {
       const node_info& n = nodes[i];
       const std::size_t a = n.args[0], b = n.args[1];
       for (std::size_t d = 0; d < n.rank; ++d) {
         std::size_t e = n.dims[d] != dyn ? n.dims[d] : fresh_extent(i, d);
-        if (n.dims[d] == dyn) {
+        if (n.kind == node_kind::elementwise || n.kind == node_kind::opaque) {
+          // Broadcasting: the one name the operands agree on, ignoring extents of 1.
+          std::size_t agreed = 0;
+          bool conflict = false;
+          for (std::size_t j = 0; j < n.arity; ++j) {
+            const node_info& arg = nodes[n.args[j]];
+            if (d + arg.rank < n.rank) continue;
+            const std::size_t x = find(s[n.args[j]][d + arg.rank - n.rank]);
+            if (x == 1) continue;
+            if (unify && agreed != 0) unite(x, agreed);
+            conflict = conflict || (agreed != 0 && agreed != x);
+            agreed = agreed == 0 ? x : agreed;
+          }
+          if (n.dims[d] == dyn && agreed != 0 && (unify || !conflict)) e = find(agreed);
+        } else if (n.dims[d] == dyn) {
           if (n.kind == node_kind::view && n.source_axis[d] != ops::new_extent) {
             e = s[a][n.source_axis[d]];
           } else if (n.kind == node_kind::hook || n.kind == node_kind::barrier) {
@@ -118,32 +156,74 @@ struct fusion_plan {
               e = s[a][0];
             else if (rb == 3)
               e = s[b][0];
-          } else if (n.kind == node_kind::elementwise || n.kind == node_kind::opaque) {
-            // Broadcasting: the one name the operands agree on, ignoring extents of 1.
-            std::size_t agreed = 0;
-            bool conflict = false;
-            for (std::size_t j = 0; j < n.arity; ++j) {
-              const node_info& arg = nodes[n.args[j]];
-              if (d + arg.rank < n.rank) continue;
-              const std::size_t x = s[n.args[j]][d + arg.rank - n.rank];
-              if (x == 1) continue;
-              conflict = conflict || (agreed != 0 && agreed != x);
-              agreed = agreed == 0 ? x : agreed;
-            }
-            if (agreed != 0 && !conflict) e = agreed;
           }
         }
         s[i][d] = e;
       }
     }
+    for (auto& dims : s)
+      for (auto& e : dims) e = find(e);
     return s;
-  }();
+  }
+  static constexpr extent_names symbolic = name_extents(false);
+  static constexpr extent_names likely = name_extents(true);
 
-  static constexpr bool same_shape_always(std::size_t x, std::size_t y) {
+  static constexpr bool same_names(const extent_names& s, std::size_t x, std::size_t y) {
     if (nodes[x].rank != nodes[y].rank) return false;
     for (std::size_t d = 0; d < nodes[x].rank; ++d)
-      if (symbolic[x][d] != symbolic[y][d]) return false;
+      if (s[x][d] != s[y][d]) return false;
     return true;
+  }
+  static constexpr bool same_shape_always(std::size_t x, std::size_t y) {
+    return same_names(symbolic, x, y);
+  }
+  static constexpr bool same_shape_likely(std::size_t x, std::size_t y) {
+    return same_names(likely, x, y);
+  }
+
+  // The node that consumes x (values built on an impure call are never merged, so there is
+  // one), or npos for an output that nothing reads.
+  static constexpr std::size_t consumer(std::size_t x) {
+    for (std::size_t j = x + 1; j < node_count; ++j)
+      for (std::size_t k = 0; k < nodes[j].arity; ++k)
+        if (nodes[j].args[k] == x) return j;
+    return npos;
+  }
+
+  // An impure element-wise call runs once per element of its value, as in eager mode. Fused,
+  // it is computed by the step of the value its result flows into (its root: the first
+  // stored value up its chain of consumers, or the reduction that folds the chain), over that
+  // step's space. So it is stored, computed once by a map step of its own shape, where
+  //  - that space may be larger than its value (a broadcast would call it once per element
+  //    of the space), or
+  //  - its result is used more than once and the uses have different roots: tracing copies
+  //    the call into each use (see graph/impure.hpp), and the copies must be computed by one
+  //    step, where the later ones reuse the first one's value. Copies have one type, so every
+  //    node of the type is stored (one that is a distinct call then simply stores its own).
+  // Repeated until nothing changes: storing a call changes the roots of calls below it.
+  static constexpr void store_impure_calls(std::array<bool, node_count>& m) {
+    auto is_call = [](std::size_t i) {
+      return nodes[i].impure && nodes[i].kind == node_kind::opaque;
+    };
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::array<std::size_t, node_count> root{}, space{};
+      for (std::size_t i = 0; i < node_count; ++i) {
+        if (!is_call(i)) continue;
+        std::size_t x = i, c = consumer(i);
+        while (!m[x] && c != npos && nodes[c].kind != node_kind::reduction) x = c, c = consumer(x);
+        root[i] = m[x] || c == npos ? x : c;
+        space[i] = x;
+      }
+      for (std::size_t i = 0; i < node_count; ++i) {
+        if (!is_call(i) || m[i]) continue;
+        bool store = !same_shape_always(i, space[i]);
+        for (std::size_t j = 0; j < node_count; ++j)
+          store = store || (is_call(j) && nodes[j].first_of_type == nodes[i].first_of_type &&
+                            root[j] != root[i]);
+        if (store) m[i] = changed = true;
+      }
+    }
   }
 
   // 1. Materialised values.
@@ -185,6 +265,7 @@ struct fusion_plan {
         }
       }
     }
+    store_impure_calls(m);
     return m;
   }();
 
@@ -308,7 +389,10 @@ struct fusion_plan {
       // every input, see `symbolic`) that comes after what it reads (it may read values of that
       // step itself: they are computed in registers there) and after the last call, so side effects
       // keep their order.
-      std::size_t join = npos;
+      // A stored impure call joins the step of the first call of its type, where it may be a
+      // copy of that call (store_impure_calls): it reads what that one reads.
+      const std::size_t first = nodes[i].first_of_type;
+      std::size_t join = first != i && nodes[i].impure ? t.step_of[first] : npos;
       for (std::size_t s = 0; s < t.count && join == npos; ++s) {
         const step_info& c = t.steps[s];
         if (c.kind == step_kind::map && (after == npos || s >= after) &&
@@ -445,7 +529,11 @@ struct fusion_plan {
       return group_end::strided_reduction;
     if (st.kind == step_kind::call) return group_end::call;
     if (st.kind == step_kind::matmul) return group_end::matmul;
-    const bool full = same_shape_always(space_node(g.first_step), space_node(s));
+    // A group with rows may take steps whose shapes are likely the same: it checks on each
+    // call (see `likely`). A group of map steps shares their loop, so its shapes must agree.
+    const bool full =
+        same_shape_always(space_node(g.first_step), space_node(s)) ||
+        (g.split != npos && same_shape_likely(space_node(g.first_step), space_node(s)));
     if (st.kind == step_kind::reduce) {
       if (st.split == npos) return group_end::strided_reduction;
       if (!full) return group_end::other_space;

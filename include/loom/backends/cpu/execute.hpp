@@ -32,33 +32,6 @@ void check_step_shapes(const call_frame<G::node_count>& f) {
   }
 }
 
-// An impure callable must run once per element of its value, as in eager mode; inside a
-// pass over a larger, broadcast shape it would run once per element of that shape.
-template <class G>
-void check_impure_shapes(const call_frame<G::node_count>& f) {
-  using plan = fusion_plan<G>;
-  constexpr bool any_impure = [] {
-    for (const auto& n : plan::nodes)
-      if (n.impure) return true;
-    return false;
-  }();
-  if constexpr (!any_impure) return;
-  for (std::size_t s = 0; s < plan::step_count; ++s) {
-    if (plan::steps[s].kind != step_kind::map && plan::steps[s].kind != step_kind::reduce) continue;
-    const std::size_t space_node = plan::steps[s].kind == step_kind::map
-                                       ? plan::steps[s].node
-                                       : plan::nodes[plan::steps[s].node].args[0];
-    const shape& space = f.shapes[space_node];
-    for (std::size_t i = 0; i < G::node_count; ++i)
-      if (plan::per_step.computes[s][i] && plan::nodes[i].impure &&
-          f.shapes[i].size() != space.size())
-        throw trace_error("loom: impure opaque node %" + std::to_string(i) + " computes " +
-                          f.shapes[i].to_string() + " elements inside a pass over " +
-                          space.to_string() +
-                          "; broadcasting would call it once per output element");
-  }
-}
-
 template <class G>
 std::size_t bytes_of(const call_frame<G::node_count>& f, std::size_t i) {
   return f.shapes[i].size() * fusion_plan<G>::nodes[i].element_size;
@@ -69,40 +42,127 @@ inline bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::siz
   return a_bytes != 0 && b_bytes != 0 && x < y + b_bytes && y < x + a_bytes;
 }
 
-// A step must not read an input after an output was written over it: running in place is
-// allowed only where the output is the input's buffer exactly (same start, shape and
-// dtype), the step that writes it is the last to read the input, and reads it element for
-// element.
+// The position among the model's inputs of each input node (npos for other nodes).
+template <class G, std::size_t I>
+constexpr std::size_t input_number() {
+  using Op = typename node_t<G, I>::op_type;
+  if constexpr (loom::detail::is_input_leaf_v<Op>)
+    return Op::index;
+  else
+    return fusion_plan<G>::npos;
+}
 template <class G>
-void check_in_place(const call_frame<G::node_count>& f,
-                    const std::array<void*, G::output_count>& outputs) {
+inline constexpr auto input_numbers = []<std::size_t... I>(std::index_sequence<I...>) {
+  return std::array<std::size_t, G::node_count>{input_number<G, I>()...};
+}
+(std::make_index_sequence<G::node_count>{});
+
+template <class G>
+constexpr bool is_output(std::size_t x) {
+  for (std::size_t o : G::outputs)
+    if (o == x) return true;
+  return false;
+}
+
+// The value whose buffer holds x: a view read in place reads its base's, and a hook or a
+// barrier that is not an output keeps its operand's (assign_buffers).
+template <class G>
+constexpr std::size_t storage_of(std::size_t x) {
   using plan = fusion_plan<G>;
+  for (;;) {
+    const node_kind k = plan::nodes[x].kind;
+    if ((k == node_kind::view && !plan::plain(x)) ||
+        ((k == node_kind::hook || k == node_kind::barrier) && !is_output<G>(x)))
+      x = plan::nodes[x].args[0];
+    else
+      return x;
+  }
+}
+
+// Whether step s, of the group that writes over input i, reads i only in the rows it
+// writes: in place, element for element or one element per row (a row's mean), or as
+// the left operand of its GEMM, whose rows are the product's. The group's other threads and
+// blocks then never read what a block has overwritten. A view, a GEMM's right operand or a
+// value broadcast across rows reads other rows.
+template <class G>
+bool reads_own_rows(const call_frame<G::node_count>& f,
+                    std::size_t s,
+                    std::size_t x,
+                    std::size_t i) {
+  using plan = fusion_plan<G>;
+  const auto& step = plan::steps[s];
+  const shape& in = f.shapes[i];
+  if (x != i) return false;
+  if (step.kind == step_kind::matmul) {
+    const shape& product = f.shapes[step.node];
+    return plan::nodes[step.node].args[0] == i && in.rank == product.rank &&
+           (in.rank < 3 || in.dims[0] == product.dims[0]);
+  }
+  const shape& space = f.shapes[plan::space_node(s)];
+  const std::size_t split = plan::groups[plan::group_of_step(s)].split;
+  if (in == space) return true;
+  if (split == plan::npos || in.rank != space.rank) return false;
+  for (std::size_t d = 0; d < in.rank; ++d)
+    if (in.dims[d] != (d < split ? space.dims[d] : 1)) return false;
+  return true;
+}
+
+// Whether the model may write output node o over input i, its buffer exactly: the step that
+// writes o is a map step that reads i element for element, no later step reads i, and the
+// earlier steps of its group read i only in their own rows.
+template <class G>
+bool may_run_in_place(const call_frame<G::node_count>& f, std::size_t o, std::size_t i) {
+  using plan = fusion_plan<G>;
+  const std::size_t writer = plan::step_of[o];
+  if (o == i) return true;  // the model returns its input: nothing is written
+  if (writer == plan::npos || plan::steps[writer].kind != step_kind::map ||
+      !(f.shapes[i] == f.shapes[o]) || plan::nodes[i].element_size != plan::nodes[o].element_size)
+    return false;
+  const std::size_t group = plan::group_of_step(writer);
+  auto read_is_safe = [&](std::size_t s, std::size_t x) {
+    if (s > writer) return false;
+    if (s == writer) return x == i;
+    return plan::group_of_step(s) != group || reads_own_rows<G>(f, s, x, i);
+  };
+  for (std::size_t s = 0; s < plan::step_count; ++s) {
+    for (std::size_t x = 0; x < G::node_count; ++x)
+      if (plan::per_step.loads[s][x] && storage_of<G>(x) == i && !read_is_safe(s, x)) return false;
+    // GEMMs and calls read their operands from memory, outside the per-element loads.
+    const std::size_t n = plan::steps[s].node;
+    if (plan::steps[s].kind == step_kind::matmul || plan::steps[s].kind == step_kind::call)
+      for (std::size_t a = 0; a < plan::nodes[n].arity; ++a)
+        if (storage_of<G>(plan::nodes[n].args[a]) == i && !read_is_safe(s, plan::nodes[n].args[a]))
+          return false;
+  }
+  return true;
+}
+
+// Outputs may not overlap each other, nor an input, except where the model can run in place
+// (may_run_in_place). Checked before anything is written, so a refused call leaves the
+// outputs as they were.
+template <class G>
+void check_aliasing(const call_frame<G::node_count>& f,
+                    const std::array<void*, G::output_count>& outputs) {
   for (std::size_t k = 0; k < G::output_count; ++k) {
     const std::size_t o = G::outputs[k];
     const void* out = outputs[k];
     const std::size_t out_bytes = bytes_of<G>(f, o);
+    for (std::size_t j = 0; j < k; ++j)
+      if (overlaps(outputs[j], bytes_of<G>(f, G::outputs[j]), out, out_bytes))
+        throw alias_error("loom: outputs " + std::to_string(j) + " and " + std::to_string(k) +
+                          " overlap (shapes " + f.shapes[G::outputs[j]].to_string() + " and " +
+                          f.shapes[o].to_string() + "); give each result its own buffer");
     for (std::size_t i = 0; i < G::node_count; ++i) {
-      if (plan::nodes[i].kind != node_kind::input) continue;
-      const auto* in = static_cast<const unsigned char*>(f.data[i]);
-      if (!overlaps(in, bytes_of<G>(f, i), out, out_bytes)) continue;
-      // Only the same buffer element for element: a shifted, broadcast or wider output
-      // would overwrite elements other threads or blocks still read.
-      const bool same_elements = in == out && f.shapes[i] == f.shapes[o] &&
-                                 plan::nodes[i].element_size == plan::nodes[o].element_size;
-      const std::size_t writer = plan::step_of[o];
-      bool safe = same_elements && plan::steps[writer].kind == step_kind::map;
-      for (std::size_t s = 0; s < plan::step_count && safe; ++s)
-        for (std::size_t x = 0; x < G::node_count && safe; ++x)
-          if (plan::per_step.loads[s][x] && plan::base_of(x) == i)
-            safe = s < writer || (s == writer && x == i);
-      for (std::size_t s = writer + 1; s < plan::step_count && safe; ++s)
-        if (plan::steps[s].kind != step_kind::map && plan::steps[s].kind != step_kind::reduce)
-          for (std::size_t a = 0; a < plan::nodes[plan::steps[s].node].arity; ++a)
-            safe = safe && plan::base_of(plan::nodes[plan::steps[s].node].args[a]) != i;
-      if (!safe)
-        throw error("loom: output " + std::to_string(k) +
-                    " overlaps an input that is read after the output is written; run it "
-                    "into another buffer");
+      if (fusion_plan<G>::nodes[i].kind != node_kind::input ||
+          !overlaps(f.data[i], bytes_of<G>(f, i), out, out_bytes))
+        continue;
+      if (f.data[i] != out || !may_run_in_place<G>(f, o, i))
+        throw alias_error("loom: output " + std::to_string(k) + " (shape " +
+                          f.shapes[o].to_string() + ") overlaps input " +
+                          std::to_string(input_numbers<G>[i]) + " (shape " +
+                          f.shapes[i].to_string() +
+                          "), which is read after the output is written; run it into another "
+                          "buffer");
     }
   }
 }
@@ -141,16 +201,18 @@ class scratch {
   std::size_t count_ = 0;
 };
 
-// The earlier node of the same call, for a copy of a whole-tensor call (npos otherwise).
+// The earlier node of the same call, for a stored copy of an impure call (npos otherwise):
+// the copy shares its buffer.
 template <class G>
 std::size_t first_copy(const G& g, std::size_t i) {
   std::size_t first = fusion_plan<G>::npos;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (
         [&] {
-          if constexpr (kind_of<node_t<G, I>>() == node_kind::opaque_call) {
+          if constexpr (requires { hana::at_c<I>(g.nodes).op.alias; }) {
             const auto& op = hana::at_c<I>(g.nodes).op;
-            if (I == i && op.alias != op.no_alias) first = op.alias;
+            if (I == i && op.alias != op.no_alias && fusion_plan<G>::materialized[op.alias])
+              first = op.alias;
           }
         }(),
         ...);
@@ -211,7 +273,7 @@ void execute(const G& g,
              call_frame<G::node_count>& f,
              const std::array<void*, G::output_count>& outputs,
              int threads) {
-  check_in_place<G>(f, outputs);
+  check_aliasing<G>(f, outputs);
   scratch<G::node_count> temps;
   assign_buffers<G>(g, f, outputs, temps);
   assign_stashes<G>(f, temps);

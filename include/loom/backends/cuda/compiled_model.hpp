@@ -18,8 +18,9 @@ namespace loom::cuda {
 
 // A traced or scripted graph, planned into the same fused groups as on the CPU and run as
 // generated CUDA kernels (and cuBLAS GEMMs) on a caller-given stream. `Inputs` are the
-// loom::input declarations it was compiled for. One model runs on one stream at a time:
-// its temporaries are one workspace, planned on the first call and reused.
+// loom::input declarations it was compiled for. Its temporaries are one workspace, planned
+// on the first call and reused: calls on several streams (and from several host threads) take
+// it in turn, each waiting on the GPU for the previous call's work.
 template <class G, class... Inputs>
 class compiled_model : public loom::detail::model_base<G, Inputs...> {
   using base = loom::detail::model_base<G, Inputs...>;
@@ -51,6 +52,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
       ((ptr[K] = std::get<K>(outs).data()), ...);
     }
     (std::make_index_sequence<output_count>{});
+    const auto held = temps_.hold();
     assign_buffers(graph_, frame, ptr, temps_, stream);
     enqueue(graph_, frame, ptr, stream);
     temps_.release(stream);
@@ -66,6 +68,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   void run(cudaStream_t stream, Outs&& outs, const Args&... args) const {
     auto frame = bind(args...);
     const auto ptr = bind_outputs(frame, outs);
+    const auto held = temps_.hold();
     assign_buffers(graph_, frame, ptr, temps_, stream);
     enqueue(graph_, frame, ptr, stream);
     temps_.release(stream);

@@ -17,7 +17,7 @@ void assign_buffers(const G& g,
                     const std::array<void*, G::output_count>& outputs,
                     workspace& temps,
                     cudaStream_t stream) {
-  cpu::check_in_place<G>(f, outputs);
+  cpu::check_aliasing<G>(f, outputs);
   carver count;
   cpu::call_frame<G::node_count> sizing = f;
   cpu::assign_buffers<G>(g, sizing, outputs, count);

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <mutex>
 #include <utility>
 
 #include "loom/backends/cuda/check.hpp"
@@ -13,7 +14,7 @@ namespace loom::cuda {
 // model's buffer sizes and reused by every call, reallocated in stream order only when a
 // call needs more (larger run-time shapes). A call on another stream than the last waits
 // for the last call's use of the block (an event), so calls on two streams never share it
-// at once.
+// at once; calls from several host threads hold() it in turn, from reserve() to release().
 class workspace {
  public:
   workspace() = default;
@@ -54,7 +55,12 @@ class workspace {
   }
   std::size_t bytes() const { return bytes_; }
 
+  // The workspace for one call, from reserve() to release(): enqueueing is quick, and the
+  // event then orders the GPU's work of calls on different streams.
+  [[nodiscard]] std::unique_lock<std::mutex> hold() { return std::unique_lock(mutex_); }
+
  private:
+  std::mutex mutex_;
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
   cudaStream_t stream_ = nullptr;

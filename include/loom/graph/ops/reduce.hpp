@@ -120,6 +120,14 @@ struct max_kind : plain_fold {
   struct signature : loom::signature<arithmetic_t<T>, arithmetic_t<T>> {};
 };
 
+// max whose value over an empty axis is its identity, -inf (the lowest value for
+// integers), as NumPy's max with `initial`: the max that softmax, log_softmax and logsumexp
+// subtract before exp. So they follow PyTorch over an empty axis: softmax of an empty row
+// is empty, logsumexp of one -inf. It prints as max.
+struct max_with_identity_kind : max_kind {
+  static constexpr bool empty_allowed = true;
+};
+
 struct min_kind : plain_fold {
   static constexpr std::string_view name = "min";
   using combine = minimum;

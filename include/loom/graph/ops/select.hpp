@@ -1,6 +1,8 @@
 #pragma once
 
+#include <limits>
 #include <string_view>
+#include <type_traits>
 
 #include "loom/core/config.hpp"
 #include "loom/graph/ops/signature.hpp"
@@ -25,7 +27,11 @@ struct where {
   }
 };
 
-// cast<U>(x): element-wise conversion, as static_cast does.
+// cast<U>(x): element-wise conversion, as static_cast does, except where C++ leaves it
+// undefined: a floating-point value cast to i32 saturates (values beyond the range give
+// INT32_MIN or INT32_MAX) and NaN gives 0, the rule of Rust's `as` and Java's casts. The
+// conversion instruction would give INT32_MIN for all of them, so such casts have no SIMD
+// form: each lane takes the scalar rule, and eager, fused and GPU code agree.
 template <dtype U>
 struct cast {
   using shape_rule = elementwise_shape;
@@ -35,11 +41,21 @@ struct cast {
   struct signature : loom::signature<U, T> {};
 
   template <class T>
+  static constexpr bool saturates =
+      std::is_floating_point_v<T>&& std::is_integral_v<U> && !std::is_same_v<U, bool>;
+
+  template <class T>
   LOOM_HD static constexpr U scalar(T x) {
+    if constexpr (saturates<T>) {
+      constexpr T lowest = T(std::numeric_limits<U>::min());  // -2^31, exact in f32 and f64
+      if (x != x) return U(0);
+      if (x <= lowest) return std::numeric_limits<U>::min();
+      if (x >= -lowest) return std::numeric_limits<U>::max();
+    }
     return static_cast<U>(x);
   }
   template <class A>
-  static auto simd(const A& a) {
+  requires(!saturates<typename A::Scalar>) static auto simd(const A& a) {
     return a.template cast<U>();
   }
 };

@@ -108,14 +108,18 @@ struct exp : floating_unary {
   template <class A>
   static auto simd(const A& a) {
     // Below log(smallest normal) the f64 result is subnormal or 0, which Eigen's f64 exp
-    // misses; exp_float reaches 0 correctly and needs no check.
-    if constexpr (std::is_same_v<typename A::Scalar, double>)
+    // misses; exp_float reaches them where it has its own packets (AVX-512), and below
+    // exp_float::exact_from elsewhere.
+    constexpr double exact_from = std::is_same_v<typename A::Scalar, double>
+                                      ? -708.39641853226408
+                                      : double(exp_float::exact_from);
+    if constexpr (exact_from == -std::numeric_limits<double>::infinity())
+      return exp_block(a);
+    else
       return vectorised_in_range<exp>(
           a,
-          [](const auto& x) { return x.exp(); },
-          [](double lo, double) { return lo >= -708.39641853226408; });
-    else
-      return exp_block(a);
+          [](const auto& x) { return exp_block(x); },
+          [](double lo, double) { return lo >= exact_from; });
   }
 };
 
