@@ -25,6 +25,7 @@ KNOWN_BUGS = {
     'where_condition_dtype': 'where(c, a, scalar) with a non-bool c: the scalar adopts c\'s dtype (001)',
     'softmax_inf_overflow': 'softmax of a row holding +inf and a value above 88: NaN, not 0 (002)',
     'impure_broadcast': 'an impure element-wise callable broadcast in a larger pass throws (003)',
+    'repeated_operand': 'an op whose two operands are one value does not compile (004)',
 }
 
 STATIC_SIZES = (1, 2, 3, 4, 5, 7, 8, 16, 17, 33, 63, 65)
@@ -69,6 +70,8 @@ class Generator:
     # --- building blocks ------------------------------------------------------------------
 
     def add(self, op, args=(), **attrs):
+        if 'repeated_operand' in self.avoid and len(set(args)) < len(args):
+            raise Invalid('known bug: one value as two operands')
         sizes = [self.tree[a] for a in args]
         factor, extra = EXPANSION.get(op, (1, 1))
         tree = factor * sizes[0] + sum(sizes[1:]) + extra if sizes else 1

@@ -22,14 +22,14 @@ folded sum_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
     double s = 0;
     for (std::size_t i : at) {
       if (x.bound[i] == unknown) return {0, unknown};
-      s = wrap(s + convert(t, x.value[i]));
+      s = wrap(s + store(t, x.value[i]));
     }
     return {s, 0};
   }
   double s = 0, magnitude = 0, bound = 0;
   bool nan = false, uncertain = false;
   for (std::size_t i : at) {
-    const double v = convert(t, x.value[i]);
+    const double v = store(t, x.value[i]);
     if (x.bound[i] == unknown) uncertain = true;
     if (std::isnan(v)) nan = true;
     s += v;
@@ -49,14 +49,14 @@ folded prod_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
     double p = 1;
     for (std::size_t i : at) {
       if (x.bound[i] == unknown) return {0, unknown};
-      p = wrap_mul(p, convert(t, x.value[i]));
+      p = wrap_mul(p, store(t, x.value[i]));
     }
     return {p, 0};
   }
   double p = 1, big = 1, small = 1;
   bool uncertain = false;
   for (std::size_t i : at) {
-    const double v = convert(t, x.value[i]);
+    const double v = store(t, x.value[i]);
     if (x.bound[i] == unknown) uncertain = true;
     p *= v;
     const double m = std::fabs(v);
@@ -71,8 +71,8 @@ folded prod_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
   // The error each operand's bound causes: its bound times the other factors.
   const std::size_t n = at.size();
   std::vector<double> before(n + 1, 1.0), after(n + 1, 1.0);
-  for (std::size_t k = 0; k < n; ++k) before[k + 1] = before[k] * std::fabs(convert(t, x.value[at[k]]));
-  for (std::size_t k = n; k-- > 0;) after[k] = after[k + 1] * std::fabs(convert(t, x.value[at[k]]));
+  for (std::size_t k = 0; k < n; ++k) before[k + 1] = before[k] * std::fabs(store(t, x.value[at[k]]));
+  for (std::size_t k = n; k-- > 0;) after[k] = after[k + 1] * std::fabs(store(t, x.value[at[k]]));
   double bound = 0;
   for (std::size_t k = 0; k < n; ++k) bound += x.bound[at[k]] * before[k] * after[k + 1];
   return {p, bound + (n + 1) * eps(t) * std::fabs(p) + n * smallest_subnormal(t)};
@@ -81,7 +81,7 @@ folded prod_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
 folded extreme_of(bool is_max, dtype t, const tensor& x, const std::vector<std::size_t>& at) {
   double m = is_max ? -unknown : unknown, bound = 0;
   for (std::size_t i : at) {
-    const double v = convert(t, x.value[i]);
+    const double v = store(t, x.value[i]);
     if (x.bound[i] == unknown) return {v, unknown};
     if (std::isnan(v)) return {v, 0};
     m = is_max ? std::max(m, v) : std::min(m, v);
