@@ -344,7 +344,23 @@ class Generator:
             b = self.add('transpose', [w])
         else:
             b = self.new_input(batch + (k, n), an.dtype)
-        return self.add('matmul', [a, b])
+        product = self.add('matmul', [a, b])
+        return self.epilogue(product, a) if r.random() < 0.6 else product
+
+    def epilogue(self, product, a):
+        """What usually follows a GEMM, fused as its epilogue: a bias, an activation, a
+        residual."""
+        r = self.rng
+        out = product
+        p = self.node(product)
+        if r.random() < 0.7:
+            bias = self.new_input(p.shape[-1:], p.dtype)
+            out = self.add('binary', [out, bias], fn='add')
+        if r.random() < 0.6:
+            out = self.add('unary', [out], fn=r.choice(('relu', 'gelu', 'sigmoid', 'tanh')))
+        if r.random() < 0.4 and [d.sizes for d in self.node(a).shape] == [d.sizes for d in p.shape]:
+            out = self.add('binary', [out, a], fn='add')
+        return out
 
     def op_composite(self):
         r = self.rng

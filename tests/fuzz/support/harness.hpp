@@ -199,6 +199,20 @@ auto run_inplace(const Model& m, const expectation& want, const In&... in) {
 }
 
 #ifdef FZ_GPU
+// The CPU's fused results as what the GPU must give: both lie within the reference's bound of
+// the exact value, so within twice that of each other.
+template <class Tuple>
+expectation against(const expectation& want, const Tuple& cpu) {
+  expectation e = want;
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    ((e.outputs[K].value = values_of(std::get<K>(cpu))), ...);
+  }
+  (std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+  for (auto& out : e.outputs)
+    for (double& b : out.bound) b *= 2;
+  return e;
+}
+
 // The stream every GPU run of the program uses.
 inline cudaStream_t gpu_stream() {
   static cudaStream_t stream = [] {
@@ -266,6 +280,11 @@ void run_case(session& s, long seed, int config, context& ctx, Model& m, const F
 #ifdef FZ_GPU
   s.begin(seed, config, "gpu");
   run_mode(s, want, ctx, false, [&] { return run_gpu(m, in...); });
+  if (!want.throws) {
+    s.begin(seed, config, "gpu-vs-cpu");
+    m.set_threads(1);
+    run_mode(s, against(want, as_tuple(m(in...))), ctx, false, [&] { return run_gpu(m, in...); });
+  }
 #endif
 }
 

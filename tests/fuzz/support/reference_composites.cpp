@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "reference_common.hpp"
 
@@ -40,54 +41,54 @@ row_sums row_log_sum(const tensor& x, const std::vector<std::size_t>& at) {
   return r;
 }
 
-}  // namespace
+// What softmax and log_softmax know of a row, and the walk over rows they share.
+struct row {
+  row_sums sums;
+  double bound;  // the largest bound of the row's elements
+  bool uncertain;
+  std::size_t size;
+};
 
-tensor softmax(const tensor& x, unsigned mask) {
+template <class Element>
+tensor row_wise(const tensor& x, unsigned mask, Element element) {
   tensor r = make(x.type, x.shape);
-  const groups g = group_by(x.shape, mask);
-  const double u = eps(x.type);
-  for (const auto& at : g.members) {
+  for (const auto& at : group_by(x.shape, mask).members) {
     if (at.empty()) continue;
-    const row_sums s = row_log_sum(x, at);
-    const bool uncertain = any_unknown(x, at);
-    const double in_bound = row_bound(x, at);
-    const double sum = std::exp(s.log_sum);
+    const row w{row_log_sum(x, at), row_bound(x, at), any_unknown(x, at), at.size()};
     for (std::size_t i : at) {
-      const double shifted = x.value[i] - s.shift;
-      // The guide: NaN at +inf entries of a row holding +inf, 0 elsewhere in it; a row of
-      // -inf is 0 / 0.
-      double p = std::exp(shifted) / sum;
-      if (std::isinf(sum) && !std::isinf(x.value[i]) && !std::isnan(x.value[i])) p = 0;
-      r.value[i] = store(x.type, p);
-      const double rel = x.bound[i] + in_bound +
-                         u * (std::fabs(shifted) + s.spread + 6 + 2 * std::sqrt(double(at.size())));
-      r.bound[i] = uncertain ? unknown
-                   : std::isfinite(p) ? rel * std::fabs(p) + smallest_normal(x.type)
-                                      : 0;
+      const auto [value, bound] = element(w, i);
+      r.value[i] = store(x.type, value);
+      r.bound[i] = w.uncertain ? unknown : std::isfinite(value) ? bound : 0;
     }
   }
   return r;
 }
 
-tensor log_softmax(const tensor& x, unsigned mask) {
-  tensor r = make(x.type, x.shape);
-  const groups g = group_by(x.shape, mask);
+}  // namespace
+
+tensor softmax(const tensor& x, unsigned mask) {
   const double u = eps(x.type);
-  for (const auto& at : g.members) {
-    if (at.empty()) continue;
-    const row_sums s = row_log_sum(x, at);
-    const bool uncertain = any_unknown(x, at);
-    const double in_bound = row_bound(x, at);
-    for (std::size_t i : at) {
-      const double shifted = x.value[i] - s.shift, v = shifted - s.log_sum;
-      r.value[i] = store(x.type, v);
-      const double bound = x.bound[i] + in_bound +
-                           u * (2 * std::fabs(shifted) + 2 * std::fabs(s.log_sum) + s.spread + 4 +
-                                2 * std::sqrt(double(at.size())));
-      r.bound[i] = uncertain ? unknown : std::isfinite(v) ? bound : 0;
-    }
-  }
-  return r;
+  return row_wise(x, mask, [&](const row& w, std::size_t i) {
+    const double shifted = x.value[i] - w.sums.shift, sum = std::exp(w.sums.log_sum);
+    // The guide: NaN at +inf entries of a row holding +inf, 0 elsewhere in it; a row of
+    // -inf is 0 / 0.
+    double p = std::exp(shifted) / sum;
+    if (std::isinf(sum) && !std::isinf(x.value[i]) && !std::isnan(x.value[i])) p = 0;
+    const double rel = x.bound[i] + w.bound +
+                       u * (std::fabs(shifted) + w.sums.spread + 6 + 2 * std::sqrt(double(w.size)));
+    return std::pair{p, rel * std::fabs(p) + smallest_normal(x.type)};
+  });
+}
+
+tensor log_softmax(const tensor& x, unsigned mask) {
+  const double u = eps(x.type);
+  return row_wise(x, mask, [&](const row& w, std::size_t i) {
+    const double shifted = x.value[i] - w.sums.shift, v = shifted - w.sums.log_sum;
+    const double bound = x.bound[i] + w.bound +
+                         u * (2 * std::fabs(shifted) + 2 * std::fabs(w.sums.log_sum) +
+                              w.sums.spread + 4 + 2 * std::sqrt(double(w.size)));
+    return std::pair{v, bound};
+  });
 }
 
 tensor logsumexp(const tensor& x, unsigned mask, bool keepdims) {
