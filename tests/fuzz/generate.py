@@ -236,7 +236,8 @@ class Generator:
     def op_where(self):
         r = self.rng
         try:
-            c = self.pick(lambda n: n.dtype == 'bool')
+            # A non-bool condition is converted (non-zero is true).
+            c = self.pick(lambda n: n.dtype == 'bool' or r.random() < 0.25)
         except Invalid:
             c = self.op_compare()
         a = self.second_operand(c)

@@ -6,7 +6,7 @@ them, the fuzzer's callables: compile with -I tests/fuzz/support)."""
 import math
 import re
 
-from emit_loom import compile_call, extents, model_lambda, uses_context
+from emit_loom import compile_call, extents, model_lambda, type_string, uses_context
 from model import CPP_TYPE, static_of
 
 DUMP = re.compile(r'DUMP (\d+) (\S+) (\S+) \[([^\]]*)\] :(.*)\|(.*)')
@@ -23,6 +23,17 @@ auto as_tuple(R r) {
     return r;
   else
     return std::make_tuple(std::move(r));
+}
+
+// The dtype and static extents of a result, as the fuzzer writes them: "f32[?, 4]".
+template <class Tensor>
+int check_type(const char* what, const Tensor&, const char* want) {
+  using T = typename Tensor::value_type;
+  using E = typename Tensor::extents_type;
+  const std::string got = std::string(loom::dtype_name<T>()) + loom::extents_string<E>();
+  if (got == want) return 0;
+  std::printf("%s has type %s, want %s\n", what, got.c_str(), want);
+  return 1;
 }
 
 // Each element of `got` must lie within 2 * bound of want (NaN meets NaN, infinity itself);
@@ -72,7 +83,7 @@ def standalone_program(model, output, config, mode, message):
              '// The fuzzer reported: %s: %s' % (mode, message),
              '// Build: g++ -std=c++20 -O1 -march=native -fopenmp -Iinclude -Itests/fuzz/support '
              '-I/usr/include/eigen3 THIS.cpp',
-             '#include <loom/loom.hpp>', '', '#include <cmath>', '#include <cstdio>', '#include <tuple>',
+             '#include <loom/loom.hpp>', '', '#include <cmath>', '#include <cstdio>', '#include <string>', '#include <tuple>',
              '#include <type_traits>']
     if uses_context(model) or any(n.op in ('opaque', 'opaque_call') for n in model.nodes):
         lines.append('#include "callables.hpp"')
@@ -117,6 +128,9 @@ def standalone_program(model, output, config, mode, message):
         lines.append('    ' + array('want%d' % o, values))
         lines.append('    ' + array('bound%d' % o, bounds))
         lines.append('    bad += check("output %d", std::get<%d>(out), want%d, bound%d);' % (o, o, o, o))
+        if kind != 'inplace':
+            lines.append('    bad += check_type("output %d", std::get<%d>(out), "%s");'
+                         % (o, o, type_string(model.nodes[model.outputs[o]])))
     lines += ['  } catch (const std::exception& e) {',
               '    std::printf("exception: %s\\n", e.what());',
               '    bad = 1;' if 'no loom::shape_error' not in message else '    bad = std::string(e.what()).find("empty") == std::string::npos;',
