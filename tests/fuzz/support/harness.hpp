@@ -266,13 +266,14 @@ void run_case(session& s, long seed, int config, context& ctx, Model& m, const F
     }
   }
   if constexpr (Inplace >= 0) {
-    if (s.opt.inplace) {
+    // (Where the reference has no value, the other results' shapes are unknown: the compiled
+    // modes have checked the throw.)
+    if (s.opt.inplace && !want.throws) {
       s.begin(seed, config, "inplace");
       m.set_threads(1);
       // The first result is the input's buffer, with the input's static extents.
       expectation over_input = want;
-      if (!want.throws)
-        over_input.types[0] = type_of<std::tuple_element_t<Inplace, std::tuple<In...>>>();
+      over_input.types[0] = type_of<std::tuple_element_t<Inplace, std::tuple<In...>>>();
       run_mode(s, over_input, ctx, true,
                [&] { return run_inplace<std::size_t(Inplace)>(m, want, in...); });
     }
