@@ -27,6 +27,7 @@ KNOWN_BUGS = {
     'impure_broadcast': 'an impure element-wise callable broadcast in a larger pass throws (003)',
     'repeated_operand': 'an op whose two operands are one value does not compile (004)',
     'inplace_later_read': 'in place, a later result reads the input after it is overwritten (005)',
+    'impure_to_call': 'an impure callable\'s result read by a whole-tensor call and another use (006)',
 }
 
 STATIC_SIZES = (1, 2, 3, 4, 5, 7, 8, 16, 17, 33, 63, 65)
@@ -487,16 +488,26 @@ class Generator:
         self.model.outputs = outs
 
     def check_impure_use(self, model):
-        """Impure callables and a known bug: see KNOWN_BUGS['impure_reduce_reuse']."""
-        if 'impure_reduce_reuse' not in self.avoid:
-            return
+        """Impure callables and known bugs: see KNOWN_BUGS['impure_reduce_reuse'] and
+        ['impure_to_call']."""
         users = {}
         for i, n in enumerate(model.nodes):
             for a in n.args:
                 users.setdefault(a, []).append(i)
+        if 'impure_reduce_reuse' not in self.avoid:
+            users_reuse = {}
+        else:
+            users_reuse = users
         for i, n in enumerate(model.nodes):
-            if n.attrs.get('impure') and n.op == 'opaque' and len(users.get(i, [])) > 1:
+            if n.attrs.get('impure') and n.op == 'opaque' and len(users_reuse.get(i, [])) > 1:
                 raise Invalid('known bug: impure result reused')
+        if 'impure_to_call' not in self.avoid:
+            return
+        for i, n in enumerate(model.nodes):
+            uses = users.get(i, []) + [-1] * model.outputs.count(i)
+            if n.attrs.get('impure') and n.op == 'opaque' and len(uses) > 1 and any(
+                    u >= 0 and model.nodes[u].op == 'opaque_call' for u in uses):
+                raise Invalid('known bug: impure result read by a call and another use')
 
     def check_impure_broadcast(self, model):
         """See KNOWN_BUGS['impure_broadcast']: an impure callable's value must keep its size

@@ -47,7 +47,7 @@ def case_inputs(model):
 def model_function(model):
     args = ', '.join('x%d' % k for k in range(len(model.inputs())))
     body = ['// ' + describe(model), 'void model_%d(fz::session& s) {' % model.name(),
-            '  fz::context ctx;']
+            '  fz::context ctx;', '  try {']
     body += model_lambda(model)
     body.append('  ' + compile_call(model))
     body += ['  ' + line for line in input_lines(model)]
@@ -58,7 +58,10 @@ def model_function(model):
     body += ['    ' + line for line in expectation_lines(model)]
     body.append('    fz::run_case<%d, %s>(s, %d, config, ctx, m, f, want%s);' % (
         model.inplace, 'true' if model.eager else 'false', model.name(), ', ' + args if args else ''))
-    body += ['  }', '  ++s.models;', '}', '']
+    body += ['  }', '  } catch (const std::exception& e) {  // from compile()',
+             '    s.begin(%d, -1, "compile");' % model.name(),
+             '    s.fail(std::string("compile() threw: ") + e.what());', '  }',
+             '  ++s.models;', '}', '']
     return body
 
 
