@@ -1,5 +1,6 @@
 // allow_in_graph, element-wise form: F is one node, called once per element with scalars,
 // never traced into, merged only when pure and stateless.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <loom/loom.hpp>
@@ -210,6 +211,29 @@ TEST_CASE("an impure result folded by a reduction and divided by it runs once pe
     // A sum of 70 positive terms, then one division: well within 1e-5 relative.
     for (std::size_t j = 0; j < 70; ++j) REQUIRE(r(i, j) == Approx(x(i, j) / total).epsilon(1e-5));
   }
+}
+
+TEST_CASE("copies of a chain of impure calls, one given to a whole-tensor call, run once",
+          "[opaque][impure][calls]") {
+  // y = F(F(x)) used twice: its copies are two chains whose outer calls have different
+  // operands (the inner calls' copies), and one chain ends in a whole-tensor call.
+  struct copy_all {
+    using granularity = loom::whole_tensor;
+    void operator()(loom::tensor_view<const float> in, loom::tensor_view<float> out) const {
+      std::copy(in.begin(), in.end(), out.begin());
+    }
+  };
+  auto model = [](auto x) {
+    auto y = loom::allow_in_graph<logger>{}(loom::allow_in_graph<logger>{}(x)*2.f);
+    return std::make_tuple(loom::allow_in_graph<copy_all>{}(y), y + 1.f);
+  };
+  auto m = loom::compile(model, vec_input{});
+  const vec x = random_vec(300, 18);
+  logger::calls = 0;
+  const auto [copied, plus] = m(x);
+  CHECK(logger::calls == 2 * 300);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    REQUIRE((copied(i) == 2.f * x(i) && plus(i) == 2.f * x(i) + 1.f));
 }
 
 TEST_CASE("an exception from F reaches the caller, also from worker threads", "[opaque]") {

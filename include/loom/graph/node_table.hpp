@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -40,9 +41,10 @@ struct node_info {
   bool swaps_last_axes;   // views: a permute that only swaps the last two axes
   bool reads_contiguous;  // views: reshape, which reads its operand as one contiguous buffer
   std::array<std::size_t, max_rank> source_axis;  // views: see ops::view_base
-  // Impure nodes: the first node of the same type (the same callable on the same operands),
-  // which may be another copy of the same call (see graph/impure.hpp); others: the node.
-  std::size_t first_of_type;
+  // Nodes built on an impure call, and scalars: the first node with the same op, dtype and
+  // extents (whatever its operands), which may be another copy of the same value (tracing
+  // copies a value into each use; see fusion_plan::twin_class). Other nodes: the node.
+  std::size_t first_same_op;
 };
 
 namespace detail {
@@ -60,14 +62,41 @@ constexpr bool swaps_last_two_axes() {
   }
 }
 
+// Whether node I is an impure call or computed from one: the values tracing copies into
+// each use without merging them (a value built on a run-time scalar is copied too, but is
+// pure, so its copies may simply be computed again).
 template <class G, std::size_t I>
-constexpr std::size_t first_of_type() {
-  return []<std::size_t... J>(std::index_sequence<J...>) {
-    std::size_t first = I;
-    ((first = first == I && std::is_same_v<node_t<G, J>, node_t<G, I>> ? J : first), ...);
-    return first;
+constexpr bool built_on_impure() {
+  using N = node_t<G, I>;
+  if constexpr (requires { N::op_type::is_pure; }) {
+    if constexpr (!N::op_type::is_pure) return true;
   }
-  (std::make_index_sequence<I>{});
+  return []<std::size_t... A>(std::index_sequence<A...>) {
+    return (built_on_impure<G, N::args[A]>() || ...);
+  }
+  (std::make_index_sequence<N::arity>{});
+}
+
+template <class G, std::size_t I>
+constexpr std::size_t first_same_op() {
+  using N = node_t<G, I>;
+  using key = std::tuple<typename N::op_type, typename N::value_type, typename N::extents_type>;
+  if constexpr (!is_scalar_leaf_v<typename N::op_type> && !built_on_impure<G, I>()) {
+    return I;
+  } else {
+    return []<std::size_t... J>(std::index_sequence<J...>) {
+      std::size_t first = I;
+      ((first = first == I && std::is_same_v<key,
+                                             std::tuple<typename node_t<G, J>::op_type,
+                                                        typename node_t<G, J>::value_type,
+                                                        typename node_t<G, J>::extents_type>>
+                    ? J
+                    : first),
+       ...);
+      return first;
+    }
+    (std::make_index_sequence<I>{});
+  }
 }
 
 template <class G, std::size_t I>
@@ -90,10 +119,8 @@ constexpr node_info info_of() {
   std::size_t a = 0, d = 0;
   for (std::size_t arg : N::args) r.args[a++] = arg;
   for (std::size_t extent : N::extents_type::dims) r.dims[d++] = extent;
-  if constexpr (requires { Op::is_pure; }) {
-    r.impure = !Op::is_pure;
-    if constexpr (!Op::is_pure) r.first_of_type = first_of_type<G, I>();
-  }
+  if constexpr (requires { Op::is_pure; }) r.impure = !Op::is_pure;
+  r.first_same_op = first_same_op<G, I>();
   if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
   if constexpr (op_kind<Op>() == node_kind::view) {
     r.swaps_last_axes = swaps_last_two_axes<Op>();

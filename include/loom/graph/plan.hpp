@@ -181,6 +181,26 @@ struct fusion_plan {
     return same_names(likely, x, y);
   }
 
+  // Nodes that may be copies of one value: the same op, dtype and extents on operands that
+  // may be copies of one value (first_same_op says which nodes to compare). Tracing copies a
+  // value into each use, and values built on an impure call are never merged, so one call's
+  // result used twice is two chains of nodes; the trace ids that tell a copy from a second
+  // call are run-time values (graph/impure.hpp), so the plan treats every member of a class
+  // alike. Each node's class is its first member.
+  static constexpr auto twin_class = [] {
+    std::array<std::size_t, node_count> c{};
+    for (std::size_t i = 0; i < node_count; ++i) {
+      c[i] = i;
+      for (std::size_t j = nodes[i].first_same_op; j < i && c[i] == i; ++j) {
+        bool same = nodes[j].first_same_op == nodes[i].first_same_op;
+        for (std::size_t k = 0; k < nodes[i].arity && same; ++k)
+          same = c[nodes[j].args[k]] == c[nodes[i].args[k]];
+        if (same) c[i] = c[j];
+      }
+    }
+    return c;
+  }();
+
   // The node that consumes x (values built on an impure call are never merged, so there is
   // one), or npos for an output that nothing reads.
   static constexpr std::size_t consumer(std::size_t x) {
@@ -198,8 +218,8 @@ struct fusion_plan {
   //    of the space), or
   //  - its result is used more than once and the uses have different roots: tracing copies
   //    the call into each use (see graph/impure.hpp), and the copies must be computed by one
-  //    step, where the later ones reuse the first one's value. Copies have one type, so every
-  //    node of the type is stored (one that is a distinct call then simply stores its own).
+  //    step, where the later ones reuse the first one's value. Every member of the twin
+  //    class is stored (one that is a distinct call then simply stores its own).
   // Repeated until nothing changes: storing a call changes the roots of calls below it.
   static constexpr void store_impure_calls(std::array<bool, node_count>& m) {
     auto is_call = [](std::size_t i) {
@@ -219,8 +239,7 @@ struct fusion_plan {
         if (!is_call(i) || m[i]) continue;
         bool store = !same_shape_always(i, space[i]);
         for (std::size_t j = 0; j < node_count; ++j)
-          store = store || (is_call(j) && nodes[j].first_of_type == nodes[i].first_of_type &&
-                            root[j] != root[i]);
+          store = store || (is_call(j) && twin_class[j] == twin_class[i] && root[j] != root[i]);
         if (store) m[i] = changed = true;
       }
     }
@@ -399,10 +418,13 @@ struct fusion_plan {
       // every input, see `symbolic`) that comes after what it reads (it may read values of that
       // step itself: they are computed in registers there) and after the last call, so side effects
       // keep their order.
-      // A stored impure call joins the step of the first call of its type, where it may be a
-      // copy of that call (store_impure_calls): it reads what that one reads.
-      const std::size_t first = nodes[i].first_of_type;
+      // A stored impure call joins the step of the first member of its twin class, of which it
+      // may be a copy (store_impure_calls), where that step comes after what it reads.
+      const std::size_t first = twin_class[i];
       std::size_t join = first != i && nodes[i].impure ? t.step_of[first] : npos;
+      if (join != npos &&
+          ((after != npos && join < after) || (after_view != npos && join <= after_view)))
+        join = npos;
       for (std::size_t s = 0; s < t.count && join == npos; ++s) {
         const step_info& c = t.steps[s];
         if (c.kind == step_kind::map && (after == npos || s >= after) &&
