@@ -2,7 +2,8 @@
 # Builds and runs loom's tests under sanitizers, in a build tree of their own
 # (build-sanitize-LEG), without CUDA, examples or benchmarks:
 #
-#   bash scripts/sanitize.sh address   # ASan + UBSan + _GLIBCXX_ASSERTIONS: the unit tests
+#   bash scripts/sanitize.sh address   # ASan + UBSan + _GLIBCXX_ASSERTIONS: the unit tests and
+#                                      # the fuzz corpus
 #   bash scripts/sanitize.sh thread    # TSan: the concurrency test, without OpenMP
 #
 # A finding aborts the test (-fno-sanitize-recover=all, halt_on_error), so ctest fails.
@@ -31,9 +32,12 @@ case $leg in
     # dumps and the traced graph: compile-time work); ops_unary_test and ops_binary_test (every
     # op through the same map passes that broadcast_test runs); composites_test (softmax,
     # layer norm... through the row passes of row_pass_test, concurrency_test and the others).
+    # And the random-model fuzz corpus (tests/fuzz: 300 models in 12 programs), run by one
+    # test, fuzz_corpus.
     targets=(broadcast_test calls_test exp_float_test in_place_test matmul_test opaque_test
              reduce_test row_pass_test tensor_test views_test aliasing_test bad_input_test
-             caller_memory_test concurrency_test empty_extents_test)
+             caller_memory_test concurrency_test empty_extents_test fuzz_programs)
+    fuzz=ON
     # 13 million elements through reference loops that take 150 s at -O0: the same code runs
     # on fewer elements (and over the parallel threshold) in the other reduce_test cases.
     skip="long rows: exact integer sums"
@@ -48,6 +52,7 @@ case $leg in
     # calling one compiled model and eager ops (the buffer pool) at once.
     openmp=OFF
     targets=(concurrency_test)
+    fuzz=OFF
     skip=
     ;;
   *)
@@ -64,16 +69,19 @@ build=build-sanitize-$leg
 t0=$(date +%s)
 # CMAKE_BUILD_TYPE=Debug so that only these flags choose the optimisation (loom_add_test
 # adds -O2 to the other build types).
+# LOOM_CHECK_TARGETS makes one target of the list (checked_tests): CMake's Makefiles build
+# the targets named on one command line one after another, each on one core.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=$opt" \
   "-DLOOM_SANITIZE=$sanitizers" -DLOOM_USE_OPENMP=$openmp -DLOOM_CUDA=OFF \
-  -DLOOM_BUILD_TESTS=ON -DLOOM_BUILD_EXAMPLES=OFF -DLOOM_BUILD_BENCH=OFF -DLOOM_INSTALL=OFF
+  -DLOOM_BUILD_TESTS=ON -DLOOM_BUILD_EXAMPLES=OFF -DLOOM_BUILD_BENCH=OFF -DLOOM_INSTALL=OFF \
+  -DLOOM_BUILD_FUZZ=$fuzz "-DLOOM_CHECK_TARGETS=$(IFS=';'; echo "${targets[*]}")"
 jobs=${LOOM_JOBS:-2}
-cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+cmake --build "$build" -j"$jobs" --target checked_tests
 t1=$(date +%s)
 
 # Every test case of the executables built, and nothing else: the regex matches the "NAME:"
-# prefix catch_discover_tests gives each case.
-pattern="^($(IFS='|'; echo "${targets[*]}")):"
+# prefix catch_discover_tests gives each case, and the corpus's one test.
+pattern="^($(IFS='|'; echo "${targets[*]}")):|^fuzz_corpus$"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}

@@ -34,7 +34,8 @@ row_sums row_log_sum(const tensor& x, const std::vector<std::size_t>& at) {
   for (std::size_t i : at) {
     const double e = std::exp(x.value[i] - r.shift);
     sum += e;
-    if (std::isfinite(e)) weighted += e * std::fabs(x.value[i] - r.shift);
+    // exp(-inf) is 0: an entry of -inf weighs nothing (0 * inf would be NaN).
+    if (e > 0 && std::isfinite(e)) weighted += e * std::fabs(x.value[i] - r.shift);
   }
   r.log_sum = std::log(sum);
   r.spread = sum > 0 && std::isfinite(sum) ? weighted / sum : 0;
@@ -76,7 +77,8 @@ tensor softmax(const tensor& x, unsigned mask) {
     if (std::isinf(sum) && !std::isinf(x.value[i]) && !std::isnan(x.value[i])) p = 0;
     const double rel = x.bound[i] + w.bound +
                        u * (std::fabs(shifted) + w.sums.spread + 6 + 2 * std::sqrt(double(w.size)));
-    return std::pair{p, rel * std::fabs(p) + smallest_normal(x.type)};
+    // An entry of -inf is exactly 0, whatever its (infinite) shifted value says of rounding.
+    return std::pair{p, (p == 0 ? 0 : rel * std::fabs(p)) + smallest_normal(x.type)};
   });
 }
 
