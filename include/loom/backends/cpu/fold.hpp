@@ -15,7 +15,11 @@ namespace loom::cpu {
 // Folds a reduction's elements: W-element blocks into W independent lanes (vectorised, and
 // W partial results instead of one long dependency chain), and single elements at the ends
 // of rows. Every W blocks the lanes are folded into a second set, so a sum of n floats
-// rounds like a sum of W*W-element pieces instead of n/W-element ones.
+// rounds like a sum of W*W-element pieces instead of n/W-element ones. Single elements are
+// gathered into a block of their own and folded like the others, W at a time: a reduction
+// whose rows are all shorter than W (a sum over [n, 3], whose operand broadcasts so that its
+// rows cannot merge) would otherwise be one serial sum: the f32 mean of 300,000 squares was
+// 1e-4 off, relative to the exact value.
 template <class Kind, class T, int W>
 struct fold {
   using lanes = block_lanes<W>;
@@ -25,9 +29,16 @@ struct fold {
   block partial = block::Constant(Kind::template identity<T>());
   block total = partial;
   int blocks = 0;
-  T tail = Kind::template identity<T>();
+  block singles;
+  int single_count = 0;
 
-  void add(T x, std::size_t) { tail = combine::scalar(tail, x); }
+  void add(T x, std::size_t) {
+    singles[single_count++] = x;
+    if (single_count == W) {
+      add_blocks(1, 0, [this](std::size_t) { return singles; });
+      single_count = 0;
+    }
+  }
 
   // Folds `count` consecutive blocks, `next(k)` the k-th. The running lanes are a local
   // that nothing takes the address of inside the inner loop: as a member, or passed by
@@ -52,7 +63,9 @@ struct fold {
 
   T result(std::size_t count) const {
     const block all = lanes::template apply<T>(combine{}, total, partial);
-    return Kind::finish(combine::scalar(across_lanes(all), tail), count);
+    T folded = across_lanes(all);
+    for (int k = 0; k < single_count; ++k) folded = combine::scalar(folded, singles[k]);
+    return Kind::finish(folded, count);
   }
 
   // Tree reductions over the lanes: a serial fold of 64 lanes would cost a row of a softmax
