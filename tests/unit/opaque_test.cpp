@@ -236,6 +236,63 @@ TEST_CASE("copies of a chain of impure calls, one given to a whole-tensor call, 
     REQUIRE((copied(i) == 2.f * x(i) && plus(i) == 2.f * x(i) + 1.f));
 }
 
+// Doubles, counting its calls; impure, so uses of one result are copies of one call.
+struct doubling_logger {
+  static constexpr bool is_pure = false;
+  static inline std::atomic<long> calls{0};
+  float operator()(float v) const {
+    ++calls;
+    return 2.f * v;
+  }
+};
+
+// Copies its input; impure, so a result used twice is two copies of one call.
+struct copy_impure {
+  using granularity = loom::whole_tensor;
+  static constexpr bool is_pure = false;
+  void operator()(loom::tensor_view<const float> in, loom::tensor_view<float> out) const {
+    std::copy(in.begin(), in.end(), out.begin());
+  }
+};
+
+TEST_CASE("copies of a chain of impure calls on copies of hooks and barriers and calls",
+          "[opaque][impure][calls]") {
+  // z = F(F(v + y)) used twice, v used three times, where tracing copies v into each use
+  // instead of merging the copies: a hook, a barrier over a run-time scalar's product, an
+  // impure whole-tensor call. The second chain reads its own copy of v, whose step comes
+  // after the first chain's in the graph's order; both chains must still be one step.
+  auto check = [](auto upstream, float v_per_x) {
+    auto m = loom::compile(
+        [upstream](auto x, auto y) {
+          auto v = upstream(x);
+          auto z = loom::allow_in_graph<doubling_logger>{}(
+              loom::allow_in_graph<doubling_logger>{}(v + y));
+          return std::make_tuple(loom::minimum(z, v), z, v);
+        },
+        vec_input{},
+        vec_input{});
+    const vec x = random_vec(300, 31), y = random_vec(300, 32);
+    doubling_logger::calls = 0;
+    const auto [low, z, v] = m(x, y);
+    CHECK(doubling_logger::calls == 2 * 300);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double want_v = double(v_per_x) * x(i), want_z = 4 * (want_v + y(i));
+      REQUIRE(v(i) == Approx(want_v).epsilon(1e-6));
+      REQUIRE(z(i) == Approx(want_z).epsilon(1e-6).margin(1e-6));
+      REQUIRE(low(i) == Approx(std::min(want_z, want_v)).epsilon(1e-6).margin(1e-6));
+    }
+  };
+  SECTION("a hook") {
+    check([](auto x) { return loom::hook(x, [](auto) {}); }, 1.f);
+  }
+  SECTION("a barrier") {
+    check([](auto x) { return loom::fusion_barrier(x * 2.f); }, 2.f);
+  }
+  SECTION("an impure whole-tensor call") {
+    check([](auto x) { return loom::allow_in_graph<copy_impure>{}(x); }, 1.f);
+  }
+}
+
 TEST_CASE("an exception from F reaches the caller, also from worker threads", "[opaque]") {
   auto m = loom::compile([](auto x) { return loom::allow_in_graph<throws_on_negative>{}(x); },
                          vec_input{});

@@ -41,9 +41,10 @@ struct node_info {
   bool swaps_last_axes;   // views: a permute that only swaps the last two axes
   bool reads_contiguous;  // views: reshape, which reads its operand as one contiguous buffer
   std::array<std::size_t, max_rank> source_axis;  // views: see ops::view_base
-  // Nodes built on an impure call, and scalars: the first node with the same op, dtype and
-  // extents (whatever its operands), which may be another copy of the same value (tracing
-  // copies a value into each use; see fusion_plan::twin_class). Other nodes: the node.
+  // In a graph with impure nodes, for the nodes that tracing copies into each use instead of
+  // merging them (copied_by_tracing): the first node with the same op, dtype and extents
+  // (whatever its operands), which may be another copy of the same value (see
+  // fusion_plan::twin_class). Other nodes: the node.
   std::size_t first_same_op;
 };
 
@@ -62,26 +63,42 @@ constexpr bool swaps_last_two_axes() {
   }
 }
 
-// Whether node I is an impure call or computed from one: the values tracing copies into
-// each use without merging them (a value built on a run-time scalar is copied too, but is
-// pure, so its copies may simply be computed again).
+// Whether tracing copies node I into each use of its value instead of merging the copies
+// (flatten.hpp, subtree_mergeable_v): it holds a run-time scalar or a stateful or impure
+// callable, or is computed from such a node.
 template <class G, std::size_t I>
-constexpr bool built_on_impure() {
+constexpr bool copied_by_tracing() {
   using N = node_t<G, I>;
-  if constexpr (requires { N::op_type::is_pure; }) {
-    if constexpr (!N::op_type::is_pure) return true;
+  if constexpr (N::arity == 0) {
+    return is_scalar_leaf_v<typename N::op_type>;
+  } else {
+    return !op_is_mergeable<typename N::op_type>() ||
+           []<std::size_t... A>(std::index_sequence<A...>) {
+      return (copied_by_tracing<G, N::args[A]>() || ...);
+    }
+    (std::make_index_sequence<N::arity>{});
   }
-  return []<std::size_t... A>(std::index_sequence<A...>) {
-    return (built_on_impure<G, N::args[A]>() || ...);
-  }
-  (std::make_index_sequence<N::arity>{});
 }
+
+template <class G>
+inline constexpr bool any_impure_node = []<std::size_t... I>(std::index_sequence<I...>) {
+  auto impure = []<class Op>(Op*) {
+    if constexpr (requires { Op::is_pure; })
+      return !Op::is_pure;
+    else
+      return false;
+  };
+  return (impure(static_cast<typename node_t<G, I>::op_type*>(nullptr)) || ...);
+}
+(std::make_index_sequence<G::node_count>{});
 
 template <class G, std::size_t I>
 constexpr std::size_t first_same_op() {
   using N = node_t<G, I>;
   using key = std::tuple<typename N::op_type, typename N::value_type, typename N::extents_type>;
-  if constexpr (!is_scalar_leaf_v<typename N::op_type> && !built_on_impure<G, I>()) {
+  // Only the copies of impure calls need finding (fusion_plan::twin_class), and comparing
+  // types with every earlier node costs compile time.
+  if constexpr (!any_impure_node<G> || !copied_by_tracing<G, I>()) {
     return I;
   } else {
     return []<std::size_t... J>(std::index_sequence<J...>) {

@@ -181,12 +181,22 @@ struct fusion_plan {
     return same_names(likely, x, y);
   }
 
+  // An element-wise call of an impure callable.
+  static constexpr bool is_impure_call(std::size_t i) {
+    return nodes[i].impure && nodes[i].kind == node_kind::opaque;
+  }
+  // Whole-tensor calls, hooks and barriers: steps of their own, run between fused passes.
+  static constexpr bool runs_alone(node_kind k) {
+    return k == node_kind::opaque_call || k == node_kind::hook || k == node_kind::barrier;
+  }
+
   // Nodes that may be copies of one value: the same op, dtype and extents on operands that
   // may be copies of one value (first_same_op says which nodes to compare). Tracing copies a
-  // value into each use, and values built on an impure call are never merged, so one call's
-  // result used twice is two chains of nodes; the trace ids that tell a copy from a second
-  // call are run-time values (graph/impure.hpp), so the plan treats every member of a class
-  // alike. Each node's class is its first member.
+  // value into each use, and values built on an impure call, a hook or a run-time scalar are
+  // never merged (node_table.hpp, copied_by_tracing), so one call's result used twice is two
+  // chains of nodes; the trace ids that tell a copy from a second call are run-time values
+  // (graph/impure.hpp), so the plan treats every member of a class alike. Each node's class
+  // is its first member.
   static constexpr auto twin_class = [] {
     std::array<std::size_t, node_count> c{};
     for (std::size_t i = 0; i < node_count; ++i) {
@@ -222,24 +232,22 @@ struct fusion_plan {
   //    class is stored (one that is a distinct call then simply stores its own).
   // Repeated until nothing changes: storing a call changes the roots of calls below it.
   static constexpr void store_impure_calls(std::array<bool, node_count>& m) {
-    auto is_call = [](std::size_t i) {
-      return nodes[i].impure && nodes[i].kind == node_kind::opaque;
-    };
     for (bool changed = true; changed;) {
       changed = false;
       std::array<std::size_t, node_count> root{}, space{};
       for (std::size_t i = 0; i < node_count; ++i) {
-        if (!is_call(i)) continue;
+        if (!is_impure_call(i)) continue;
         std::size_t x = i, c = consumer(i);
         while (!m[x] && c != npos && nodes[c].kind != node_kind::reduction) x = c, c = consumer(x);
         root[i] = m[x] || c == npos ? x : c;
         space[i] = x;
       }
       for (std::size_t i = 0; i < node_count; ++i) {
-        if (!is_call(i) || m[i]) continue;
+        if (!is_impure_call(i) || m[i]) continue;
         bool store = !same_shape_always(i, space[i]);
         for (std::size_t j = 0; j < node_count; ++j)
-          store = store || (is_call(j) && twin_class[j] == twin_class[i] && root[j] != root[i]);
+          store =
+              store || (is_impure_call(j) && twin_class[j] == twin_class[i] && root[j] != root[i]);
         if (store) m[i] = changed = true;
       }
     }
@@ -267,9 +275,7 @@ struct fusion_plan {
             !same_dims(nodes[a].rank, nodes[a].dims, nodes[i].rank, nodes[i].dims))
           m[a] = true;
       }
-      if (k == node_kind::reduction || k == node_kind::matmul || k == node_kind::opaque_call ||
-          k == node_kind::hook || k == node_kind::barrier)
-        m[i] = true;
+      if (k == node_kind::reduction || k == node_kind::matmul || runs_alone(k)) m[i] = true;
       for (std::size_t j = 0; j < nodes[i].arity; ++j) {
         const std::size_t a = nodes[i].args[j];
         if (k == node_kind::matmul) {
@@ -277,7 +283,7 @@ struct fusion_plan {
           const bool transposed = nodes[a].kind == node_kind::view && nodes[a].swaps_last_axes &&
                                   plain(nodes[a].args[0]);
           if (!plain(a) && !transposed) m[a] = true;
-        } else if (k == node_kind::opaque_call || k == node_kind::hook || k == node_kind::barrier) {
+        } else if (runs_alone(k)) {
           if (!plain(a)) m[a] = true;
         } else if (k == node_kind::view) {
           if (computable(a) || (nodes[i].reads_contiguous && !plain(a))) m[a] = true;
@@ -350,6 +356,60 @@ struct fusion_plan {
     return leaf;
   }
 
+  // The order in which the step table places the nodes: the graph's order, except that a
+  // member of a twin class of impure calls waits until the operands of every member are
+  // placed, so that one step can compute the copies of a call (store_impure_calls). A copy's
+  // operand may come after the first member in the graph's order: a copy of a hook, barrier
+  // or whole-tensor call is a node of its own, whose step reuses the first one's value
+  // (graph/impure.hpp). Calls, hooks and barriers keep their order among themselves. Where
+  // these constraints meet in a cycle, the graph's order.
+  static constexpr auto visit_order = [] {
+    std::array<std::size_t, node_count> order{};
+    for (std::size_t i = 0; i < node_count; ++i) order[i] = i;
+    bool twins = false;
+    for (std::size_t i = 0; i < node_count; ++i)
+      twins = twins || (is_impure_call(i) && twin_class[i] != i);
+    if (!twins) return order;
+    // before[x][y]: y must be placed before x.
+    std::array<std::array<bool, node_count>, node_count> before{};
+    std::size_t last_alone = npos;
+    for (std::size_t x = 0; x < node_count; ++x) {
+      for (std::size_t j = 0; j < node_count; ++j)
+        if (j == x || (is_impure_call(x) && is_impure_call(j) && twin_class[j] == twin_class[x]))
+          for (std::size_t a = 0; a < nodes[j].arity; ++a) before[x][nodes[j].args[a]] = true;
+      if (runs_alone(nodes[x].kind)) {
+        if (last_alone != npos) before[x][last_alone] = true;
+        last_alone = x;
+      }
+    }
+    // Depth first, predecessors in the graph's order: without twins this is the graph's order.
+    enum : unsigned char { unseen, open, placed };
+    std::array<unsigned char, node_count> state{};
+    std::array<std::size_t, node_count> stack{}, next{};
+    std::size_t top = 0, count = 0;
+    for (std::size_t r = 0; r < node_count; ++r) {
+      if (state[r] != unseen) continue;
+      state[r] = open;
+      stack[top++] = r;
+      while (top > 0) {
+        const std::size_t x = stack[top - 1];
+        while (next[x] < node_count && (!before[x][next[x]] || state[next[x]] == placed)) ++next[x];
+        if (next[x] == node_count) {
+          state[x] = placed;
+          order[count++] = x;
+          --top;
+        } else if (state[next[x]] == open) {
+          for (std::size_t i = 0; i < node_count; ++i) order[i] = i;
+          return order;
+        } else {
+          state[next[x]] = open;
+          stack[top++] = next[x];
+        }
+      }
+    }
+    return order;
+  }();
+
   struct step_table {
     std::array<step_info, node_count> steps{};
     std::size_t count = 0;
@@ -361,14 +421,13 @@ struct fusion_plan {
     step_table t;
     for (auto& s : t.step_of) s = npos;
     std::size_t last_call = npos;
-    for (std::size_t i = 0; i < node_count; ++i) {
+    for (const std::size_t i : visit_order) {
       if (!materialized[i] || nodes[i].kind == node_kind::input) continue;
       const node_kind k = nodes[i].kind;
       std::array<bool, node_count> root{};
       if (k == node_kind::reduction)
         root[nodes[i].args[0]] = !is_leaf(nodes[i].args[0]);
-      else if (k != node_kind::matmul && k != node_kind::opaque_call && k != node_kind::hook &&
-               k != node_kind::barrier)
+      else if (k != node_kind::matmul && !runs_alone(k))
         root[i] = true;
       // The latest step whose result this one reads, and the latest it reads through a view:
       // a view reads other elements than the one being computed, so a value read that way
@@ -393,8 +452,7 @@ struct fusion_plan {
       }
       for (std::size_t j = 0; j < nodes[i].arity; ++j)
         if (!root[i]) needs(nodes[i].args[j]);
-      if (k == node_kind::reduction || k == node_kind::matmul || k == node_kind::opaque_call ||
-          k == node_kind::hook || k == node_kind::barrier) {
+      if (k == node_kind::reduction || k == node_kind::matmul || runs_alone(k)) {
         step_info s{};
         s.node = i;
         if (k == node_kind::reduction) {
