@@ -93,11 +93,14 @@ double ulps(fn f) {
   }
 }
 
-double rounding(fn f, dtype result, const double* x, double r) {
+double rounding(fn f, dtype result, const double* x, const params& p, double r) {
   if (!is_float(result) || !std::isfinite(r)) return 0;
   const double k = ulps(f);
   if (k == 0) return 0;
   double term = k * eps(result) * std::fabs(r) + k * smallest_subnormal(result);
+  // affine rounds x * scale before it adds the shift (unless the compiler fuses them), which
+  // may cancel: the product's rounding is absolute.
+  if (f == fn::affine) term += 0.5 * std::fabs(x[0] * p.a) * eps(result);
   // GELU's 1 + erf(...) (or 1 + tanh(...)) cancels for negative x: the error of erf near -1
   // is absolute, and the result carries it times x / 2.
   if (f == fn::gelu || f == fn::gelu_tanh) term += 0.5 * std::fabs(x[0]) * k * eps(result);
@@ -135,7 +138,7 @@ element evaluate(fn f, dtype result, const dtype* compute, std::size_t n, const 
     if (b[i] == unknown) return {centre, unknown};
     exact = exact && b[i] == 0;
   }
-  const double own = rounding(f, result, x, centre);
+  const double own = rounding(f, result, x, p, centre);
   if (exact) return {centre, own};
   if (is_periodic(f))
     for (std::size_t i = 0; i < n; ++i)

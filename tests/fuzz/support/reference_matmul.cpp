@@ -22,19 +22,28 @@ tensor matmul(dtype type, const tensor& a, const tensor& b) {
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t j = 0; j < n; ++j) {
         double s = 0, magnitude = 0, bound = 0;
-        bool uncertain = false;
+        bool uncertain = false, nan = false, plus_inf = false, minus_inf = false;
         for (std::size_t q = 0; q < k; ++q) {
           const std::size_t ia = oa + i * k + q, ib = ob + q * n + j;
           const double x = a.value[ia], y = b.value[ib], ex = a.bound[ia], ey = b.bound[ib];
-          if (ex == unknown || ey == unknown) uncertain = true;
-          s += x * y;
-          if (std::isfinite(x * y)) magnitude += std::fabs(x * y);
+          const double xy = x * y;
+          if (ex == unknown || ey == unknown)
+            uncertain = true;
+          else if (std::isnan(xy))
+            nan = true;  // a NaN operand, or 0 * inf
+          else if (std::isfinite(x) && std::isfinite(y))
+            magnitude += std::fabs(xy);  // infinite where the product overflows
+          else
+            (xy > 0 ? plus_inf : minus_inf) = true;
+          s += xy;
           bound += std::fabs(x) * ey + std::fabs(y) * ex + ex * ey;
         }
         const std::size_t at = (p * m + i) * n + j;
         r.value[at] = store(type, s);
-        if (std::isnan(s))
-          r.bound[at] = 0;
+        // NaN in any order where a product is NaN or infinities of both signs meet; partial
+        // sums of finite products may overflow in one order and not in another.
+        if (nan || (plus_inf && minus_inf))
+          r.value[at] = std::nan(""), r.bound[at] = 0;
         else if (uncertain || magnitude >= largest(type) / 4)
           r.bound[at] = unknown;
         else if (!std::isfinite(s))

@@ -54,16 +54,22 @@ folded prod_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
     return {p, 0};
   }
   double p = 1, big = 1, small = 1;
-  bool uncertain = false;
+  bool uncertain = false, nan = false, zero = false, infinite = false;
   for (std::size_t i : at) {
     const double v = store(t, x.value[i]);
     if (x.bound[i] == unknown) uncertain = true;
+    nan = nan || std::isnan(v);
+    zero = zero || v == 0;
+    infinite = infinite || std::isinf(v);
     p *= v;
     const double m = std::fabs(v);
     if (m > 1) big *= m;
     if (m > 0 && m < 1) small *= m;
   }
-  if (std::isnan(p)) return {p, 0};
+  // NaN in any order: a NaN operand, or a zero and an infinity. (An infinity and partial
+  // products that underflow to 0 in some orders only give NaN or infinity by the order: the
+  // check for underflow below leaves them undetermined.)
+  if (nan || (zero && infinite && !uncertain)) return {std::nan(""), 0};
   // Partial products may overflow, or underflow and lose precision, in some order.
   if (uncertain || big >= largest(t) / 4 || (small < smallest_normal(t) * 16 && big > 1))
     return {store(t, p), unknown};
