@@ -21,6 +21,7 @@ int main() {
   using eager_t = typename decltype(eager)::value_type;
   using compiled_t = typename decltype(compiled(c, a))::value_type;
   const std::string_view e = loom::dtype_name<eager_t>(), m = loom::dtype_name<compiled_t>();
-  std::printf("where(f32 condition, i32 a, 2): eager %s, compiled %s, want i32\n", e.data(), m.data());
+  std::printf(
+      "where(f32 condition, i32 a, 2): eager %s, compiled %s, want i32\n", e.data(), m.data());
   return e == "i32" && m == "i32" ? 0 : 1;
 }

@@ -17,7 +17,12 @@ int main() {
   const auto fused = softmax(x);
   const auto eager = loom::softmax(x);
   std::printf("softmax([inf, 100, 1]): compiled %g %g %g, eager %g %g %g, want nan 0 0\n",
-              fused(0, 0), fused(0, 1), fused(0, 2), eager(0, 0), eager(0, 1), eager(0, 2));
+              fused(0, 0),
+              fused(0, 1),
+              fused(0, 2),
+              eager(0, 0),
+              eager(0, 1),
+              eager(0, 2));
   const bool ok = std::isnan(fused(0, 0)) && fused(0, 1) == 0 && fused(0, 2) == 0 &&
                   std::isnan(eager(0, 0)) && eager(0, 1) == 0 && eager(0, 2) == 0;
   return ok ? 0 : 1;

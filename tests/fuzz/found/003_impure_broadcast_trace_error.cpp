@@ -22,14 +22,16 @@ struct tally {
 
 int main() {
   std::atomic<long> calls{0};
-  auto model = [&calls](auto v, auto w) { return loom::allow_in_graph<tally>{{&calls}}(v) + w; };
+  auto model = [&calls](auto v, auto w) {
+    return loom::allow_in_graph<tally>{{&calls}}(v) + w;
+  };
   loom::tensor<float, loom::extents<4>> v;
   loom::tensor<float, loom::extents<3, 4>> w;
   v.fill(1.f);
   w.fill(2.f);
   try {
-    auto m = loom::compile(model, loom::input<float, loom::extents<4>>{},
-                           loom::input<float, loom::extents<3, 4>>{});
+    auto m = loom::compile(
+        model, loom::input<float, loom::extents<4>>{}, loom::input<float, loom::extents<3, 4>>{});
     const auto r = m(v, w);
     std::printf("calls %ld (want 4), r(2, 3) = %g (want 4)\n", calls.load(), r(2, 3));
     return calls == 4 && r(2, 3) == 4.f ? 0 : 1;

@@ -23,7 +23,14 @@ int main() {
     std::printf("refused: %s\n", e.what());  // also correct, if x is unchanged
     return x(0) == 4.f ? 0 : 1;
   }
-  std::printf("sqrt: %g %g %g %g; reshape: %g %g %g %g (want 4 -1 9 16)\n", x(0), x(1), x(2),
-              x(3), flat(0, 0), flat(0, 1), flat(0, 2), flat(0, 3));
+  std::printf("sqrt: %g %g %g %g; reshape: %g %g %g %g (want 4 -1 9 16)\n",
+              x(0),
+              x(1),
+              x(2),
+              x(3),
+              flat(0, 0),
+              flat(0, 1),
+              flat(0, 2),
+              flat(0, 3));
   return flat(0, 0) == 4.f && flat(0, 1) == -1.f && flat(0, 2) == 9.f && flat(0, 3) == 16.f ? 0 : 1;
 }

@@ -38,8 +38,11 @@ int main() {
     loom::tensor<float> x(3);
     x.fill(1.f);
     const auto [copied, y] = m(x);
-    std::printf("calls %ld %ld (want 3 3), y(0) = %g, copied(0) = %g (want 4 4)\n", first.load(),
-                second.load(), y(0), copied(0));
+    std::printf("calls %ld %ld (want 3 3), y(0) = %g, copied(0) = %g (want 4 4)\n",
+                first.load(),
+                second.load(),
+                y(0),
+                copied(0));
     return first == 3 && second == 3 && y(0) == 4.f && copied(0) == 4.f ? 0 : 1;
   } catch (const std::exception& e) {
     std::printf("compile() threw: %s\n", e.what());

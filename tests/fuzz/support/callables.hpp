@@ -111,7 +111,8 @@ struct reverse_last {
   void operator()(In in, Out out) const {
     const std::size_t n = in.size();
     const std::size_t row = in.shape().rank ? in.shape().dims[in.shape().rank - 1] : 1;
-    for (std::size_t i = 0; i < n; ++i) out.data()[i] = in.data()[i - i % row + (row - 1 - i % row)];
+    for (std::size_t i = 0; i < n; ++i)
+      out.data()[i] = in.data()[i - i % row + (row - 1 - i % row)];
   }
 #ifdef __CUDACC__
   template <class T, class E, class U, class F>
@@ -120,7 +121,9 @@ struct reverse_last {
                   cudaStream_t stream) const {
     const std::size_t n = in.size();
     const std::size_t row = in.shape().rank ? in.shape().dims[in.shape().rank - 1] : 1;
-    if (n != 0) reverse_last_kernel<<<unsigned((n + 255) / 256), 256, 0, stream>>>(in.data(), out.data(), n, row);
+    if (n != 0)
+      reverse_last_kernel<<<unsigned((n + 255) / 256), 256, 0, stream>>>(
+          in.data(), out.data(), n, row);
   }
 #endif
 };
@@ -142,9 +145,10 @@ struct record {
                   cudaStream_t stream) const {
     calls->fetch_add(1, std::memory_order_relaxed);
     if (in.size() != 0)
-      loom::cuda::check(cudaMemcpyAsync(out.data(), in.data(), in.size() * sizeof(T),
-                                        cudaMemcpyDeviceToDevice, stream),
-                        "cudaMemcpyAsync");
+      loom::cuda::check(
+          cudaMemcpyAsync(
+              out.data(), in.data(), in.size() * sizeof(T), cudaMemcpyDeviceToDevice, stream),
+          "cudaMemcpyAsync");
   }
 #endif
 };

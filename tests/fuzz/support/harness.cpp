@@ -22,7 +22,8 @@ void check_side_effects(session& s, const expectation& want, context& ctx, bool 
 }
 
 void dump(int config, const std::string& name, const ref::tensor& t) {
-  std::printf("DUMP %d %s %s %s :", config, name.c_str(), ref::name(t.type), shape_string(t.shape).c_str());
+  std::printf(
+      "DUMP %d %s %s %s :", config, name.c_str(), ref::name(t.type), shape_string(t.shape).c_str());
   for (double v : t.value) std::printf(" %.17g", v);
   std::printf(" |");
   for (double b : t.bound) std::printf(" %.17g", b);

@@ -63,7 +63,8 @@ std::vector<double> values_of(const Tensor& t) {
 
 // The seed of input k's data in one configuration of a model.
 inline std::uint64_t data_seed(long seed, int config, int input) {
-  return std::uint64_t(seed) * 1000003u + std::uint64_t(config) * 1009u + std::uint64_t(input) * 17u;
+  return std::uint64_t(seed) * 1000003u + std::uint64_t(config) * 1009u +
+         std::uint64_t(input) * 17u;
 }
 
 template <class T, class E>
@@ -77,7 +78,8 @@ loom::tensor<T, E> input(const std::vector<std::size_t>& dims, const dist& d, st
 
 template <class Tensor>
 ref::tensor leaf(const Tensor& t) {
-  return ref::from_values(dtype_of<typename Tensor::value_type>(), dims_of(t.shape()), values_of(t));
+  return ref::from_values(
+      dtype_of<typename Tensor::value_type>(), dims_of(t.shape()), values_of(t));
 }
 
 // A C++ scalar or literal as the dtype it adopts, converted as loom converts it.
@@ -191,7 +193,8 @@ auto run_inplace(const Model& m, const expectation& want, const In&... in) {
       if (std::string(e.what()).find("overlaps") == std::string::npos) throw;
       const auto& original = std::get<J>(args);
       if (std::memcmp(buffer.data(), original.data(), original.size() * sizeof(*original.data())))
-        throw std::runtime_error(std::string("a refused in-place run wrote its output: ") + e.what());
+        throw std::runtime_error(std::string("a refused in-place run wrote its output: ") +
+                                 e.what());
       throw refused{};
     }
     return std::tuple_cat(std::make_tuple(std::move(buffer)), std::move(rest));
@@ -228,9 +231,11 @@ auto run_gpu(const Model& m, const In&... in) {
   const auto gpu = loom::cuda::to_cuda(m);
   cudaStream_t stream = gpu_stream();
   auto device_in = std::make_tuple(loom::cuda::to_device(in, stream)...);
-  auto device_out = as_tuple(std::apply([&](const auto&... x) { return gpu(stream, x...); }, device_in));
+  auto device_out =
+      as_tuple(std::apply([&](const auto&... x) { return gpu(stream, x...); }, device_in));
   return std::apply(
-      [&](const auto&... d) { return std::make_tuple(loom::cuda::to_host(d, stream)...); }, device_out);
+      [&](const auto&... d) { return std::make_tuple(loom::cuda::to_host(d, stream)...); },
+      device_out);
 }
 #endif
 
@@ -251,8 +256,14 @@ void dump_case(const session& s, int config, const expectation& want, const In&.
 // says whether to call the model with tensors too (a compile-time choice: eager mode
 // instantiates a compiled model per op, which costs compile time).
 template <int Inplace, bool Eager, class Model, class Fn, class... In>
-void run_case(session& s, long seed, int config, context& ctx, Model& m, const Fn& f,
-              const expectation& want, const In&... in) {
+void run_case(session& s,
+              long seed,
+              int config,
+              context& ctx,
+              Model& m,
+              const Fn& f,
+              const expectation& want,
+              const In&... in) {
   dump_case(s, config, want, in...);
   for (int threads : s.opt.threads) {
     s.begin(seed, config, "compiled/" + std::to_string(threads));
@@ -274,8 +285,9 @@ void run_case(session& s, long seed, int config, context& ctx, Model& m, const F
       // The first result is the input's buffer, with the input's static extents.
       expectation over_input = want;
       over_input.types[0] = type_of<std::tuple_element_t<Inplace, std::tuple<In...>>>();
-      run_mode(s, over_input, ctx, true,
-               [&] { return run_inplace<std::size_t(Inplace)>(m, want, in...); });
+      run_mode(s, over_input, ctx, true, [&] {
+        return run_inplace<std::size_t(Inplace)>(m, want, in...);
+      });
     }
   }
 #ifdef FZ_GPU

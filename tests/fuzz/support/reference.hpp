@@ -49,9 +49,40 @@ tensor from_values(dtype t, std::vector<std::size_t> shape, std::vector<double> 
 // Element-wise functions: loom's ops, composites that are element-wise, and the fuzzer's
 // opaque callables (tests/fuzz/support/callables.hpp), whose formulas they mirror.
 enum class fn {
-  neg, abs, square, relu, exp, log, sqrt, rsqrt, sin, cos, tanh, sigmoid, gelu, gelu_tanh, cast,
-  add, sub, mul, div, pow, minimum, maximum, lt, le, gt, ge, eq, ne,
-  softsign, affine, blend, widen, int_mix, twice
+  neg,
+  abs,
+  square,
+  relu,
+  exp,
+  log,
+  sqrt,
+  rsqrt,
+  sin,
+  cos,
+  tanh,
+  sigmoid,
+  gelu,
+  gelu_tanh,
+  cast,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  minimum,
+  maximum,
+  lt,
+  le,
+  gt,
+  ge,
+  eq,
+  ne,
+  softsign,
+  affine,
+  blend,
+  widen,
+  int_mix,
+  twice
 };
 
 struct params {
@@ -60,15 +91,15 @@ struct params {
 
 // f applied with NumPy broadcasting. Operands are converted to `compute` first (loom's
 // promotion), except for the opaque callables, which see each operand in its own dtype.
-tensor map(fn f, dtype result, dtype compute, const std::vector<const tensor*>& args,
-           params p = {});
+tensor map(
+    fn f, dtype result, dtype compute, const std::vector<const tensor*>& args, params p = {});
 // where(c, a, b): c converted to bool, a and b to `result`.
 tensor where(dtype result, const tensor& c, const tensor& a, const tensor& b);
 
 enum class reduction { sum, mean, prod, max, min };
 // Over the axes in `mask` (bit d: axis d), operands converted to `compute`.
-tensor reduce(reduction kind, dtype result, dtype compute, const tensor& x, unsigned mask,
-              bool keepdims);
+tensor reduce(
+    reduction kind, dtype result, dtype compute, const tensor& x, unsigned mask, bool keepdims);
 // The first maximum along one axis (or of the row-major whole, mask = every axis); NaN is
 // the largest value.
 tensor argmax(const tensor& x, unsigned mask, bool keepdims);

@@ -87,13 +87,13 @@ inline double row_bound(const tensor& x, const std::vector<std::size_t>& at) {
   return b;
 }
 
-inline std::vector<std::size_t> drop_axes(const std::vector<std::size_t>& kept_shape, unsigned mask) {
+inline std::vector<std::size_t> drop_axes(const std::vector<std::size_t>& kept_shape,
+                                          unsigned mask) {
   std::vector<std::size_t> r;
   for (std::size_t d = 0; d < kept_shape.size(); ++d)
     if (!((mask >> d) & 1u)) r.push_back(kept_shape[d]);
   return r;
 }
-
 
 // The elements of x grouped by the axes outside `mask`: one group per element of the
 // reduced result, each listing the flat indices it folds, in row-major order.

@@ -27,7 +27,6 @@ struct row_sums {
   double shift, log_sum, spread;
 };
 
-
 row_sums row_log_sum(const tensor& x, const std::vector<std::size_t>& at) {
   row_sums r{finite_max(x, at), 0, 0};
   double sum = 0, weighted = 0;
@@ -140,14 +139,16 @@ tensor layer_norm(const tensor& x, double eps_value) {
     bool finite = true;
     for (std::size_t i : at) finite = finite && std::isfinite(x.value[i]);
     // Sums of large values may overflow in the dtype where the double's do not.
-    const bool uncertain = any_unknown(x, at) || mean_abs * n >= largest(t) / 4 ||
-                           var * n >= largest(t) / 4;
+    const bool uncertain =
+        any_unknown(x, at) || mean_abs * n >= largest(t) / 4 || var * n >= largest(t) / 4;
     for (std::size_t i : at) {
       const double c = x.value[i] - mean, cb = x.bound[i] + mean_bound + u * std::fabs(c);
       const double y = c * s;
       // A NaN or an infinity in the row makes x - mean or the variance NaN: all of it NaN.
       r.value[i] = finite ? store(t, y) : std::nan("");
-      r.bound[i] = uncertain ? unknown : finite ? std::fabs(c) * s_bound + s * cb + u * std::fabs(y) : 0;
+      r.bound[i] = uncertain ? unknown
+                   : finite  ? std::fabs(c) * s_bound + s * cb + u * std::fabs(y)
+                             : 0;
     }
   }
   return r;

@@ -29,67 +29,126 @@ bool is_periodic(fn f) {
 double apply(fn f, dtype compute, const double* x, const params& p) {
   const bool integer = compute == dtype::i32 || compute == dtype::boolean;
   switch (f) {
-    case fn::neg: return integer ? wrap(-x[0]) : -x[0];
-    case fn::abs: return integer ? (x[0] < 0 ? wrap(-x[0]) : x[0]) : std::fabs(x[0]);
-    case fn::square: return integer ? wrap_mul(x[0], x[0]) : x[0] * x[0];
-    case fn::relu: return x[0] < 0 ? 0.0 : x[0];
-    case fn::exp: return std::exp(x[0]);
-    case fn::log: return std::log(x[0]);
-    case fn::sqrt: return std::sqrt(x[0]);
-    case fn::rsqrt: return 1.0 / std::sqrt(x[0]);
-    case fn::sin: return std::sin(x[0]);
-    case fn::cos: return std::cos(x[0]);
-    case fn::tanh: return std::tanh(x[0]);
-    case fn::sigmoid: return 1.0 / (1.0 + std::exp(-x[0]));
-    case fn::gelu: return 0.5 * x[0] * (1.0 + std::erf(x[0] * 0.70710678118654752440));
+    case fn::neg:
+      return integer ? wrap(-x[0]) : -x[0];
+    case fn::abs:
+      return integer ? (x[0] < 0 ? wrap(-x[0]) : x[0]) : std::fabs(x[0]);
+    case fn::square:
+      return integer ? wrap_mul(x[0], x[0]) : x[0] * x[0];
+    case fn::relu:
+      return x[0] < 0 ? 0.0 : x[0];
+    case fn::exp:
+      return std::exp(x[0]);
+    case fn::log:
+      return std::log(x[0]);
+    case fn::sqrt:
+      return std::sqrt(x[0]);
+    case fn::rsqrt:
+      return 1.0 / std::sqrt(x[0]);
+    case fn::sin:
+      return std::sin(x[0]);
+    case fn::cos:
+      return std::cos(x[0]);
+    case fn::tanh:
+      return std::tanh(x[0]);
+    case fn::sigmoid:
+      return 1.0 / (1.0 + std::exp(-x[0]));
+    case fn::gelu:
+      return 0.5 * x[0] * (1.0 + std::erf(x[0] * 0.70710678118654752440));
     case fn::gelu_tanh: {
       const double v = x[0];
       return 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
     }
-    case fn::cast: return x[0];
-    case fn::add: return integer ? wrap(x[0] + x[1]) : x[0] + x[1];
-    case fn::sub: return integer ? wrap(x[0] - x[1]) : x[0] - x[1];
-    case fn::mul: return integer ? wrap_mul(x[0], x[1]) : x[0] * x[1];
-    case fn::div: return x[0] / x[1];
-    case fn::pow: return std::pow(x[0], x[1]);
+    case fn::cast:
+      return x[0];
+    case fn::add:
+      return integer ? wrap(x[0] + x[1]) : x[0] + x[1];
+    case fn::sub:
+      return integer ? wrap(x[0] - x[1]) : x[0] - x[1];
+    case fn::mul:
+      return integer ? wrap_mul(x[0], x[1]) : x[0] * x[1];
+    case fn::div:
+      return x[0] / x[1];
+    case fn::pow:
+      return std::pow(x[0], x[1]);
     case fn::minimum:
       return std::isnan(x[0]) || std::isnan(x[1]) ? std::nan("") : std::min(x[0], x[1]);
     case fn::maximum:
       return std::isnan(x[0]) || std::isnan(x[1]) ? std::nan("") : std::max(x[0], x[1]);
-    case fn::lt: return x[0] < x[1];
-    case fn::le: return x[0] <= x[1];
-    case fn::gt: return x[0] > x[1];
-    case fn::ge: return x[0] >= x[1];
-    case fn::eq: return x[0] == x[1];
-    case fn::ne: return x[0] != x[1];
-    case fn::softsign: return x[0] / (1.0 + std::fabs(x[0]));
-    case fn::affine: return x[0] * p.a + p.b;
-    case fn::blend: return x[0] * 0.75 + x[1] * 0.25;
-    case fn::widen: return x[0] * 1.5 + 0.25;
-    case fn::int_mix: return wrap(wrap_mul(x[0], 7) + 3);
-    case fn::twice: return integer ? wrap(2 * x[0]) : 2 * x[0];
+    case fn::lt:
+      return x[0] < x[1];
+    case fn::le:
+      return x[0] <= x[1];
+    case fn::gt:
+      return x[0] > x[1];
+    case fn::ge:
+      return x[0] >= x[1];
+    case fn::eq:
+      return x[0] == x[1];
+    case fn::ne:
+      return x[0] != x[1];
+    case fn::softsign:
+      return x[0] / (1.0 + std::fabs(x[0]));
+    case fn::affine:
+      return x[0] * p.a + p.b;
+    case fn::blend:
+      return x[0] * 0.75 + x[1] * 0.25;
+    case fn::widen:
+      return x[0] * 1.5 + 0.25;
+    case fn::int_mix:
+      return wrap(wrap_mul(x[0], 7) + 3);
+    case fn::twice:
+      return integer ? wrap(2 * x[0]) : 2 * x[0];
   }
   return std::nan("");
 }
-
 
 // Rounding of the op itself, in units of eps * |result|: correctly rounded arithmetic 0.5;
 // loom's division by a row value multiplies by its inverse (1.5 ulp); its f32 exp is within
 // 1.2 ulp; Eigen's vectorised transcendental functions within a few.
 double ulps(fn f) {
   switch (f) {
-    case fn::neg: case fn::abs: case fn::relu: case fn::minimum: case fn::maximum:
-    case fn::lt: case fn::le: case fn::gt: case fn::ge: case fn::eq: case fn::ne:
+    case fn::neg:
+    case fn::abs:
+    case fn::relu:
+    case fn::minimum:
+    case fn::maximum:
+    case fn::lt:
+    case fn::le:
+    case fn::gt:
+    case fn::ge:
+    case fn::eq:
+    case fn::ne:
       return 0;
-    case fn::add: case fn::sub: case fn::mul: case fn::square: case fn::cast: case fn::twice:
+    case fn::add:
+    case fn::sub:
+    case fn::mul:
+    case fn::square:
+    case fn::cast:
+    case fn::twice:
       return 0.5;
-    case fn::sqrt: case fn::affine: case fn::widen: return 1;
-    case fn::div: case fn::rsqrt: case fn::exp: case fn::log: case fn::pow: case fn::softsign:
+    case fn::sqrt:
+    case fn::affine:
+    case fn::widen:
+      return 1;
+    case fn::div:
+    case fn::rsqrt:
+    case fn::exp:
+    case fn::log:
+    case fn::pow:
+    case fn::softsign:
     case fn::blend:
       return 2;
-    case fn::sin: case fn::cos: case fn::tanh: case fn::sigmoid: case fn::gelu: return 4;
-    case fn::gelu_tanh: return 8;
-    default: return 0;
+    case fn::sin:
+    case fn::cos:
+    case fn::tanh:
+    case fn::sigmoid:
+    case fn::gelu:
+      return 4;
+    case fn::gelu_tanh:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -110,7 +169,6 @@ double rounding(fn f, dtype result, const double* x, const params& p, double r) 
   return term;
 }
 
-
 int value_class(dtype t, double v) {
   if (std::isnan(v)) return 0;
   if (std::isinf(v)) return v > 0 ? 1 : 2;
@@ -125,10 +183,14 @@ struct element {
   double value, bound;
 };
 
-
 // One element of an element-wise op from its operands' values and bounds.
-element evaluate(fn f, dtype result, const dtype* compute, std::size_t n, const double* v,
-                 const double* b, const params& p) {
+element evaluate(fn f,
+                 dtype result,
+                 const dtype* compute,
+                 std::size_t n,
+                 const double* v,
+                 const double* b,
+                 const params& p) {
   double x[4];
   for (std::size_t i = 0; i < n; ++i) x[i] = convert(compute[i], v[i]);
   const dtype op_type = compute[0];
@@ -184,8 +246,7 @@ std::vector<std::size_t> broadcast_index(const tensor& a, const std::vector<std:
   const std::size_t rank = shape.size(), lead = rank - a.shape.size();
   const auto own = strides_of(a.shape);
   std::vector<std::size_t> stride(rank, 0);
-  for (std::size_t d = 0; d < a.shape.size(); ++d)
-    stride[lead + d] = a.shape[d] == 1 ? 0 : own[d];
+  for (std::size_t d = 0; d < a.shape.size(); ++d) stride[lead + d] = a.shape[d] == 1 ? 0 : own[d];
   std::vector<std::size_t> index(count(shape)), at(rank, 0);
   for (std::size_t i = 0; i < index.size(); ++i) {
     std::size_t flat = 0;
@@ -203,10 +264,14 @@ std::vector<std::size_t> broadcast_index(const tensor& a, const std::vector<std:
 
 const char* name(dtype t) {
   switch (t) {
-    case dtype::boolean: return "bool";
-    case dtype::i32: return "i32";
-    case dtype::f32: return "f32";
-    case dtype::f64: return "f64";
+    case dtype::boolean:
+      return "bool";
+    case dtype::i32:
+      return "i32";
+    case dtype::f32:
+      return "f32";
+    case dtype::f64:
+      return "f64";
   }
   return "?";
 }
@@ -217,9 +282,12 @@ bool is_float(dtype t) {
 
 double store(dtype t, double x) {
   switch (t) {
-    case dtype::f64: return x;
-    case dtype::f32: return double(float(x));
-    case dtype::boolean: return x != 0 ? 1.0 : 0.0;  // NaN != 0
+    case dtype::f64:
+      return x;
+    case dtype::f32:
+      return double(float(x));
+    case dtype::boolean:
+      return x != 0 ? 1.0 : 0.0;  // NaN != 0
     case dtype::i32:
       if (std::isnan(x)) return 0;
       if (x <= -2147483648.0) return -2147483648.0;

@@ -15,7 +15,6 @@ struct folded {
   double value, bound;
 };
 
-
 // Sum of the elements at `at` (values converted to `t`), with its bound.
 folded sum_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
   if (!is_float(t)) {
@@ -77,7 +76,8 @@ folded prod_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
   // The error each operand's bound causes: its bound times the other factors.
   const std::size_t n = at.size();
   std::vector<double> before(n + 1, 1.0), after(n + 1, 1.0);
-  for (std::size_t k = 0; k < n; ++k) before[k + 1] = before[k] * std::fabs(store(t, x.value[at[k]]));
+  for (std::size_t k = 0; k < n; ++k)
+    before[k + 1] = before[k] * std::fabs(store(t, x.value[at[k]]));
   for (std::size_t k = n; k-- > 0;) after[k] = after[k + 1] * std::fabs(store(t, x.value[at[k]]));
   double bound = 0;
   for (std::size_t k = 0; k < n; ++k) bound += x.bound[at[k]] * before[k] * after[k + 1];
@@ -98,15 +98,17 @@ folded extreme_of(bool is_max, dtype t, const tensor& x, const std::vector<std::
 
 }  // namespace
 
-tensor reduce(reduction kind, dtype result, dtype compute, const tensor& x, unsigned mask,
-              bool keepdims) {
+tensor reduce(
+    reduction kind, dtype result, dtype compute, const tensor& x, unsigned mask, bool keepdims) {
   const groups g = group_by(x.shape, mask);
   tensor r = make(result, keepdims ? g.result_shape : drop_axes(g.result_shape, mask));
   for (std::size_t k = 0; k < g.members.size(); ++k) {
     const auto& at = g.members[k];
     folded f{0, 0};
     switch (kind) {
-      case reduction::sum: f = sum_of(compute, x, at); break;
+      case reduction::sum:
+        f = sum_of(compute, x, at);
+        break;
       case reduction::mean:
         if (at.empty()) {  // 0 / 0
           f = {std::nan(""), 0};
@@ -116,7 +118,9 @@ tensor reduce(reduction kind, dtype result, dtype compute, const tensor& x, unsi
         f.value = f.value / double(at.size());
         f.bound = f.bound / double(at.size()) + 0.5 * eps(compute) * std::fabs(f.value);
         break;
-      case reduction::prod: f = prod_of(compute, x, at); break;
+      case reduction::prod:
+        f = prod_of(compute, x, at);
+        break;
       case reduction::max:
       case reduction::min:
         if (at.empty()) throw no_value("max or min over an empty axis");

@@ -11,8 +11,10 @@ using namespace detail;
 namespace {
 
 // Gathers x's elements through a strided layout of the result's shape.
-tensor gather(const tensor& x, const std::vector<std::size_t>& shape,
-              const std::vector<long>& stride, long offset) {
+tensor gather(const tensor& x,
+              const std::vector<std::size_t>& shape,
+              const std::vector<long>& stride,
+              long offset) {
   tensor r = make(x.type, shape);
   std::vector<std::size_t> at(shape.size(), 0);
   for (std::size_t i = 0; i < r.size(); ++i) {

@@ -29,27 +29,38 @@ double special(ref::dtype t, random_bits& r) {
   const bool f32 = t == ref::dtype::f32;
   const double sign = r.unit() < 0.5 ? -1 : 1;
   switch (r.next() % 8) {
-    case 0: return std::nan("");
-    case 1: return sign * std::numeric_limits<double>::infinity();
-    case 2: return -0.0;
+    case 0:
+      return std::nan("");
+    case 1:
+      return sign * std::numeric_limits<double>::infinity();
+    case 2:
+      return -0.0;
     case 3:  // subnormal
-      return sign * (f32 ? double(std::numeric_limits<float>::denorm_min())
-                         : std::numeric_limits<double>::denorm_min()) *
+      return sign *
+             (f32 ? double(std::numeric_limits<float>::denorm_min())
+                  : std::numeric_limits<double>::denorm_min()) *
              double(r.integer(1, 1000));
     case 4:  // huge, near overflow
       return sign * (f32 ? 1e38 : 1e307) * (1 + r.unit());
-    case 5: return sign * (f32 ? 1e30 : 1e200) * r.unit();
-    case 6: return sign * (f32 ? 1.5e-38 : 3e-308);  // tiny normal
-    default: return 0.0;
+    case 5:
+      return sign * (f32 ? 1e30 : 1e200) * r.unit();
+    case 6:
+      return sign * (f32 ? 1.5e-38 : 3e-308);  // tiny normal
+    default:
+      return 0.0;
   }
 }
 
 double special_integer(random_bits& r) {
   switch (r.next() % 4) {
-    case 0: return -2147483648.0;
-    case 1: return 2147483647.0;
-    case 2: return -1;
-    default: return 0;
+    case 0:
+      return -2147483648.0;
+    case 1:
+      return 2147483647.0;
+    case 2:
+      return -1;
+    default:
+      return 0;
   }
 }
 
@@ -62,7 +73,8 @@ void fill(std::vector<double>& out, ref::dtype t, const dist& d, std::uint64_t s
     if (t == ref::dtype::boolean) {
       v = r.unit() < (d.kind == dist::bools ? d.lo : 0.5) ? 1 : 0;
     } else if (t == ref::dtype::i32 || d.kind == dist::integers) {
-      v = odd && t == ref::dtype::i32 ? special_integer(r) : double(r.integer(long(d.lo), long(d.hi)));
+      v = odd && t == ref::dtype::i32 ? special_integer(r)
+                                      : double(r.integer(long(d.lo), long(d.hi)));
     } else if (odd) {
       v = special(t, r);
     } else if (d.kind == dist::magnitudes) {  // |v| spread over many binades
@@ -77,12 +89,18 @@ void fill(std::vector<double>& out, ref::dtype t, const dist& d, std::uint64_t s
 session::session(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--no-eager") opt.eager = false;
-    else if (a == "--no-inplace") opt.inplace = false;
-    else if (a == "--verbose") opt.verbose = true;
-    else if (a == "--dump") opt.dump = true;
-    else if (a == "--model" && i + 1 < argc) opt.only = std::atol(argv[++i]);
-    else std::fprintf(stderr, "fuzz: unknown option %s\n", a.c_str());
+    if (a == "--no-eager")
+      opt.eager = false;
+    else if (a == "--no-inplace")
+      opt.inplace = false;
+    else if (a == "--verbose")
+      opt.verbose = true;
+    else if (a == "--dump")
+      opt.dump = true;
+    else if (a == "--model" && i + 1 < argc)
+      opt.only = std::atol(argv[++i]);
+    else
+      std::fprintf(stderr, "fuzz: unknown option %s\n", a.c_str());
   }
 }
 
@@ -131,8 +149,10 @@ bool agrees(double got, double want, double bound) {
 }
 }  // namespace
 
-void session::compare(const std::string& label, const ref::tensor& want,
-                      const std::vector<double>& got, const std::vector<std::size_t>& got_shape) {
+void session::compare(const std::string& label,
+                      const ref::tensor& want,
+                      const std::vector<double>& got,
+                      const std::vector<std::size_t>& got_shape) {
   ++checks;
   if (got_shape != want.shape) {
     fail(label + ": shape " + shape_string(got_shape) + ", want " + shape_string(want.shape));
@@ -155,9 +175,14 @@ void session::compare(const std::string& label, const ref::tensor& want,
 }
 
 int session::finish() const {
-  std::printf("fuzz: %ld models, %ld checks, %ld mismatches (%ld elements compared, %ld "
-              "undetermined)\n",
-              models, checks, mismatches, elements, undetermined);
+  std::printf(
+      "fuzz: %ld models, %ld checks, %ld mismatches (%ld elements compared, %ld "
+      "undetermined)\n",
+      models,
+      checks,
+      mismatches,
+      elements,
+      undetermined);
   return mismatches == 0 ? 0 : 1;
 }
 

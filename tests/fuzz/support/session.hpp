@@ -41,7 +41,9 @@ class session {
   void begin(long seed, int config, const std::string& mode);
   void fail(const std::string& what);
   // Compares a result with the reference; `label` names the output.
-  void compare(const std::string& label, const ref::tensor& want, const std::vector<double>& got,
+  void compare(const std::string& label,
+               const ref::tensor& want,
+               const std::vector<double>& got,
                const std::vector<std::size_t>& got_shape);
   // Prints the summary line; the program's exit status.
   int finish() const;
