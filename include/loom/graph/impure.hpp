@@ -13,17 +13,6 @@
 namespace loom {
 
 namespace detail {
-template <class G, std::size_t I>
-constexpr bool is_impure_node() {
-  using Op = typename node_t<G, I>::op_type;
-  if constexpr (requires { Op::is_pure; })
-    return !Op::is_pure;
-  else
-    return false;
-}
-}  // namespace detail
-
-namespace detail {
 
 // Links impure node I to the first earlier node K with the same trace id.
 template <class G, std::size_t I, std::size_t... K>

@@ -80,15 +80,18 @@ constexpr bool copied_by_tracing() {
   }
 }
 
+template <class G, std::size_t I>
+constexpr bool is_impure_node() {
+  using Op = typename node_t<G, I>::op_type;
+  if constexpr (requires { Op::is_pure; })
+    return !Op::is_pure;
+  else
+    return false;
+}
+
 template <class G>
 inline constexpr bool any_impure_node = []<std::size_t... I>(std::index_sequence<I...>) {
-  auto impure = []<class Op>(Op*) {
-    if constexpr (requires { Op::is_pure; })
-      return !Op::is_pure;
-    else
-      return false;
-  };
-  return (impure(static_cast<typename node_t<G, I>::op_type*>(nullptr)) || ...);
+  return (is_impure_node<G, I>() || ...);
 }
 (std::make_index_sequence<G::node_count>{});
 
@@ -136,7 +139,7 @@ constexpr node_info info_of() {
   std::size_t a = 0, d = 0;
   for (std::size_t arg : N::args) r.args[a++] = arg;
   for (std::size_t extent : N::extents_type::dims) r.dims[d++] = extent;
-  if constexpr (requires { Op::is_pure; }) r.impure = !Op::is_pure;
+  r.impure = is_impure_node<G, I>();
   r.first_same_op = first_same_op<G, I>();
   if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
   if constexpr (op_kind<Op>() == node_kind::view) {
