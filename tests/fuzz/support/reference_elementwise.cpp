@@ -306,7 +306,7 @@ double store(dtype t, double x) {
       if (std::isnan(x)) return 0;
       if (x <= -2147483648.0) return -2147483648.0;
       if (x >= 2147483647.0) return 2147483647.0;
-      return std::trunc(x);
+      return std::trunc(x) + 0.0;  // an integer has no -0: trunc(-0.5) is -0
   }
   return x;
 }
