@@ -29,8 +29,11 @@ folded sum_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
   bool nan = false, uncertain = false;
   for (std::size_t i : at) {
     const double v = store(t, x.value[i]);
-    if (x.bound[i] == unknown) uncertain = true;
-    if (std::isnan(v)) nan = true;
+    // A NaN whose class is undetermined (another order may give a number) proves nothing.
+    if (x.bound[i] == unknown)
+      uncertain = true;
+    else if (std::isnan(v))
+      nan = true;
     s += v;
     if (std::isfinite(v)) magnitude += std::fabs(v);
     bound += x.bound[i];
@@ -57,7 +60,7 @@ folded prod_of(dtype t, const tensor& x, const std::vector<std::size_t>& at) {
   for (std::size_t i : at) {
     const double v = store(t, x.value[i]);
     if (x.bound[i] == unknown) uncertain = true;
-    nan = nan || std::isnan(v);
+    nan = nan || (std::isnan(v) && x.bound[i] != unknown);
     zero = zero || v == 0;
     infinite = infinite || std::isinf(v);
     p *= v;
