@@ -61,3 +61,27 @@ TEST_CASE("without a usable device, models and tensors say so", "[cuda][errors]"
   const std::string upload = cuda_error_of([&] { (void)loom::cuda::to_device(host); });
   CHECK(upload.find("loom: no usable CUDA device") == 0);
 }
+
+TEST_CASE("a model whose copies disagree is refused, with the remedy named", "[cuda][errors]") {
+  // x * 2.f and x * 3.f share a type: the CPU backend runs such a model op by op, and the
+  // CUDA backend has no such form.
+  const std::string what = loom_test::error_message<loom::trace_error>(
+      [] {
+        (void)loom::cuda::compile([](auto x) { return x * 2.f + x * 3.f; },
+                                  loom::input<float, extents<dyn>>{});
+      },
+      "(no trace_error)");
+  CHECK(what ==
+        "loom::cuda: two values of one type hold different run-time scalars or callables (as "
+        "in x * 2.f + x * 3.f), which the CUDA backend cannot keep apart; use loom::lit or a "
+        "rank-0 input for the scalars");
+  // Copies of one value agree, and compile as before.
+  const float gain = 2.f;
+  auto merged = loom::cuda::compile(
+      [gain](auto x) {
+        auto y = x * gain;
+        return y * y;
+      },
+      loom::input<float, extents<dyn>>{});
+  STATIC_REQUIRE(decltype(merged)::node_count == 4);
+}

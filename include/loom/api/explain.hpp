@@ -90,6 +90,12 @@ std::string describe_step(std::size_t s) {
 // group ends; and its opaque nodes. The analog of torch._dynamo.explain, known at build time.
 template <class Model>
 std::string explain(const Model& model) {
+  if constexpr (requires { model.apart(); })
+    if (model.apart())
+      return "two values of one type hold different run-time scalars or callables (copies of "
+             "one value never do), so this model runs op by op, as eager mode does; a "
+             "loom::lit or a rank-0 input for the scalars gives it this fused graph:\n" +
+             explain(static_cast<const typename Model::shared_model&>(model));
   using G = typename Model::graph_type;
   using plan = fusion_plan<G>;
   std::string s = "graph: " + std::to_string(G::node_count) + " nodes, " +

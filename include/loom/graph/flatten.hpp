@@ -71,6 +71,19 @@ inline constexpr bool subtree_mergeable_v<apply<Op, T, E, Args...>> = op_is_merg
                                                                       (subtree_mergeable_v<Args> &&
                                                                        ...);
 
+// True when the copies of a tree may be merged once compile() has checked that they hold the
+// same run-time state (copies_agree): the tree holds no impure callable. Scalars and stateful
+// pure callables are allowed, since their values and identities are compared.
+template <class N>
+inline constexpr bool subtree_shareable_v = true;
+template <class Op, class T, class E, class... Args>
+inline constexpr bool subtree_shareable_v<apply<Op, T, E, Args...>> = op_is_shareable<Op>() &&
+                                                                      (subtree_shareable_v<Args> &&
+                                                                       ...);
+
+template <bool Share, class N>
+inline constexpr bool merges_by_type_v = Share ? subtree_shareable_v<N> : subtree_mergeable_v<N>;
+
 // Which flat node each mergeable tree type already became. Tracing copies a reused value
 // into every use, so a value used twice at each of d levels appears 2^d times in the tree;
 // the memo lets the walk visit each distinct mergeable subtree once, keeping flattening
@@ -94,6 +107,19 @@ struct memo_add<memo<Entries...>, Tree, Index> {
   using type = memo<Entries..., memo_entry<Tree, Index>>;
 };
 
+// A mark in the memo: the walk merged two copies of a tree that holds run-time state (a
+// scalar, a stateful callable), which compile() must then compare (copies_agree).
+struct merged_state_copy {};
+
+template <class Memo>
+inline constexpr bool merged_state_copies_v =
+    memo_find<merged_state_copy>(static_cast<Memo*>(nullptr)) != ~std::size_t(0);
+
+template <class Memo, class Tree>
+using mark_state_copy_t = std::conditional_t<subtree_mergeable_v<Tree>,
+                                             Memo,
+                                             typename memo_add<Memo, merged_state_copy, 0>::type>;
+
 // The walk's state after a node was added: the flat nodes so far, the memo, and the index
 // of the node just visited.
 template <class Nodes, class Memo, std::size_t Index>
@@ -116,7 +142,8 @@ constexpr auto find_or_append(Nodes nodes, Candidate candidate) {
     });
     if constexpr (decltype(hana::is_just(found))::value) {
       constexpr std::size_t at = decltype(*found)::value;
-      return visited<Nodes, typename memo_add<Memo, Tree, at>::type, at>{nodes};
+      using marked = mark_state_copy_t<Memo, Tree>;
+      return visited<Nodes, typename memo_add<marked, Tree, at>::type, at>{nodes};
     } else {
       auto grown = hana::append(nodes, candidate);
       return visited<decltype(grown), typename memo_add<Memo, Tree, size>::type, size>{grown};
@@ -127,18 +154,18 @@ constexpr auto find_or_append(Nodes nodes, Candidate candidate) {
   }
 }
 
-template <class Memo, class Nodes, class N>
+template <bool Share, class Memo, class Nodes, class N>
 constexpr auto insert(Nodes nodes, const N& node);
 
 // Inserts the children of a node from the K-th on, collecting their indices.
-template <class Memo, std::size_t K, class Nodes, class Args, std::size_t... Index>
+template <bool Share, class Memo, std::size_t K, class Nodes, class Args, std::size_t... Index>
 constexpr auto insert_children(Nodes nodes, const Args& args, std::index_sequence<Index...>) {
   if constexpr (K == decltype(hana::length(args))::value) {
     return hana::make_pair(visited<Nodes, Memo, 0>{nodes}, std::index_sequence<Index...>{});
   } else {
-    auto r = insert<Memo>(nodes, hana::at_c<K>(args));
+    auto r = insert<Share, Memo>(nodes, hana::at_c<K>(args));
     using R = decltype(r);
-    return insert_children<typename R::memo_type, K + 1>(
+    return insert_children<Share, typename R::memo_type, K + 1>(
         r.nodes, args, std::index_sequence<Index..., R::index>{});
   }
 }
@@ -148,23 +175,24 @@ constexpr auto make_flat(const Op& op, std::index_sequence<Index...>) {
   return flat_node<Op, T, E, Index...>{op};
 }
 
-template <class Memo, class Nodes, class N>
+template <bool Share, class Memo, class Nodes, class N>
 constexpr auto insert(Nodes nodes, const N& node) {
   using T = typename N::value_type;
   using E = typename N::extents_type;
   constexpr std::size_t known = memo_find<N>(static_cast<Memo*>(nullptr));
   if constexpr (known != ~std::size_t(0)) {
-    return visited<Nodes, Memo, known>{nodes};
+    return visited<Nodes, mark_state_copy_t<Memo, N>, known>{nodes};
   } else if constexpr (is_input_leaf_v<N> || is_literal_leaf_v<N>) {
     return find_or_append<N, Memo, true>(nodes, flat_node<N, T, E>{node});
   } else if constexpr (is_scalar_leaf_v<N>) {
     return find_or_append<N, Memo, false>(nodes, flat_node<N, T, E>{node});
   } else {
     using Op = typename node_parts<N>::op;
-    auto children = insert_children<Memo, 0>(nodes, node.args, std::index_sequence<>{});
+    auto children = insert_children<Share, Memo, 0>(nodes, node.args, std::index_sequence<>{});
     using After = typename std::remove_cvref_t<decltype(hana::first(children))>::memo_type;
     auto candidate = make_flat<Op, T, E, Nodes, After>(node.op, hana::second(children));
-    return find_or_append<N, After, subtree_mergeable_v<N>>(hana::first(children).nodes, candidate);
+    return find_or_append<N, After, merges_by_type_v<Share, N>>(hana::first(children).nodes,
+                                                                candidate);
   }
 }
 
@@ -194,20 +222,18 @@ constexpr auto as_hana_tuple(const R& result) {
 
 }  // namespace detail
 
-// Turns what a traced callable returned (one node, or a tuple/pair of nodes) into the flat
-// graph, computing each distinct subexpression once.
 namespace detail {
 
-template <std::size_t K, class Memo, class Nodes, class Outputs, std::size_t... Index>
+template <bool Share, std::size_t K, class Memo, class Nodes, class Outputs, std::size_t... Index>
 constexpr auto insert_outputs(Nodes nodes, const Outputs& outputs, std::index_sequence<Index...>) {
   if constexpr (K == decltype(hana::length(outputs))::value) {
-    return hana::make_pair(nodes, std::index_sequence<Index...>{});
+    return hana::make_pair(visited<Nodes, Memo, 0>{nodes}, std::index_sequence<Index...>{});
   } else {
     static_assert(traced<decltype(hana::at_c<K>(outputs))>,
                   "loom: a traced model must return traced values (or a tuple of them)");
-    auto r = insert<Memo>(nodes, hana::at_c<K>(outputs));
+    auto r = insert<Share, Memo>(nodes, hana::at_c<K>(outputs));
     using R = decltype(r);
-    return insert_outputs<K + 1, typename R::memo_type>(
+    return insert_outputs<Share, K + 1, typename R::memo_type>(
         r.nodes, outputs, std::index_sequence<Index..., R::index>{});
   }
 }
@@ -219,14 +245,34 @@ constexpr auto make_graph(Nodes nodes, std::index_sequence<Outputs...>) {
 
 }  // namespace detail
 
+// Which copies of a value built on run-time state (a scalar, a stateful callable) flatten
+// merges: none (apart), or those of one type (shared; compile() then checks with
+// copies_agree that they hold the same state).
+enum class copies { apart, shared };
+
+namespace detail {
+template <copies Copies, class Result>
+constexpr auto walk(const Result& result) {
+  return insert_outputs<Copies == copies::shared, 0, memo<>>(
+      hana::tuple<>{}, as_hana_tuple(result), std::index_sequence<>{});
+}
+}  // namespace detail
+
 // Turns what a traced callable returned (one node, or a tuple/pair of nodes) into the flat
 // graph, computing each distinct subexpression once.
-template <class Result>
+template <copies Copies = copies::apart, class Result>
 constexpr auto flatten(const Result& result) {
-  auto walked = detail::insert_outputs<0, detail::memo<>>(
-      hana::tuple<>{}, detail::as_hana_tuple(result), std::index_sequence<>{});
-  return detail::make_graph<detail::is_tuple_v<Result>>(hana::first(walked), hana::second(walked));
+  auto walked = detail::walk<Copies>(result);
+  return detail::make_graph<detail::is_tuple_v<Result>>(hana::first(walked).nodes,
+                                                        hana::second(walked));
 }
+
+// Whether flatten<copies::shared>(result) merged two copies of a value built on run-time
+// state: only then may they disagree.
+template <class Result>
+inline constexpr bool merges_state_copies_v =
+    detail::merged_state_copies_v<typename std::remove_cvref_t<decltype(hana::first(
+        detail::walk<copies::shared>(std::declval<const Result&>())))>::memo_type>;
 
 template <class G, std::size_t I>
 using node_t = std::remove_cvref_t<decltype(hana::at_c<I>(std::declval<typename G::nodes_type>()))>;

@@ -63,9 +63,11 @@ constexpr bool swaps_last_two_axes() {
   }
 }
 
-// Whether tracing copies node I into each use of its value instead of merging the copies
-// (flatten.hpp, subtree_mergeable_v): it holds a run-time scalar or a stateful or impure
-// callable, or is computed from such a node.
+// Whether tracing may have copied node I into each use of its value instead of merging the
+// copies (flatten.hpp, subtree_mergeable_v): it holds a run-time scalar or a stateful or
+// impure callable, or is computed from such a node. compile() merges the copies of scalars
+// and stateful callables (copies::shared) and keeps only impure ones apart; the plan still
+// counts them all as possible copies, which only makes it more careful.
 template <class G, std::size_t I>
 constexpr bool copied_by_tracing() {
   using N = node_t<G, I>;

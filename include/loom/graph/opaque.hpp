@@ -77,8 +77,10 @@ inline std::uint64_t next_trace_id() {
   return ++counter;
 }
 
-// The base of an op whose calls must stay apart: impure ones get a trace id.
-template <bool Pure>
+// The base of an op whose calls must stay apart: impure ones get a trace id; pure ones with
+// state get an identity, so that compile() can merge the copies of one call (same identity)
+// and keep two calls with their own states apart.
+template <bool Pure, bool Stateless>
 struct trace_identity;
 
 struct no_trace_id {
@@ -90,10 +92,15 @@ struct with_trace_id {
   // Set by link_reused_impure_nodes: the earlier node that is the same call.
   std::size_t alias = no_alias;
 };
+struct with_identity : no_trace_id {
+  std::uint64_t identity = next_trace_id();
+};
 template <>
-struct trace_identity<true> : no_trace_id {};
+struct trace_identity<true, true> : no_trace_id {};
 template <>
-struct trace_identity<false> : with_trace_id {};
+struct trace_identity<true, false> : with_identity {};
+template <bool Stateless>
+struct trace_identity<false, Stateless> : with_trace_id {};
 }  // namespace detail
 
 namespace ops {
@@ -109,7 +116,7 @@ namespace ops {
 // An element-wise black box: the graph holds F, never looks into it, and the backends call
 // it once per element, in the fused loop, as a plain (inlinable) call.
 template <class F>
-struct opaque : detail::trace_identity<opaque_traits<F>::is_pure> {
+struct opaque : detail::trace_identity<opaque_traits<F>::is_pure, std::is_empty_v<F>> {
   using shape_rule = elementwise_shape;
   static constexpr node_kind kind = node_kind::opaque;
   using callable_type = F;
@@ -144,6 +151,16 @@ template <class Op>
 constexpr bool op_is_mergeable() {
   if constexpr (requires { Op::is_pure; })
     return Op::is_pure && std::is_empty_v<typename Op::callable_type>;
+  else
+    return std::is_empty_v<Op>;
+}
+
+// Two ops of the same type may be merged once their run-time states are compared
+// (same_state): pure callables carry an identity or a trace id, descriptors no state.
+template <class Op>
+constexpr bool op_is_shareable() {
+  if constexpr (requires { Op::is_pure; })
+    return Op::is_pure;
   else
     return std::is_empty_v<Op>;
 }

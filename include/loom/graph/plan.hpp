@@ -192,8 +192,8 @@ struct fusion_plan {
 
   // Nodes that may be copies of one value: the same op, dtype and extents on operands that
   // may be copies of one value (first_same_op says which nodes to compare). Tracing copies a
-  // value into each use, and values built on an impure call, a hook or a run-time scalar are
-  // never merged (node_table.hpp, copied_by_tracing), so one call's result used twice is two
+  // value into each use, and values built on an impure call or a hook are never merged
+  // (node_table.hpp, copied_by_tracing), so one call's result used twice is two
   // chains of nodes; the trace ids that tell a copy from a second call are run-time values
   // (graph/impure.hpp), so the plan treats every member of a class alike. Each node's class
   // is its first member.
