@@ -340,6 +340,43 @@ TEST_CASE("guide: run-time scalars and compile-time literals", "[docs][scalars]"
   STATIC_REQUIRE(!std::is_same_v<decltype(twice_lit), decltype(twice)>);
 }
 
+namespace named_dims_snippet {
+// [snippet:named_dims]
+struct rows;  // a name: any type
+using named_rows = loom::input<float, loom::extents<loom::dyn>, loom::dims<rows>>;
+auto both = loom::compile(
+    [](auto x, auto y) { return std::make_tuple(-x, -y); }, named_rows{}, named_rows{});
+static_assert(decltype(both)::kernel_count == 1);  // unnamed: 2
+
+using tokens_by_8 =
+    loom::input<float, loom::extents<loom::dyn, 8>, loom::dims<rows, loom::unnamed>>;
+auto per_row = loom::compile(
+    [](auto x, auto scale) { return std::make_tuple(loom::sum(x, loom::axes<1>), scale * 2.f); },
+    tokens_by_8{},
+    named_rows{});  // scale has one value per row of x
+static_assert(decltype(per_row)::kernel_count == 1);
+// [/snippet:named_dims]
+}  // namespace named_dims_snippet
+
+TEST_CASE("guide: named dynamic extents", "[docs][dims]") {
+  using namespace named_dims_snippet;
+  loom::tensor<float, loom::extents<loom::dyn>> x(5), y(5), bad(6);
+  for (std::size_t i = 0; i < 5; ++i) x(i) = float(i), y(i) = 0.5f * float(i);
+  const auto [nx, ny] = both(x, y);
+  for (std::size_t i = 0; i < 5; ++i) CHECK((nx(i) == -x(i) && ny(i) == -y(i)));
+  CHECK_THROWS_WITH(both(x, bad),
+                    Catch::Contains("but input 0 has shape [5] and input 1 has shape [6]"));
+  loom::tensor<float, loom::extents<loom::dyn, 8>> m(5);
+  for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = float(i % 3);
+  const auto [sums, doubled] = per_row(m, x);
+  for (std::size_t t = 0; t < 5; ++t) {
+    double want = 0;
+    for (std::size_t j = 0; j < 8; ++j) want += m(t, j);
+    CHECK(sums(t) == Approx(want));
+    CHECK(doubled(t) == 2 * x(t));
+  }
+}
+
 TEST_CASE("guide: common subexpressions", "[docs][cse]") {
   // [snippet:cse]
   using vector_input = loom::input<float, loom::extents<loom::dyn>>;

@@ -17,17 +17,28 @@ namespace loom {
 
 namespace detail {
 
+// The loom::input an input declaration stands for: itself, or an example tensor's dtype and
+// extents.
 template <class S>
 struct input_spec {
   using type = input<std::remove_const_t<typename S::value_type>, typename S::extents_type>;
 };
+template <class T, class E, class Dims>
+struct input_spec<input<T, E, Dims>> {
+  using type = input<T, E, Dims>;
+};
+
+template <class S>
+inline constexpr bool is_input_v = false;
+template <class T, class E, class Dims>
+inline constexpr bool is_input_v<input<T, E, Dims>> = true;
 
 template <class S>
 concept input_declaration = requires {
   typename S::value_type;
   typename S::extents_type;
 }
-&&(tensor_like<S> || std::is_same_v<S, input<typename S::value_type, typename S::extents_type>>);
+&&(tensor_like<S> || is_input_v<S>);
 
 // The node that stands for placeholder K of a scripted graph.
 template <class G, std::size_t K>
@@ -46,8 +57,9 @@ constexpr std::size_t placeholder_node() {
   return found;
 }
 
-// Every placeholder numbered K must declare the same dtype and extents: they are one input.
-template <class G, std::size_t K, class T, class E>
+// Every placeholder numbered K must declare the same dtype, extents and names: they are one
+// input.
+template <class G, std::size_t K, class T, class E, class Dims>
 constexpr bool placeholders_agree() {
   bool agree = true;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -57,7 +69,8 @@ constexpr bool placeholders_agree() {
           if constexpr (is_input_leaf_v<Op>)
             if (Op::index == K)
               agree = agree && std::is_same_v<typename Op::value_type, T> &&
-                      std::is_same_v<typename Op::extents_type, E>;
+                      std::is_same_v<typename Op::extents_type, E> &&
+                      std::is_same_v<typename Op::dims_type, Dims>;
         }(),
         ...);
   }
@@ -71,12 +84,13 @@ constexpr auto find_input_spec() {
   static_assert(at < G::node_count,
                 "loom: a scripted graph's placeholders must be numbered 0, 1, ... without gaps");
   if constexpr (at < G::node_count) {
-    using N = node_t<G, at>;
-    using T = typename N::value_type;
-    using E = typename N::extents_type;
-    static_assert(placeholders_agree<G, K, T, E>(),
+    using Op = typename node_t<G, at>::op_type;
+    using T = typename Op::value_type;
+    using E = typename Op::extents_type;
+    using Dims = typename Op::dims_type;
+    static_assert(placeholders_agree<G, K, T, E, Dims>(),
                   "loom: two placeholders with one number declare different dtypes or extents");
-    return std::type_identity<input<T, E>>{};
+    return std::type_identity<input<T, E, Dims>>{};
   } else {
     return std::type_identity<void>{};
   }
@@ -163,7 +177,8 @@ auto compile(Model&& model, const Inputs&...) {
     return detail::compile_result<typename detail::input_spec<Inputs>::type...>(
         model(input_leaf<K,
                          std::remove_const_t<typename Inputs::value_type>,
-                         typename Inputs::extents_type>{}...));
+                         typename Inputs::extents_type,
+                         typename detail::input_spec<Inputs>::type::dims_type>{}...));
   }
   (std::index_sequence_for<Inputs...>{});
 }

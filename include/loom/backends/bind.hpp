@@ -3,11 +3,13 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "loom/backends/cpu/execute.hpp"
 #include "loom/graph/input.hpp"
+#include "loom/graph/type_name.hpp"
 
 // Binding a call's tensors to a compiled model, the same for every backend: the inputs'
 // dtypes and static extents are checked at compile time, their run-time shapes here, then
@@ -45,6 +47,34 @@ void bind_input(const Arg& arg, shape& s, const void*& data) {
   data = arg.data();
 }
 
+// Axis A of input K, named Name, against the first input axis of that name.
+template <class Specs, std::size_t K, std::size_t A, class Name, std::size_t N>
+void check_named_axis(const std::array<shape, N>& in) {
+  if constexpr (!std::is_same_v<Name, unnamed>) {
+    constexpr std::size_t at = first_input_axis_named<Name>(static_cast<Specs*>(nullptr));
+    constexpr std::size_t first = at / max_rank, axis = at % max_rank;
+    if (in[K].dims[A] != in[first].dims[axis])
+      throw shape_error("loom: inputs " + std::to_string(first) + " and " + std::to_string(K) +
+                        " name an extent " + std::string(type_name<Name>()) + ", but input " +
+                        std::to_string(first) + " has shape " + in[first].to_string() +
+                        " and input " + std::to_string(K) + " has shape " + in[K].to_string());
+  }
+}
+
+template <class Specs, std::size_t K, std::size_t N, std::size_t... A>
+void check_named_axes(const std::array<shape, N>& in, std::index_sequence<A...>) {
+  using Dims = typename std::tuple_element_t<K, Specs>::dims_type;
+  (check_named_axis<Specs, K, A, dim_name_t<Dims, A>>(in), ...);
+}
+
+// Inputs whose dynamic extents share a name (loom::dims) must agree: the plan counts on it.
+template <class Specs, std::size_t N, std::size_t... K>
+void check_named_extents(const std::array<shape, N>& in, std::index_sequence<K...>) {
+  (check_named_axes<Specs, K>(
+       in, std::make_index_sequence<std::tuple_element_t<K, Specs>::extents_type::rank>{}),
+   ...);
+}
+
 // The frame of one call: the inputs' shapes and buffers, and every node's shape.
 template <class G, class... Inputs, class... Args>
 cpu::call_frame<G::node_count> bind_inputs(const Args&... args) {
@@ -57,6 +87,7 @@ cpu::call_frame<G::node_count> bind_inputs(const Args&... args) {
     (bind_input<K, Inputs>(args, in_shape[K], in_data[K]), ...);
   }
   (std::make_index_sequence<count>{});
+  check_named_extents<std::tuple<Inputs...>>(in_shape, std::index_sequence_for<Inputs...>{});
   cpu::call_frame<G::node_count> frame;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (

@@ -52,8 +52,8 @@ namespace detail {
 
 template <class N>
 inline constexpr bool is_input_leaf_v = false;
-template <std::size_t I, class T, class E>
-inline constexpr bool is_input_leaf_v<input_leaf<I, T, E>> = true;
+template <std::size_t I, class T, class E, class Dims>
+inline constexpr bool is_input_leaf_v<input_leaf<I, T, E, Dims>> = true;
 
 template <class N>
 struct node_parts;

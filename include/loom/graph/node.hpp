@@ -9,6 +9,7 @@
 
 #include "loom/core/dtype.hpp"
 #include "loom/core/extents.hpp"
+#include "loom/graph/input.hpp"
 
 namespace loom {
 
@@ -21,16 +22,17 @@ template <class T>
 concept traced = std::derived_from<std::remove_cvref_t<T>, node_base>;
 
 // Input I of the model: the symbolic stand-in `compile` passes to a traced callable, and the
-// `placeholder` a scripted graph starts from.
-template <std::size_t I, dtype T, extents_type E>
-struct input_leaf : node_base {
+// `placeholder` a scripted graph starts from. Dims names its dynamic extents (loom::dims).
+template <std::size_t I, dtype T, extents_type E, class Dims = dims<>>
+struct input_leaf : node_base, detail::checked_dims<E, Dims> {
   using value_type = T;
   using extents_type = E;
+  using dims_type = Dims;
   static constexpr std::size_t index = I;
 };
 
-template <std::size_t I, dtype T, extents_type E>
-using placeholder = input_leaf<I, T, E>;
+template <std::size_t I, dtype T, extents_type E, class Dims = dims<>>
+using placeholder = input_leaf<I, T, E, Dims>;
 
 // A C++ scalar met during tracing (`x * alpha`). Its value is a run-time parameter of the
 // compiled model: every value shares one compiled kernel, and since the type does not carry

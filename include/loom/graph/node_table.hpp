@@ -46,6 +46,9 @@ struct node_info {
   // (whatever its operands), which may be another copy of the same value (see
   // fusion_plan::twin_class). Other nodes: the node.
   std::size_t first_same_op;
+  // Inputs: for each axis that loom::dims names, the first input axis of that name, as
+  // node * max_rank + axis; else ~0.
+  std::array<std::size_t, max_rank> named_as;
 };
 
 namespace detail {
@@ -121,6 +124,38 @@ constexpr std::size_t first_same_op() {
   }
 }
 
+template <class G, class Name, std::size_t J>
+constexpr std::size_t axis_named() {
+  using Op = typename node_t<G, J>::op_type;
+  if constexpr (is_input_leaf_v<Op>)
+    return axis_named_in<typename Op::dims_type, Name>(
+        J, std::make_index_sequence<Op::extents_type::rank>{});
+  else
+    return unnamed_axis;
+}
+
+// The first input axis of the graph named Name.
+template <class G, class Name, std::size_t... J>
+constexpr std::size_t first_axis_named(std::index_sequence<J...>) {
+  std::size_t first = unnamed_axis;
+  ((first = first != unnamed_axis ? first : axis_named<G, Name, J>()), ...);
+  return first;
+}
+
+// For each axis of input Op, the first input axis named alike (unnamed_axis if unnamed).
+template <class G, class Op, std::size_t... A>
+constexpr std::array<std::size_t, max_rank> names_of_axes(std::index_sequence<A...>) {
+  std::array<std::size_t, max_rank> named{};
+  for (auto& n : named) n = unnamed_axis;
+  using Dims = typename Op::dims_type;
+  ((named[A] =
+        std::is_same_v<dim_name_t<Dims, A>, unnamed>
+            ? unnamed_axis
+            : first_axis_named<G, dim_name_t<Dims, A>>(std::make_index_sequence<G::node_count>{})),
+   ...);
+  return named;
+}
+
 template <class G, std::size_t I>
 constexpr node_info info_of() {
   using N = node_t<G, I>;
@@ -136,13 +171,17 @@ constexpr node_info info_of() {
               false,
               false,
               {},
-              I};
+              I,
+              {}};
   // Range loops: a counted loop to a bound of 0 draws nvcc's "pointless comparison" warning.
   std::size_t a = 0, d = 0;
   for (std::size_t arg : N::args) r.args[a++] = arg;
   for (std::size_t extent : N::extents_type::dims) r.dims[d++] = extent;
   r.impure = is_impure_node<G, I>();
   r.first_same_op = first_same_op<G, I>();
+  for (auto& n : r.named_as) n = unnamed_axis;
+  if constexpr (is_input_leaf_v<Op>)
+    r.named_as = names_of_axes<G, Op>(std::make_index_sequence<N::extents_type::rank>{});
   if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
   if constexpr (op_kind<Op>() == node_kind::view) {
     r.swaps_last_axes = swaps_last_two_axes<Op>();

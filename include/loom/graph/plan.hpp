@@ -119,7 +119,10 @@ struct fusion_plan {
       const node_info& n = nodes[i];
       const std::size_t a = n.args[0], b = n.args[1];
       for (std::size_t d = 0; d < n.rank; ++d) {
+        // A dynamic extent is a name of its own, or that of the first input axis named alike
+        // (loom::dims; the call checks they agree).
         std::size_t e = n.dims[d] != dyn ? n.dims[d] : fresh_extent(i, d);
+        if (n.kind == node_kind::input && n.named_as[d] != npos) e = fresh_base + n.named_as[d];
         if (n.kind == node_kind::elementwise || n.kind == node_kind::opaque) {
           // Broadcasting: the one name the operands agree on, ignoring extents of 1.
           std::size_t agreed = 0;
