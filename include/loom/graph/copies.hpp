@@ -12,8 +12,8 @@ namespace loom {
 namespace detail {
 
 // Whether two ops of one type hold the same run-time state: a scalar the same value (bit for
-// bit, so 0.f and -0.f stay apart), a stateful pure callable the same identity, an impure
-// one the same trace id. Stateless ops always do.
+// bit, so 0.f and -0.f stay apart), a stateful element-wise callable the same identity, a
+// whole-tensor call, a hook or an impure call the same trace id. Stateless ops always do.
 template <class Op>
 bool same_state(const Op& a, const Op& b) {
   if constexpr (is_scalar_leaf_v<Op>)
