@@ -6,6 +6,6 @@
 #error "loom/cuda.hpp is the CUDA backend: compile this file with nvcc (CMake: LANGUAGES CUDA)"
 #endif
 
-#include "loom/backends/cuda/compiled_model.hpp"
+#include "loom/api/cuda_compile.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
 #include "loom/loom.hpp"

@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/backends/copies_model.hpp"
+#include "loom/backends/common/copies_model.hpp"
 #include "loom/backends/cpu/compiled_model.hpp"
 #include "loom/backends/eager/tree_model.hpp"
 #include "loom/core/errors.hpp"

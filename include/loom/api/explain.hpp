@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "loom/backends/cpu/evaluate.hpp"
+#include "loom/backends/common/evaluate.hpp"
 #include "loom/export/text.hpp"
 #include "loom/graph/plan.hpp"
 
@@ -17,7 +17,7 @@ namespace detail {
 // a value the plan computes (the CPU's stashes, cpu/stash.hpp).
 template <class Model, std::size_t S>
 struct backend_reads {
-  using type = cpu::plan_reads<typename Model::graph_type, S>;
+  using type = common::plan_reads<typename Model::graph_type, S>;
 };
 template <class Model, std::size_t S>
 requires requires {

@@ -12,6 +12,7 @@
 #include "loom/graph/node.hpp"
 #include "loom/graph/opaque.hpp"
 #include "loom/graph/ops/call.hpp"
+#include "loom/graph/ops/concept.hpp"
 #include "loom/graph/ops/matmul.hpp"
 #include "loom/tensor/tensor.hpp"
 
@@ -140,7 +141,17 @@ constexpr void check_matmul_operands() {
 template <class Op, class... N>
 constexpr void check_operands() {
   constexpr node_kind kind = op_kind<Op>();
-  if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call) {
+  if constexpr (kind == node_kind::elementwise) {
+    static_assert(ops::elementwise_op<Op, typename N::value_type...>,
+                  "loom: an element-wise op descriptor must declare name, signature<T...> and "
+                  "scalar(operands...) as graph/ops/concept.hpp says (the op and what it misses "
+                  "are named below)");
+  } else if constexpr (kind == node_kind::reduction) {
+    static_assert((ops::reduction_rule<typename Op::kind_type, typename N::value_type> && ...),
+                  "loom: a reduction's rule must declare name, signature<T>, empty_allowed and "
+                  "either combine, identity<T>() and finish(folded, count), or beats(x, at, best, "
+                  "best_at), as graph/ops/concept.hpp says (the rule is named below)");
+  } else if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call) {
     check_opaque_operands<Op, N...>();
   } else if constexpr (kind == node_kind::matmul) {
     static_assert(matmul_dtypes_supported<typename N::value_type...>,
@@ -158,8 +169,8 @@ constexpr void check_operands() {
 template <class Op, class... N>
 auto make_node(const Op& op, const N&... n) {
   static_assert(sizeof...(N) <= max_operands, "loom: an op takes at most 4 operands");
-  using sig = typename Op::template signature<typename N::value_type...>;
   check_operands<Op, N...>();
+  using sig = typename Op::template signature<typename N::value_type...>;
   using E = typename decltype(result_extents_of<Op, typename N::extents_type...>())::type;
   return apply<Op, typename sig::result_type, E, N...>{{}, op, {n...}};
 }

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "loom/backends/cpu/frame.hpp"
+#include "loom/backends/common/frame.hpp"
 #include "loom/tensor/tensor.hpp"
 
 namespace loom::cpu {
@@ -24,13 +24,13 @@ struct call_step {
   using T = typename node_type::value_type;
 
   template <std::size_t I>
-  static auto view_of(const call_frame<N>& f) {
+  static auto view_of(const common::call_frame<N>& f) {
     using V = node_t<G, I>;
     return tensor_view<const typename V::value_type, typename V::extents_type>(
         static_cast<const typename V::value_type*>(f.data[I]), f.shapes[I]);
   }
 
-  static void run(const G& g, const call_frame<N>& f) {
+  static void run(const G& g, const common::call_frame<N>& f) {
     const auto& n = hana::at_c<node>(g.nodes);
     constexpr node_kind kind = kind_of<node_type>();
     auto* out = static_cast<T*>(f.data[node]);
@@ -52,7 +52,7 @@ struct call_step {
     }
   }
 
-  static void copy_from(const call_frame<N>& f, std::size_t from) {
+  static void copy_from(const common::call_frame<N>& f, std::size_t from) {
     if (f.data[from] != f.data[node])
       std::memcpy(f.data[node], f.data[from], f.shapes[node].size() * sizeof(T));
   }

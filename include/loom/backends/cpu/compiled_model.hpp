@@ -8,9 +8,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/backends/bind.hpp"
+#include "loom/backends/common/bind.hpp"
+#include "loom/backends/common/model_base.hpp"
 #include "loom/backends/cpu/execute.hpp"
-#include "loom/backends/model_base.hpp"
 #include "loom/graph/impure.hpp"
 #include "loom/graph/input.hpp"
 #include "loom/graph/plan.hpp"

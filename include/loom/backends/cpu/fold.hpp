@@ -1,7 +1,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -91,15 +90,15 @@ struct fold {
       for (int k = 1; k < N; ++k) r = combine::scalar(r, a[k]);
       return r;
     } else {
-      const Eigen::Array<T, N / 2, 1> half =
-          combine::simd(a.template head<N / 2>(), a.template tail<N / 2>());
+      const Eigen::Array<T, N / 2, 1> half = block_lanes<N / 2>::template apply<T>(
+          combine{}, a.template head<N / 2>(), a.template tail<N / 2>());
       return halves<N / 2>(half);
     }
   }
 };
 
-// argmax keeps, per lane, the best value and where it was; the first of equal values wins
-// and NaN beats everything, as in PyTorch.
+// argmax keeps, per lane, the best value and where it was (argmax_kind::beats says which
+// wins). Lane W holds the single elements.
 template <class T, int W>
 struct fold<ops::argmax_kind, T, W> {
   using block = typename block_lanes<W>::template value<T>;
@@ -109,22 +108,16 @@ struct fold<ops::argmax_kind, T, W> {
   fold() {
     for (int k = 0; k <= W; ++k) where[k] = -1;
   }
-  static bool is_nan(T x) {
-    if constexpr (std::is_floating_point_v<T>)
-      return std::isnan(x);
-    else
-      return false;
-  }
-  void offer(int lane, T x, std::size_t at) {
-    if (where[lane] < 0 || (!is_nan(best[lane]) && (x > best[lane] || is_nan(x)))) {
+  void offer(int lane, T x, std::int64_t at) {
+    if (where[lane] < 0 || ops::argmax_kind::beats(x, at, best[lane], where[lane])) {
       best[lane] = x;
-      where[lane] = std::int64_t(at);
+      where[lane] = at;
     }
   }
   void add(const block& v, std::size_t at) {
-    for (int k = 0; k < W; ++k) offer(k, v[k], at + k);
+    for (int k = 0; k < W; ++k) offer(k, v[k], std::int64_t(at) + k);
   }
-  void add(T x, std::size_t at) { offer(W, x, at); }
+  void add(T x, std::size_t at) { offer(W, x, std::int64_t(at)); }
   template <class Next>
   void add_blocks(std::size_t count, std::size_t at, Next&& next) {
     for (std::size_t k = 0; k < count; ++k) add(next(k), at + k * W);
@@ -132,18 +125,10 @@ struct fold<ops::argmax_kind, T, W> {
 
   std::int32_t result(std::size_t) const {
     int pick = -1;
-    for (int k = 0; k <= W; ++k) {
-      if (where[k] < 0) continue;
-      if (pick < 0) {
+    for (int k = 0; k <= W; ++k)
+      if (where[k] >= 0 &&
+          (pick < 0 || ops::argmax_kind::beats(best[k], where[k], best[pick], where[pick])))
         pick = k;
-        continue;
-      }
-      const bool nan_k = is_nan(best[k]), nan_p = is_nan(best[pick]);
-      const bool better = nan_k != nan_p                    ? nan_k
-                          : best[k] != best[pick] && !nan_k ? best[k] > best[pick]
-                                                            : where[k] < where[pick];
-      if (better) pick = k;
-    }
     return std::int32_t(pick < 0 ? 0 : where[pick]);
   }
 };

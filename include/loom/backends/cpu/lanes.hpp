@@ -5,6 +5,8 @@
 #include <type_traits>
 #include <unsupported/Eigen/SpecialFunctions>
 
+#include "loom/backends/cpu/packets.hpp"
+
 namespace loom::cpu {
 
 // How the fused loop holds values: a block of W elements per node in fixed-size Eigen arrays
@@ -43,11 +45,14 @@ struct block_lanes {
       return v.template cast<To>();
   }
 
-  // The op's SIMD form where it has one; otherwise one call of its scalar function per lane
-  // (this is how an opaque callable is fused: W plain calls the compiler may inline).
+  // The op's SIMD form where it has one (given the CPU's own packet code where it asks for
+  // it); otherwise one call of its scalar function per lane (this is how an opaque callable
+  // is fused: W plain calls the compiler may inline).
   template <class R, class Op, class... A>
   static value<R> apply(const Op& op, const A&... a) {
-    if constexpr (requires { Op::simd(a...); }) {
+    if constexpr (requires { Op::simd(packets{}, a...); }) {
+      return Op::simd(packets{}, a...);
+    } else if constexpr (requires { Op::simd(a...); }) {
       return Op::simd(a...);
     } else {
       return per_lane<R>(op, value<typename A::Scalar>(a)...);

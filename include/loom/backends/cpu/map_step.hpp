@@ -5,33 +5,24 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "loom/backends/cpu/evaluate.hpp"
+#include "loom/backends/common/steps.hpp"
 #include "loom/backends/cpu/lanes.hpp"
-#include "loom/backends/cpu/loop_nest.hpp"
+#include "loom/backends/cpu/segments.hpp"
 #include "loom/backends/cpu/threads.hpp"
 
 namespace loom::cpu {
 
-// A map step: one pass over its iteration space that computes element-wise values in
-// registers and stores the materialised ones.
-template <class G, std::size_t Step, class Reads = plan_reads<G, Step>>
-struct map_step {
-  using plan = fusion_plan<G>;
-  using nodes = step_nodes<G, Step, Reads>;
-  using strided_eval = evaluate<G, Step, block_lanes<block_width>, false, Reads>;
-  static constexpr std::size_t N = G::node_count;
-
-  loop_nest<N> nest;
-  std::array<unsigned char*, nodes::store_count> out{};
-
-  // The iteration space: the shape of the values it stores (checked equal by execute).
-  static const shape& space(const call_frame<N>& f) { return f.shapes[plan::steps[Step].node]; }
-
-  map_step(const call_frame<N>& f, std::size_t row_start)
-      : nest(make_loop_nest<G, Reads>(f, space(f), identity_order(), row_start)) {
-    for (std::size_t k = 0; k < nodes::store_count; ++k)
-      out[k] = static_cast<unsigned char*>(f.data[nodes::stores[k]]);
-  }
+// A map step on the CPU: its space walked in SIMD blocks, over threads.
+template <class G, std::size_t Step, class Reads = common::plan_reads<G, Step>>
+struct map_step : common::map_space<G, Step, Reads> {
+  using base = common::map_space<G, Step, Reads>;
+  using base::base;
+  using base::N;
+  using base::nest;
+  using base::out;
+  using typename base::nodes;
+  using typename base::plan;
+  using strided_eval = common::evaluate<G, Step, block_lanes<block_width>, false, Reads>;
 
   // Elements [first_row * per_row, last_row * per_row) of the space.
   void rows(const G& g, std::size_t first_row, std::size_t last_row, std::size_t per_row) const {
@@ -66,20 +57,21 @@ struct map_step {
         begin,
         end,
         nodes::loads,
-        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at)
+        [&](const common::row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at)
             LOOM_INLINE_LAMBDA {
               std::array<void*, nodes::store_count> o;
               for (std::size_t k = 0; k < nodes::store_count; ++k)
                 o[k] = out[k] + first * plan::nodes[nodes::stores[k]].element_size;
               auto single = [&](std::size_t j) {
-                evaluate<G, Step, scalar_lanes, false, Reads>::run(g, src, j, o);
+                common::evaluate<G, Step, scalar_lanes, false, Reads>::run(g, src, j, o);
               };
               auto blocks = [&]<bool Dense>(std::bool_constant<Dense>) LOOM_INLINE_LAMBDA {
                 for_each_block(
                     n,
                     at,
                     [&](std::size_t j) LOOM_INLINE_LAMBDA {
-                      evaluate<G, Step, block_lanes<block_width>, Dense, Reads>::run(g, src, j, o);
+                      common::evaluate<G, Step, block_lanes<block_width>, Dense, Reads>::run(
+                          g, src, j, o);
                     },
                     single);
               };

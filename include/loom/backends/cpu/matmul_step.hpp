@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "loom/backends/cpu/frame.hpp"
+#include "loom/backends/common/steps.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -33,44 +33,19 @@ class gemm_on_this_thread {
 // that the group's epilogue reads each block while it is still in cache. An operand is a
 // contiguous matrix (batch) or, read in place, the transpose of one.
 template <class G, std::size_t Step>
-struct matmul_step {
-  using plan = fusion_plan<G>;
-  static constexpr std::size_t N = G::node_count;
-  static constexpr std::size_t node = plan::steps[Step].node;
-  static constexpr std::size_t lhs = node_t<G, node>::args[0];
-  static constexpr std::size_t rhs = node_t<G, node>::args[1];
-  using T = typename node_t<G, node>::value_type;
-
-  // One operand, as a batch of matrices in memory.
-  struct operand {
-    const T* data;
-    std::ptrdiff_t batch_stride, row_stride, col_stride;
-    std::size_t batches;
-  };
-  operand a, b;
-  std::size_t m, k, n;
-  T* out;
-
-  static const shape& space(const call_frame<N>& f) { return f.shapes[node]; }
-
-  static operand operand_of(const call_frame<N>& f, std::size_t i) {
-    const layout& l = f.layouts[i];
-    const std::size_t r = l.dims.rank;
-    const bool batched = r == 3 && l.dims.dims[0] != 1;
-    return {static_cast<const T*>(f.data[i]) + l.offset,
-            batched ? l.stride[0] : 0,
-            l.stride[r - 2],
-            l.stride[r - 1],
-            batched ? l.dims.dims[0] : 1};
-  }
-
-  matmul_step(const call_frame<N>& f, std::size_t) : a(operand_of(f, lhs)), b(operand_of(f, rhs)) {
-    const shape& s = space(f);
-    m = s.dims[s.rank - 2];
-    n = s.dims[s.rank - 1];
-    k = f.shapes[lhs].dims[f.shapes[lhs].rank - 1];
-    out = static_cast<T*>(f.data[node]);
-  }
+struct matmul_step : common::matmul_space<G, Step> {
+  using base = common::matmul_space<G, Step>;
+  using base::a;
+  using base::b;
+  using base::base;
+  using base::k;
+  using base::lhs;
+  using base::m;
+  using base::n;
+  using base::out;
+  using base::rhs;
+  using typename base::plan;
+  using typename base::T;
 
   // Rows [first_row, last_row) of the product, counted over all batches.
   void rows(const G&, std::size_t first_row, std::size_t last_row, std::size_t) const {

@@ -4,69 +4,32 @@
 #include <array>
 #include <cstddef>
 
-#include "loom/backends/cpu/evaluate.hpp"
+#include "loom/backends/common/steps.hpp"
 #include "loom/backends/cpu/fold.hpp"
 #include "loom/backends/cpu/map_step.hpp"
 
 namespace loom::cpu {
 
-// A reduce step: for each element of the result (a "row"), folds the element-wise
-// expression of its operand over the reduced axes. The walk visits the kept axes first and
-// the reduced ones last, so each row is one contiguous range of the walk, and a reduction
-// over the trailing axes reads its operand in memory order.
-// Where `Reads` names a stash, the step also stores that value of each element it folds, at
-// the element's place in the space (the walk is in memory order then), for a later step of
-// the same rows to load instead of computing it again.
-template <class G, std::size_t Step, class Reads = plan_reads<G, Step>>
-struct reduce_step {
-  using plan = fusion_plan<G>;
-  static constexpr std::size_t N = G::node_count;
-  static constexpr std::size_t node = plan::steps[Step].node;
-  static constexpr std::size_t operand = node_t<G, node>::args[0];
-  using op = typename node_t<G, node>::op_type;
-  using result_type = typename node_t<G, node>::value_type;
-  // The dtype elements are folded in: the operand's, as the reduction's signature converts
-  // it (argmax folds values and returns an index).
-  template <class R, class O>
-  static O folded_of(signature<R, O>);
-  using folded_type = decltype(folded_of(
-      typename op::template signature<typename node_t<G, operand>::value_type>{}));
-  using fold_type = typename op::kind_type;
-
-  static constexpr std::size_t stash = Reads::stash;
-  static constexpr bool stashes = stash != plan::npos;
-
-  loop_nest<N> nest;
-  unsigned char* out;
-  void* stash_data;
-
-  static const shape& space(const call_frame<N>& f) { return f.shapes[operand]; }
-
-  static std::array<std::size_t, max_rank> kept_then_reduced(std::size_t rank) {
-    std::array<std::size_t, max_rank> order{};
-    std::size_t n = 0;
-    for (std::size_t d = 0; d < rank; ++d)
-      if (!op::reduces(d)) order[n++] = d;
-    for (std::size_t d = 0; d < rank; ++d)
-      if (op::reduces(d)) order[n++] = d;
-    return order;
-  }
-
-  static std::size_t kept_axes(std::size_t rank) {
-    std::size_t n = 0;
-    for (std::size_t d = 0; d < rank; ++d) n += !op::reduces(d);
-    return n;
-  }
-
-  reduce_step(const call_frame<N>& f, std::size_t)
-      : nest(make_loop_nest<G, Reads>(
-            f, space(f), kept_then_reduced(space(f).rank), kept_axes(space(f).rank))),
-        out(static_cast<unsigned char*>(f.data[node])),
-        stash_data(stashes ? f.data[stash] : nullptr) {}
+// A reduce step on the CPU: each row folded in SIMD blocks (fold.hpp), rows over threads.
+// A row cut over segments of the walk carries its partial fold from one to the next.
+template <class G, std::size_t Step, class Reads = common::plan_reads<G, Step>>
+struct reduce_step : common::reduce_space<G, Step, Reads> {
+  using base = common::reduce_space<G, Step, Reads>;
+  using base::base;
+  using base::N;
+  using base::nest;
+  using base::operand;
+  using base::out;
+  using base::stash;
+  using base::stash_data;
+  using base::stashes;
+  using typename base::fold_type;
+  using typename base::folded_type;
+  using typename base::result_type;
 
   // Result elements [first_row, last_row), each folding `per_row` elements of the walk.
   void rows(const G& g, std::size_t first_row, std::size_t last_row, std::size_t per_row) const {
-    if constexpr (evaluate<G, Step, block_lanes<block_width>, false, Reads>::steps_known())
+    if constexpr (common::evaluate<G, Step, block_lanes<block_width>, false, Reads>::steps_known())
       fold_rows<false>(g, first_row, last_row, per_row);
     else if (nest.dense)
       fold_rows<true>(g, first_row, last_row, per_row);
@@ -80,8 +43,8 @@ struct reduce_step {
                  std::size_t first_row,
                  std::size_t last_row,
                  std::size_t per_row) const {
-    using block_eval = evaluate<G, Step, block_lanes<block_width>, Dense, Reads>;
-    using scalar_eval = evaluate<G, Step, scalar_lanes, false, Reads>;
+    using block_eval = common::evaluate<G, Step, block_lanes<block_width>, Dense, Reads>;
+    using scalar_eval = common::evaluate<G, Step, scalar_lanes, false, Reads>;
     using lanes = block_lanes<block_width>;
     if (first_row >= last_row) return;
     auto* result = reinterpret_cast<result_type*>(out);
@@ -100,8 +63,8 @@ struct reduce_step {
         nest,
         first_row * per_row,
         last_row * per_row,
-        step_nodes<G, Step, Reads>::loads,
-        [&](const row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at)
+        common::step_nodes<G, Step, Reads>::loads,
+        [&](const common::row_sources<N>& src, std::size_t n, std::size_t first, std::size_t at)
             LOOM_INLINE_LAMBDA {
               for (std::size_t j = 0; j < n;) {
                 const std::size_t piece = std::min(n - j, row_end - (first + j));

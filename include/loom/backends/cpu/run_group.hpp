@@ -8,6 +8,7 @@
 #include <tuple>
 #include <utility>
 
+#include "loom/backends/common/group_rows.hpp"
 #include "loom/backends/cpu/call_step.hpp"
 #include "loom/backends/cpu/map_step.hpp"
 #include "loom/backends/cpu/matmul_step.hpp"
@@ -16,7 +17,7 @@
 
 namespace loom::cpu {
 
-template <class G, std::size_t Step, template <class, std::size_t> class Reads = plan_reads>
+template <class G, std::size_t Step, template <class, std::size_t> class Reads = common::plan_reads>
 using step_runner =
     std::conditional_t<fusion_plan<G>::steps[Step].kind == step_kind::map,
                        map_step<G, Step, Reads<G, Step>>,
@@ -24,77 +25,40 @@ using step_runner =
                                           reduce_step<G, Step, Reads<G, Step>>,
                                           matmul_step<G, Step>>>;
 
-// A group of the plan: its steps run over the same rows, one block of rows at a time
-// (every step on a block before the next block), so the values a later step reads from an
-// earlier one are still in cache. Where the run-time shapes do not split into the same rows
-// (dynamic extents that differ from what the static ones promised), each step runs over its
-// whole space in turn instead: slower, equally correct.
+// The CPU's step runners, with what `Reads` says each step reads.
+template <template <class, std::size_t> class Reads>
+struct runners_reading {
+  template <class G, std::size_t Step>
+  using type = step_runner<G, Step, Reads>;
+};
+
+// A group of the plan on the CPU: its steps one block of rows at a time (every step on a
+// block before the next block), blocks over threads.
 // `Reads` says what each step reads and computes: the plan's, or with the CPU's stashes.
-template <class G, std::size_t Group, template <class, std::size_t> class Reads = plan_reads>
-struct group_runner {
-  using plan = fusion_plan<G>;
-  static constexpr std::size_t N = G::node_count;
-  static constexpr auto info = plan::groups[Group];
-  static constexpr std::size_t first = info.first_step;
-  static constexpr std::size_t count = info.step_count;
+template <class G,
+          std::size_t Group,
+          template <class, std::size_t> class Reads = common::plan_reads>
+struct group_runner : common::group_rows<G, Group, runners_reading<Reads>::template type> {
+  using rows_of = common::group_rows<G, Group, runners_reading<Reads>::template type>;
+  using rows_of::count;
+  using rows_of::first;
+  using rows_of::info;
+  using rows_of::make_steps;
+  using rows_of::N;
+  using rows_of::split_rows;
+  using typename rows_of::plan;
 
   template <std::size_t S>
   static constexpr bool is_reduce = plan::steps[S].kind == step_kind::reduce;
   template <std::size_t S>
   static constexpr bool is_matmul = plan::steps[S].kind == step_kind::matmul;
 
-  // Full-space steps keep the group's rows apart in their loop nests (see make_loop_nest).
-  template <std::size_t S>
-  static constexpr std::size_t row_start() {
-    const auto& step = plan::steps[S];
-    const bool full = plan::same_dims(step.rank, step.dims, info.rank, info.dims);
-    return full && count > 1 ? info.split : plan::npos;
-  }
-
-  // The group's steps, each ready to run over its part of the rows.
-  template <std::size_t... K>
-  static auto make_steps(const call_frame<N>& f, std::index_sequence<K...>) {
-    return std::tuple<step_runner<G, first + K, Reads>...>{
-        step_runner<G, first + K, Reads>(f, row_start<first + K>())...};
-  }
-  static auto make_steps(const call_frame<N>& f) {
-    return make_steps(f, std::make_index_sequence<count>{});
-  }
-
-  // How the run-time shapes split into the group's rows: the first step's space split at
-  // the group's split axis; each step's elements per row (1 for a per-row value); and
-  // whether every step's space is the full one or the rows (`together`).
-  struct row_split {
-    std::size_t rows = 1, elements = 0;
-    std::array<std::size_t, count> per_row{};
-    bool together = true;
-  };
-  static row_split split_rows(const call_frame<N>& f) {
-    row_split s;
-    const shape& full = step_runner<G, first, Reads>::space(f);
-    const std::size_t split = info.split == plan::npos ? full.rank : info.split;
-    for (std::size_t d = split; d-- > 0;) s.rows *= full.dims[d];
-    s.elements = full.size();
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      (
-          [&] {
-            const shape& space = step_runner<G, first + K, Reads>::space(f);
-            const bool whole = space == full;
-            s.per_row[K] = whole ? (s.rows == 0 ? 0 : full.size() / s.rows) : 1;
-            s.together = s.together && (whole || space.size() == s.rows);
-          }(),
-          ...);
-    }
-    (std::make_index_sequence<count>{});
-    return s;
-  }
-
-  static void run(const G& g, const call_frame<N>& f, int threads) {
+  static void run(const G& g, const common::call_frame<N>& f, int threads) {
     if constexpr (info.is_call) {
       call_step<G, first>::run(g, f);
     } else {
       const auto steps = make_steps(f);
-      const row_split s = split_rows(f);
+      const auto s = split_rows(f);
       [&]<std::size_t... K>(std::index_sequence<K...>) {
         if (count == 1) {
           run_alone<first>(g, f, std::get<0>(steps), threads);
@@ -110,7 +74,7 @@ struct group_runner {
 
   // A step's own rows and elements per row, when it runs alone.
   template <std::size_t S>
-  static std::pair<std::size_t, std::size_t> own_rows(const call_frame<N>& f) {
+  static std::pair<std::size_t, std::size_t> own_rows(const common::call_frame<N>& f) {
     const shape& space = step_runner<G, S, Reads>::space(f);
     if constexpr (is_reduce<S>) {
       const std::size_t rows = f.shapes[plan::steps[S].node].size();
@@ -168,7 +132,10 @@ struct group_runner {
   }
 
   template <std::size_t S, class Runner>
-  static void run_alone(const G& g, const call_frame<N>& f, const Runner& step, int threads) {
+  static void run_alone(const G& g,
+                        const common::call_frame<N>& f,
+                        const Runner& step,
+                        int threads) {
     const auto [rows, per_row] = own_rows<S>(f);
     const std::size_t elements = rows * per_row;
     if (rows == 0) return;

@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/backends/cpu/evaluate.hpp"
+#include "loom/backends/common/evaluate.hpp"
 #include "loom/core/dtype.hpp"
 #include "loom/graph/ops/signature.hpp"
 #include "loom/graph/plan.hpp"

@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/backends/cpu/frame.hpp"
+#include "loom/backends/common/frame.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
 
 namespace loom {
@@ -37,11 +37,11 @@ struct call_step {
   using output_view = device_view<T, typename node_type::extents_type>;
 
   template <std::size_t I>
-  static input_view<I> view_of(const cpu::call_frame<N>& f) {
+  static input_view<I> view_of(const common::call_frame<N>& f) {
     return {static_cast<const typename node_t<G, I>::value_type*>(f.data[I]), f.shapes[I]};
   }
 
-  static void run(const G& g, const cpu::call_frame<N>& f, cudaStream_t stream) {
+  static void run(const G& g, const common::call_frame<N>& f, cudaStream_t stream) {
     const auto& n = hana::at_c<node>(g.nodes);
     constexpr node_kind kind = kind_of<node_type>();
     if constexpr (kind == node_kind::opaque_call) {
@@ -86,7 +86,7 @@ struct call_step {
     }
   }
 
-  static void copy_from(const cpu::call_frame<N>& f, std::size_t from, cudaStream_t stream) {
+  static void copy_from(const common::call_frame<N>& f, std::size_t from, cudaStream_t stream) {
     if (f.data[from] != f.data[node] && f.shapes[node].size() != 0)
       check(cudaMemcpyAsync(f.data[node],
                             f.data[from],

@@ -6,13 +6,11 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/api/compile.hpp"
-#include "loom/backends/bind.hpp"
-#include "loom/backends/cpu/compiled_model.hpp"
+#include "loom/backends/common/bind.hpp"
+#include "loom/backends/common/model_base.hpp"
 #include "loom/backends/cuda/captured_graph.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
 #include "loom/backends/cuda/execute.hpp"
-#include "loom/backends/model_base.hpp"
 
 namespace loom::cuda {
 
@@ -98,7 +96,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   }();
 
   template <class... Args>
-  static cpu::call_frame<node_count> bind(const Args&... args) {
+  static common::call_frame<node_count> bind(const Args&... args) {
     static_assert((device_tensor_like<Args> && ...),
                   "loom: compiled CUDA models take loom::cuda::device_tensor or device_view");
     ensure_device();
@@ -106,7 +104,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   }
 
   template <class Outs>
-  static std::array<void*, output_count> bind_outputs(const cpu::call_frame<node_count>& frame,
+  static std::array<void*, output_count> bind_outputs(const common::call_frame<node_count>& frame,
                                                       Outs&& outs) {
     std::array<void*, output_count> ptr;
     auto bind_each = [&](auto&& out_tuple) {
@@ -131,31 +129,5 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
 
   mutable workspace temps_;
 };
-
-// The CUDA form of a model compiled for the CPU: same graph, same plan.
-template <class G, class... Inputs>
-compiled_model<G, Inputs...> to_cuda(const loom::compiled_model<G, Inputs...>& model) {
-  return compiled_model<G, Inputs...>(model.graph());
-}
-
-// ... and of a model that merged copies of values built on run-time state. The CUDA backend
-// has no op-by-op form, so two such values that share a type but not their state (x * 2.f +
-// x * 3.f) are an error here.
-template <class Shared, class Apart>
-auto to_cuda(const loom::detail::copies_model<Shared, Apart>& model) {
-  if (model.apart())
-    throw trace_error(
-        "loom::cuda: two values of one type hold different run-time scalars or callables "
-        "(as in x * 2.f + x * 3.f), which the CUDA backend cannot keep apart; use loom::lit "
-        "or a rank-0 input for the scalars");
-  return to_cuda(static_cast<const Shared&>(model));
-}
-
-// loom::cuda::compile(...) takes what loom::compile takes (a model and its input
-// declarations, optionally loom::fullgraph; or a scripted result) and gives the CUDA model.
-template <class... Args>
-auto compile(Args&&... args) {
-  return to_cuda(loom::compile(std::forward<Args>(args)...));
-}
 
 }  // namespace loom::cuda

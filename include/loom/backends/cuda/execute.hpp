@@ -13,16 +13,16 @@ namespace loom::cuda {
 // carved from `temps`, grown for this call's shapes (in stream order) if need be.
 template <class G>
 void assign_buffers(const G& g,
-                    cpu::call_frame<G::node_count>& f,
+                    common::call_frame<G::node_count>& f,
                     const std::array<void*, G::output_count>& outputs,
                     workspace& temps,
                     cudaStream_t stream) {
-  cpu::check_aliasing<G>(f, outputs);
+  common::check_aliasing<G>(f, outputs);
   carver count;
-  cpu::call_frame<G::node_count> sizing = f;
-  cpu::assign_buffers<G>(g, sizing, outputs, count);
+  common::call_frame<G::node_count> sizing = f;
+  common::assign_buffers<G>(g, sizing, outputs, count);
   carver carve(temps.reserve(count.used(), stream));
-  cpu::assign_buffers<G>(g, f, outputs, carve);
+  common::assign_buffers<G>(g, f, outputs, carve);
 }
 
 // Enqueues every group of the plan on `stream`, then the copies of a value returned twice
@@ -30,7 +30,7 @@ void assign_buffers(const G& g,
 // can be captured into a CUDA graph.
 template <class G>
 void enqueue(const G& g,
-             const cpu::call_frame<G::node_count>& f,
+             const common::call_frame<G::node_count>& f,
              const std::array<void*, G::output_count>& outputs,
              cudaStream_t stream) {
   [&]<std::size_t... Group>(std::index_sequence<Group...>) {

@@ -31,31 +31,21 @@ struct device_fold {
   }
 };
 
-// argmax: the best value and where it was; the first of equal values wins and NaN beats
-// everything, as in PyTorch and the CPU backend.
+// argmax: the best value and where it was (argmax_kind::beats says which wins).
 template <class T>
 struct device_fold<ops::argmax_kind, T> {
   T best{};
   std::int64_t where = -1;
 
-  LOOM_HD_INLINE static bool is_nan(T x) { return x != x; }
   LOOM_HD_INLINE void add(T x, std::size_t at) {
-    if (where < 0 || (!is_nan(best) && (x > best || is_nan(x)))) {
+    if (where < 0 || ops::argmax_kind::beats(x, std::int64_t(at), best, where)) {
       best = x;
       where = std::int64_t(at);
     }
   }
   LOOM_HD_INLINE void merge(const device_fold& o) {
-    if (o.where < 0) return;
-    if (where < 0) {
+    if (o.where >= 0 && (where < 0 || ops::argmax_kind::beats(o.best, o.where, best, where)))
       *this = o;
-      return;
-    }
-    const bool nan_o = is_nan(o.best), nan_t = is_nan(best);
-    const bool better = nan_o != nan_t             ? nan_o
-                        : o.best != best && !nan_o ? o.best > best
-                                                   : o.where < where;
-    if (better) *this = o;
   }
   template <class Shuffle>
   LOOM_HD_INLINE device_fold exchange(Shuffle&& shuffle) const {

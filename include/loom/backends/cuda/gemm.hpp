@@ -10,7 +10,7 @@
 #include <string>
 #include <type_traits>
 
-#include "loom/backends/cpu/matmul_step.hpp"
+#include "loom/backends/common/steps.hpp"
 #include "loom/backends/cuda/check.hpp"
 
 namespace loom::cuda {
@@ -45,8 +45,8 @@ constexpr auto strided_batched() {
 // transpose in column-major terms, and a transposed view (read in place, as on the CPU) is
 // passed with op T. A broadcast batch operand has batch stride 0.
 template <class G, std::size_t Step>
-void gemm(const cpu::call_frame<G::node_count>& f, cudaStream_t stream) {
-  using step_type = cpu::matmul_step<G, Step>;
+void gemm(const common::call_frame<G::node_count>& f, cudaStream_t stream) {
+  using step_type = common::matmul_space<G, Step>;
   using T = typename step_type::T;
   using plan = fusion_plan<G>;
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);

@@ -4,7 +4,8 @@
 #include <tuple>
 #include <utility>
 
-#include "loom/backends/cpu/run_group.hpp"
+#include "loom/backends/common/group_rows.hpp"
+#include "loom/backends/common/steps.hpp"
 #include "loom/backends/cuda/fold.hpp"
 #include "loom/backends/cuda/lanes.hpp"
 #include "loom/backends/cuda/locate.hpp"
@@ -25,17 +26,17 @@ template <class G, std::size_t Step>
 inline constexpr step_kind kind_of_step = fusion_plan<G>::steps[Step].kind;
 
 template <class G, std::size_t Step, int V>
-using step_eval = cpu::evaluate<G, Step, thread_lanes<V>, false>;
+using step_eval = common::evaluate<G, Step, thread_lanes<V>, false>;
 
 // Computes the V elements of map step `Step` at element `e` of its walk, whose values are
 // read from `src`, and stores the materialised ones.
 template <class G, std::size_t Step, int V, class MapStep, std::size_t N>
 __device__ __forceinline__ void map_pack(const G& g,
                                          const MapStep& step,
-                                         const cpu::row_sources<N>& src,
+                                         const common::row_sources<N>& src,
                                          std::size_t e) {
   using eval = step_eval<G, Step, V>;
-  using nodes = cpu::step_nodes<G, Step>;
+  using nodes = common::step_nodes<G, Step>;
   typename eval::values_type v;
   eval::values(g, src, 0, v);
   [&]<std::size_t... K>(std::index_sequence<K...>) {
@@ -46,7 +47,7 @@ __device__ __forceinline__ void map_pack(const G& g,
 
 template <class G, std::size_t Step, int V, class MapStep>
 __device__ __forceinline__ void map_pack(const G& g, const MapStep& step, std::size_t e) {
-  constexpr auto loads = cpu::step_nodes<G, Step>::loads;
+  constexpr auto loads = common::step_nodes<G, Step>::loads;
   map_pack<G, Step, V>(g, step, locate(step.nest, e, loads), e);
 }
 
@@ -55,13 +56,13 @@ __device__ __forceinline__ void map_pack(const G& g, const MapStep& step, std::s
 // nest (the usual case: a group's row), the sources are located once and then stepped.
 // Unrolled, so that each thread has several loads in flight.
 template <class G, std::size_t Step, int V, std::size_t N, class F>
-__device__ __forceinline__ void each_pack(const cpu::loop_nest<N>& nest,
+__device__ __forceinline__ void each_pack(const common::loop_nest<N>& nest,
                                           std::size_t e,
                                           std::size_t count,
                                           unsigned t,
                                           unsigned threads,
                                           F&& f) {
-  constexpr auto loads = cpu::step_nodes<G, Step>::loads;
+  constexpr auto loads = common::step_nodes<G, Step>::loads;
   const std::size_t first = std::size_t(t) * V, stride = std::size_t(threads) * V;
   if (in_one_row(nest, e, count)) {
     const auto start = locate(nest, e, loads);
@@ -76,7 +77,7 @@ __device__ __forceinline__ void each_pack(const cpu::loop_nest<N>& nest,
 // A map group: a grid-stride loop over packs of V elements, then the elements after the
 // last whole pack one at a time.
 template <class G, std::size_t Step, int V>
-__global__ void map_kernel(G g, cpu::map_step<G, Step> step, std::size_t total) {
+__global__ void map_kernel(G g, common::map_space<G, Step> step, std::size_t total) {
   const std::size_t packs = total / V;
   const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
   const std::size_t first = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -121,7 +122,7 @@ __device__ __forceinline__ void each_kept_pack(const G& g,
                                                typename Regs::storage& regs,
                                                Use&& use) {
   using eval = step_eval<G, Step, V>;
-  using nodes = cpu::step_nodes<G, Step>;
+  using nodes = common::step_nodes<G, Step>;
   constexpr auto loads = nodes::loads;
   const auto start = locate(step.nest, e, loads);
 #pragma unroll
@@ -162,7 +163,7 @@ __device__ __forceinline__ void row_step(const G& g,
   const std::size_t e = r * per_row, count = active ? per_row : 0;
   constexpr bool kept_rows = Regs::packs > 0 && Regs::full(Step);
   if constexpr (kind_of_step<G, Step> == step_kind::map) {
-    using nodes = cpu::step_nodes<G, Step>;
+    using nodes = common::step_nodes<G, Step>;
     if constexpr (kept_rows) {
       if (active)
         each_kept_pack<G, Step, V, Regs>(g, step, e, t, regs, [&](const auto& v, std::size_t c) {
@@ -244,10 +245,10 @@ __global__ void __launch_bounds__(TPR > 32 ? 1024 : 256)
 // element, so neighbouring threads read neighbouring elements.
 template <class G, std::size_t Step>
 __global__ void strided_reduce_kernel(G g,
-                                      cpu::reduce_step<G, Step> step,
+                                      common::reduce_space<G, Step> step,
                                       std::size_t rows,
                                       std::size_t per_row) {
-  using runner = cpu::reduce_step<G, Step>;
+  using runner = common::reduce_space<G, Step>;
   using R = typename runner::result_type;
   const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
   for (std::size_t r = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; r < rows; r += stride) {

@@ -13,7 +13,7 @@ struct alignas(sizeof(T) * V < 16 ? sizeof(T) * V : 16) lane_pack {
   T lane[V];
 };
 
-// How a GPU thread holds values for the fused evaluator (cpu::evaluate, written once for
+// How a GPU thread holds values for the fused evaluator (common::evaluate, written once for
 // both backends): V elements per value. The launcher picks V > 1 only where every value read
 // with step 1 is 16-byte aligned at each pack, so the pack load is a vector load.
 template <int V>

@@ -48,7 +48,7 @@ inline void check_launch(std::size_t group) {
 template <class G, std::size_t Group>
 struct group_launcher {
   using plan = fusion_plan<G>;
-  using cpu_group = cpu::group_runner<G, Group>;
+  using rows = common::group_rows<G, Group, common::step_space>;
   static constexpr std::size_t N = G::node_count;
   static constexpr auto info = plan::groups[Group];
   static constexpr std::size_t first = info.first_step;
@@ -56,12 +56,12 @@ struct group_launcher {
   template <std::size_t S>
   static constexpr step_kind kind = plan::steps[S].kind;
 
-  static void run(const G& g, const cpu::call_frame<N>& f, cudaStream_t stream) {
+  static void run(const G& g, const common::call_frame<N>& f, cudaStream_t stream) {
     if constexpr (info.is_call) {
       call_step<G, first>::run(g, f, stream);
     } else {
-      const auto steps = cpu_group::make_steps(f);
-      const auto split = cpu_group::split_rows(f);
+      const auto steps = rows::make_steps(f);
+      const auto split = rows::split_rows(f);
       if (count == 1 || !split.together) {
         [&]<std::size_t... K>(std::index_sequence<K...>) {
           (alone<first + K>(g, f, std::get<K>(steps), stream), ...);
@@ -76,7 +76,7 @@ struct group_launcher {
   // Step S over its own space.
   template <std::size_t S, class Runner>
   static void alone(const G& g,
-                    const cpu::call_frame<N>& f,
+                    const common::call_frame<N>& f,
                     const Runner& step,
                     cudaStream_t stream) {
     if constexpr (kind<S> == step_kind::matmul) {
@@ -85,7 +85,7 @@ struct group_launcher {
       const std::size_t total = Runner::space(f).size();
       if (total == 0) return;
       const std::size_t inner = step.nest.rank > 1 ? step.nest.inner() : 0;
-      if (packs_fit(step.nest, cpu::step_nodes<G, S>::loads, inner, step.out, pack))
+      if (packs_fit(step.nest, common::step_nodes<G, S>::loads, inner, step.out, pack))
         map_kernel<G, S, pack>
             <<<grid_for(total / pack, threads_per_block), threads_per_block, 0, stream>>>(
                 g, step, total);
@@ -113,7 +113,7 @@ struct group_launcher {
   // other steps as one rows kernel.
   template <std::size_t K, class Steps, class Split>
   static void together(const G& g,
-                       const cpu::call_frame<N>& f,
+                       const common::call_frame<N>& f,
                        const Steps& steps,
                        const Split& split,
                        cudaStream_t stream) {
@@ -153,10 +153,10 @@ struct group_launcher {
   static bool fits_packs(const Runner& step, std::size_t per_row) {
     if (per_row == 1) return true;  // a per-row value is computed one element at a time
     if constexpr (kind<S> == step_kind::map)
-      return packs_fit(step.nest, cpu::step_nodes<G, S>::loads, per_row, step.out, pack);
+      return packs_fit(step.nest, common::step_nodes<G, S>::loads, per_row, step.out, pack);
     else
       return packs_fit(
-          step.nest, cpu::step_nodes<G, S>::loads, per_row, std::array<void*, 0>{}, pack);
+          step.nest, common::step_nodes<G, S>::loads, per_row, std::array<void*, 0>{}, pack);
   }
 
   // Whether the rows can be kept in registers (see row_registers): every full step's rows

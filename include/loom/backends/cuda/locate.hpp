@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "loom/backends/cpu/loop_nest.hpp"
+#include "loom/backends/common/loop_nest.hpp"
 #include "loom/core/config.hpp"
 
 namespace loom::cuda {
@@ -19,10 +19,10 @@ LOOM_HD_INLINE std::size_t quotient(std::size_t a, std::size_t b) {
 // row sources the fused evaluator reads from: the same loop nest the CPU walks, indexed
 // directly instead of stepped row by row.
 template <std::size_t N, std::size_t L>
-LOOM_HD_INLINE cpu::row_sources<N> locate(const cpu::loop_nest<N>& nest,
-                                          std::size_t e,
-                                          const std::array<std::size_t, L>& leaves) {
-  cpu::row_sources<N> src;
+LOOM_HD_INLINE common::row_sources<N> locate(const common::loop_nest<N>& nest,
+                                             std::size_t e,
+                                             const std::array<std::size_t, L>& leaves) {
+  common::row_sources<N> src;
   std::size_t at = e, row = 0;
   if (nest.rank > 1) {
     row = quotient(e, nest.dims[nest.rank - 1]);
@@ -50,7 +50,7 @@ LOOM_HD_INLINE cpu::row_sources<N> locate(const cpu::loop_nest<N>& nest,
 // Whether elements [e, e + count) lie in one row of the nest, so that each value steps
 // through them by a fixed stride from where element e is.
 template <std::size_t N>
-LOOM_HD_INLINE bool in_one_row(const cpu::loop_nest<N>& nest, std::size_t e, std::size_t count) {
+LOOM_HD_INLINE bool in_one_row(const common::loop_nest<N>& nest, std::size_t e, std::size_t count) {
   if (nest.rank <= 1) return true;
   const std::size_t inner = nest.dims[nest.rank - 1];
   return e - quotient(e, inner) * inner + count <= inner;
@@ -58,10 +58,10 @@ LOOM_HD_INLINE bool in_one_row(const cpu::loop_nest<N>& nest, std::size_t e, std
 
 // The sources `c` elements further along the same row of the nest.
 template <std::size_t N, std::size_t L>
-LOOM_HD_INLINE cpu::row_sources<N> advance(cpu::row_sources<N> src,
-                                           std::size_t c,
-                                           const cpu::loop_nest<N>& nest,
-                                           const std::array<std::size_t, L>& leaves) {
+LOOM_HD_INLINE common::row_sources<N> advance(common::row_sources<N> src,
+                                              std::size_t c,
+                                              const common::loop_nest<N>& nest,
+                                              const std::array<std::size_t, L>& leaves) {
 #pragma unroll
   for (std::size_t k = 0; k < L; ++k) {
     const std::size_t i = leaves[k];
@@ -76,7 +76,7 @@ LOOM_HD_INLINE cpu::row_sources<N> advance(cpu::row_sources<N> src,
 // (`per_row` elements apart: 0 for one run): rows of the nest and of the walk a multiple of
 // V long, buffers and row starts 16-byte aligned.
 template <std::size_t N, std::size_t L, class Out>
-bool packs_fit(const cpu::loop_nest<N>& nest,
+bool packs_fit(const common::loop_nest<N>& nest,
                const std::array<std::size_t, L>& leaves,
                std::size_t per_row,
                const Out& out,

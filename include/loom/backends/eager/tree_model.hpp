@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "loom/backends/bind.hpp"
+#include "loom/backends/common/bind.hpp"
 #include "loom/backends/eager/eager.hpp"
 #include "loom/graph/flatten.hpp"
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "loom/core/config.hpp"
 #include "loom/core/extents.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/graph/node_kind.hpp"
@@ -150,6 +151,24 @@ struct argmax_kind {
   static constexpr bool empty_allowed = false;
   template <class T>
   struct signature : loom::signature<std::int32_t, arithmetic_t<T>> {};
+
+  template <class T>
+  LOOM_HD_INLINE static constexpr bool is_nan(T x) {
+    if constexpr (std::numeric_limits<T>::has_quiet_NaN)
+      return x != x;
+    else
+      return false;
+  }
+  // Which of two candidates wins, value `x` at index `at` or the best so far, `best` at
+  // `best_at`: a NaN beats a number, a larger value a smaller one, and of equal values (or two
+  // NaNs) the first. Both backends fold with this one rule, in any order of merging.
+  template <class T>
+  LOOM_HD_INLINE static constexpr bool beats(T x, std::int64_t at, T best, std::int64_t best_at) {
+    const bool nan_x = is_nan(x), nan_best = is_nan(best);
+    if (nan_x != nan_best) return nan_x;
+    if (x != best && !nan_x) return x > best;
+    return at < best_at;
+  }
 };
 
 // A reduction over the axes in `Mask` (bit d: axis d of the operand).

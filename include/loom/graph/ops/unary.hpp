@@ -6,7 +6,6 @@
 #include <type_traits>
 
 #include "loom/core/config.hpp"
-#include "loom/graph/ops/exp_float.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 // Element-wise unary ops. `scalar` is the definition (host and device); `simd`, where present,
@@ -25,15 +24,6 @@ auto vectorised_in_range(const A& a, Fast fast, InRange in_range) {
   const Block x = a;
   if (in_range(x.minCoeff(), x.maxCoeff())) return Block(fast(x));
   return Block(x.unaryExpr([](T v) { return Op::scalar(v); }));
-}
-
-// exp of a block: exp_float's for float, Eigen's otherwise.
-template <class A>
-auto exp_block(const A& a) {
-  if constexpr (std::is_same_v<typename A::Scalar, float>)
-    return a.unaryExpr(exp_float{});
-  else
-    return a.exp();
 }
 
 // True for values from the smallest normal number to the largest finite one.
@@ -105,20 +95,17 @@ struct exp : floating_unary {
   LOOM_HD static T scalar(T x) {
     return std::exp(x);
   }
-  template <class A>
-  static auto simd(const A& a) {
-    // Below log(smallest normal) the f64 result is subnormal or 0, which Eigen's f64 exp
-    // misses; exp_float reaches them where it has its own packets (AVX-512), and below
-    // exp_float::exact_from elsewhere.
-    constexpr double exact_from = std::is_same_v<typename A::Scalar, double>
-                                      ? -708.39641853226408
-                                      : double(exp_float::exact_from);
+  // Kit::exp is the CPU's exp of a block (backends/cpu/packets.hpp), exact from
+  // Kit::exp_exact_from<T> up; below it a block is computed lane by lane.
+  template <class Kit, class A>
+  static auto simd(Kit, const A& a) {
+    constexpr double exact_from = Kit::template exp_exact_from<typename A::Scalar>;
     if constexpr (exact_from == -std::numeric_limits<double>::infinity())
-      return exp_block(a);
+      return Kit::exp(a);
     else
       return vectorised_in_range<exp>(
           a,
-          [](const auto& x) { return exp_block(x); },
+          [](const auto& x) { return Kit::exp(x); },
           [](double lo, double) { return lo >= exact_from; });
   }
 };
@@ -204,12 +191,12 @@ struct sigmoid : floating_unary {
   LOOM_HD static T scalar(T x) {
     return T(1) / (T(1) + std::exp(-x));
   }
-  // Through Eigen's exp, not its logistic(): that one is accurate in absolute terms only and
-  // ~5e-4 off relatively where sigmoid is small (x < -5).
-  template <class A>
-  static auto simd(const A& a) {
+  // Through the CPU's exp, not Eigen's logistic(): that one is accurate in absolute terms
+  // only and ~5e-4 off relatively where sigmoid is small (x < -5).
+  template <class Kit, class A>
+  static auto simd(Kit, const A& a) {
     using T = typename A::Scalar;
-    return T(1) / (T(1) + exp_block(-a));
+    return T(1) / (T(1) + Kit::exp(-a));
   }
 };
 

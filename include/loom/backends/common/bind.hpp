@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/backends/cpu/execute.hpp"
+#include "loom/backends/common/buffers.hpp"
 #include "loom/graph/input.hpp"
 #include "loom/graph/type_name.hpp"
 
@@ -77,7 +77,7 @@ void check_named_extents(const std::array<shape, N>& in, std::index_sequence<K..
 
 // The frame of one call: the inputs' shapes and buffers, and every node's shape.
 template <class G, class... Inputs, class... Args>
-cpu::call_frame<G::node_count> bind_inputs(const Args&... args) {
+common::call_frame<G::node_count> bind_inputs(const Args&... args) {
   static_assert(sizeof...(Args) == sizeof...(Inputs),
                 "loom: a compiled model takes exactly the inputs it was compiled for");
   constexpr std::size_t count = sizeof...(Inputs);
@@ -88,7 +88,7 @@ cpu::call_frame<G::node_count> bind_inputs(const Args&... args) {
   }
   (std::make_index_sequence<count>{});
   check_named_extents<std::tuple<Inputs...>>(in_shape, std::index_sequence_for<Inputs...>{});
-  cpu::call_frame<G::node_count> frame;
+  common::call_frame<G::node_count> frame;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (
         [&] {
@@ -101,8 +101,8 @@ cpu::call_frame<G::node_count> bind_inputs(const Args&... args) {
         ...);
   }
   (std::make_index_sequence<G::node_count>{});
-  cpu::infer_shapes<G>(frame);
-  cpu::check_step_shapes<G>(frame);
+  common::infer_shapes<G>(frame);
+  common::check_step_shapes<G>(frame);
   return frame;
 }
 

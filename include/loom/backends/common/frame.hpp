@@ -9,7 +9,7 @@
 #include "loom/core/shape.hpp"
 #include "loom/graph/plan.hpp"
 
-namespace loom::cpu {
+namespace loom::common {
 
 // The run-time facts of one call: every node's shape, and for every value read from memory
 // its buffer and its layout in that buffer. A view that is also materialised has its own
@@ -103,4 +103,4 @@ void resolve_layouts(call_frame<G::node_count>& f) {
   (std::make_index_sequence<G::node_count>{});
 }
 
-}  // namespace loom::cpu
+}  // namespace loom::common

@@ -8,11 +8,12 @@
 #include <type_traits>
 #include <utility>
 
-#include "loom/backends/cpu/loop_nest.hpp"
+#include "loom/backends/common/lanes.hpp"
+#include "loom/backends/common/loop_nest.hpp"
 #include "loom/graph/impure.hpp"
 #include "loom/graph/plan.hpp"
 
-namespace loom::cpu {
+namespace loom::common {
 
 // What step `Step` reads from memory, computes in registers and stores: the plan's, on
 // every backend. The CPU's stashes (stash.hpp) trade some computations for loads.
@@ -80,6 +81,9 @@ struct step_nodes {
 // outputs, a reduce step folds the value of its operand.
 template <class G, std::size_t Step, class Lanes, bool Dense, class Reads = plan_reads<G, Step>>
 struct evaluate {
+  static_assert(lanes<Lanes>,
+                "loom: a backend's lanes must give width, value<T>, load, splat, store, convert "
+                "and apply as backends/common/lanes.hpp says (the lanes type is named below)");
   using nodes = step_nodes<G, Step, Reads>;
   using plan = fusion_plan<G>;
 
@@ -293,4 +297,4 @@ struct evaluate {
   }
 };
 
-}  // namespace loom::cpu
+}  // namespace loom::common

@@ -9,7 +9,9 @@
 #include <immintrin.h>
 #endif
 
-namespace loom::ops {
+#include "loom/core/config.hpp"
+
+namespace loom::cpu {
 
 // exp of float blocks, as an Eigen functor (so it runs on Eigen's packets, in registers).
 // With AVX-512 a packet of 16 floats is exp(r) * 2^k: k = round(x / ln 2), r = x - k ln 2 in
@@ -19,7 +21,9 @@ namespace loom::ops {
 // multiplications and clamps twice more: this form is about half the instructions, and exp
 // dominates a softmax in cache. Other packets use Eigen's.
 struct exp_float {
-  float operator()(float x) const { return std::exp(x); }
+  // Host and device only so that nvcc, which compiles Eigen's evaluators for both, accepts
+  // it; it only ever runs on the host.
+  LOOM_HD float operator()(float x) const { return std::exp(x); }
 
   // The packets are exact (within 1.2 ulp, subnormal results and 0 included) from here up.
   // Eigen's exp, which other packets use (AVX2, SSE), clamps its argument at -88.72, so below
@@ -63,11 +67,11 @@ struct exp_float {
 #endif
 };
 
-}  // namespace loom::ops
+}  // namespace loom::cpu
 
 namespace Eigen::internal {
 template <>
-struct functor_traits<loom::ops::exp_float> {
+struct functor_traits<loom::cpu::exp_float> {
   enum { Cost = 20, PacketAccess = 1 };
 };
 }  // namespace Eigen::internal
