@@ -1,6 +1,9 @@
 # Packaging checks, run by ctest as `cmake -DMODE=... -P run.cmake`.
-#   MODE=install:      `cmake --install` the loom build tree into WORK_DIR/pkg_prefix,
+#   MODE=install:      `cmake --install` the loom build tree into WORK_DIR/pkg_prefix_consumer,
 #                      then build consumer/ against it with find_package(loom CONFIG).
+#   MODE=install_cuda: the same with cuda_consumer/, a .cu file built through
+#                      find_package(loom CONFIG COMPONENTS cuda) and loom::cuda (CUDA_COMPILER:
+#                      the nvcc to build it with).
 #   MODE=subdir:       build subdir_consumer/, which add_subdirectory()s the loom sources.
 #   MODE=fetchcontent: build fetchcontent_consumer/, which FetchContent's the loom
 #                      sources from LOOM_SOURCE_DIR (SOURCE_DIR, no network).
@@ -12,15 +15,23 @@ if(NOT CONFIG)
 endif()
 set(_here "${CMAKE_CURRENT_LIST_DIR}")
 
-if(MODE STREQUAL "install")
-  set(_prefix "${WORK_DIR}/pkg_prefix")
-  set(_src "${_here}/consumer")
-  set(_bin "${WORK_DIR}/pkg_consumer_build")
+if(MODE STREQUAL "install" OR MODE STREQUAL "install_cuda")
+  if(MODE STREQUAL "install")
+    set(_consumer consumer)
+  else()
+    set(_consumer cuda_consumer)
+  endif()
+  set(_prefix "${WORK_DIR}/pkg_prefix_${_consumer}")
+  set(_src "${_here}/${_consumer}")
+  set(_bin "${WORK_DIR}/pkg_${_consumer}_build")
   file(REMOVE_RECURSE "${_prefix}") # no stale headers from earlier runs
   execute_process(COMMAND "${CMAKE_COMMAND}" --install "${LOOM_BINARY_DIR}"
                           --prefix "${_prefix}" --config "${CONFIG}"
                   COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
   set(_extra "-DCMAKE_PREFIX_PATH=${_prefix}")
+  if(MODE STREQUAL "install_cuda")
+    list(APPEND _extra "-DCMAKE_CUDA_COMPILER=${CUDA_COMPILER}")
+  endif()
 elseif(MODE STREQUAL "subdir")
   set(_src "${_here}/subdir_consumer")
   set(_bin "${WORK_DIR}/pkg_subdir_consumer_build")
@@ -30,16 +41,17 @@ elseif(MODE STREQUAL "fetchcontent")
   set(_bin "${WORK_DIR}/pkg_fetchcontent_consumer_build")
   set(_extra "-DLOOM_SOURCE_DIR=${LOOM_SOURCE_DIR}")
 else()
-  message(FATAL_ERROR "run.cmake: MODE must be install, subdir or fetchcontent, got '${MODE}'")
+  message(FATAL_ERROR
+          "run.cmake: MODE must be install, install_cuda, subdir or fetchcontent, got '${MODE}'")
 endif()
 
 # Fresh configure each time: a cached loom_DIR could hide a broken install.
 file(REMOVE_RECURSE "${_bin}")
 execute_process(COMMAND "${CMAKE_COMMAND}" -S "${_src}" -B "${_bin}" -G "${GENERATOR}"
-                        "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${CONFIG}" "${_extra}"
+                        "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${CONFIG}" ${_extra}
                 COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
 
-if(MODE STREQUAL "install")
+if(_prefix)
   # Make sure it was *our* fresh install that find_package picked up, from where
   # loom installs its package (share/cmake/loom by default: header-only, arch-independent).
   if(NOT INSTALL_CMAKEDIR)
