@@ -8,12 +8,6 @@
 
 namespace loom {
 
-// What one step of a plan does. A map step computes element-wise values over one iteration
-// space and stores the ones that are materialised; a reduce step folds an element-wise
-// expression over axes; a matmul step is a GEMM; a call step runs a whole-tensor opaque
-// node, a hook or a fusion barrier.
-enum class step_kind { map, reduce, matmul, call };
-
 // Why a fusion group ends: what kept the next step out of it.
 enum class group_end {
   end_of_graph,
@@ -78,11 +72,7 @@ struct fusion_plan {
     return true;
   }
 
-  static constexpr bool computable(std::size_t i) {
-    const node_kind k = nodes[i].kind;
-    return k == node_kind::elementwise || k == node_kind::opaque || k == node_kind::scalar ||
-           k == node_kind::literal;
-  }
+  static constexpr bool computable(std::size_t i) { return traits_of(nodes[i].kind).in_registers; }
 
   // Every node's extents with each dynamic extent named by where it comes from: values
   // whose names agree have equal shapes at run time, whatever the input. Static extents
@@ -140,7 +130,7 @@ struct fusion_plan {
         } else if (n.dims[d] == dyn) {
           if (n.kind == node_kind::view && n.source_axis[d] != ops::new_extent) {
             e = s[a][n.source_axis[d]];
-          } else if (n.kind == node_kind::hook || n.kind == node_kind::barrier) {
+          } else if (traits_of(n.kind).same_as_operand) {
             e = s[a][d];
           } else if (n.kind == node_kind::reduction) {
             // The d-th extent kept (or kept as 1) is that axis of the operand.
@@ -189,9 +179,7 @@ struct fusion_plan {
     return nodes[i].impure && nodes[i].kind == node_kind::opaque;
   }
   // Whole-tensor calls, hooks and barriers: steps of their own, run between fused passes.
-  static constexpr bool runs_alone(node_kind k) {
-    return k == node_kind::opaque_call || k == node_kind::hook || k == node_kind::barrier;
-  }
+  static constexpr bool runs_alone(node_kind k) { return traits_of(k).step == step_kind::call; }
 
   // Nodes that may be copies of one value: the same op, dtype and extents on operands that
   // may be copies of one value (first_same_op says which nodes to compare). Tracing copies a
@@ -278,7 +266,7 @@ struct fusion_plan {
             !same_dims(nodes[a].rank, nodes[a].dims, nodes[i].rank, nodes[i].dims))
           m[a] = true;
       }
-      if (k == node_kind::reduction || k == node_kind::matmul || runs_alone(k)) m[i] = true;
+      if (traits_of(k).own_step) m[i] = true;
       for (std::size_t j = 0; j < nodes[i].arity; ++j) {
         const std::size_t a = nodes[i].args[j];
         if (k == node_kind::matmul) {
@@ -430,7 +418,7 @@ struct fusion_plan {
       std::array<bool, node_count> root{};
       if (k == node_kind::reduction)
         root[nodes[i].args[0]] = !is_leaf(nodes[i].args[0]);
-      else if (k != node_kind::matmul && !runs_alone(k))
+      else if (!traits_of(k).own_step)
         root[i] = true;
       // The latest step whose result this one reads, and the latest it reads through a view:
       // a view reads other elements than the one being computed, so a value read that way
@@ -455,17 +443,16 @@ struct fusion_plan {
       }
       for (std::size_t j = 0; j < nodes[i].arity; ++j)
         if (!root[i]) needs(nodes[i].args[j]);
-      if (k == node_kind::reduction || k == node_kind::matmul || runs_alone(k)) {
+      if (traits_of(k).own_step) {
         step_info s{};
         s.node = i;
+        s.kind = traits_of(k).step;
         if (k == node_kind::reduction) {
           const node_info& operand = nodes[nodes[i].args[0]];
-          s.kind = step_kind::reduce;
           s.rank = operand.rank;
           s.dims = operand.dims;
           s.split = reduce_split(operand.rank, nodes[i].reduced_axes);
         } else {
-          s.kind = k == node_kind::matmul ? step_kind::matmul : step_kind::call;
           s.rank = nodes[i].rank;
           s.dims = nodes[i].dims;
           s.split = k == node_kind::matmul ? nodes[i].rank - 1 : npos;

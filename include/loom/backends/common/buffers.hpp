@@ -72,7 +72,7 @@ constexpr std::size_t storage_of(std::size_t x) {
   for (;;) {
     const node_kind k = plan::nodes[x].kind;
     if ((k == node_kind::view && !plan::plain(x)) ||
-        ((k == node_kind::hook || k == node_kind::barrier) && !is_output<G>(x)))
+        (traits_of(k).same_as_operand && !is_output<G>(x)))
       x = plan::nodes[x].args[0];
     else
       return x;
@@ -211,7 +211,7 @@ void assign_buffers(const G& g,
     const node_kind kind = plan::nodes[i].kind;
     if (output < G::output_count)
       f.data[i] = outputs[output];
-    else if (kind == node_kind::hook || kind == node_kind::barrier)
+    else if (traits_of(kind).same_as_operand)
       f.data[i] = f.data[plan::nodes[i].args[0]];
     else if (const std::size_t first = first_copy(g, i); first != plan::npos)
       f.data[i] = f.data[first];
