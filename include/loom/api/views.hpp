@@ -36,7 +36,8 @@ template <class From, class To>
 inline constexpr bool broadcasts_to = [] {
   if (From::rank > To::rank) return false;
   const std::size_t lead = To::rank - From::rank;
-  for (std::size_t d = 0; d < To::rank; ++d) {
+  // `!=`, not `<`: To::rank may be 0, where nvcc warns that `d < 0` is pointless.
+  for (std::size_t d = 0; d != To::rank; ++d) {
     const std::size_t from = d < lead ? 1 : From::dims[d - lead];
     const std::size_t to = To::dims[d];
     if (to == dyn && d < lead) return false;
