@@ -104,7 +104,8 @@ std::string explain(const Model& model) {
                   std::to_string(plan::kernel_count) + " kernels, " +
                   std::to_string(plan::group_count) + " groups\n";
   s += graph_to_text(model.graph());
-  for (std::size_t g = 0; g < plan::group_count; ++g) {
+  // `!=`, not `<`: group_count may be 0, where nvcc warns that `g < 0` is pointless.
+  for (std::size_t g = 0; g != plan::group_count; ++g) {
     const auto& group = plan::groups[g];
     s += "group " + std::to_string(g) + (group.is_call ? " (call)" : " (fused pass)");
     if (!group.is_call && group.split != plan::npos && group.step_count > 1)

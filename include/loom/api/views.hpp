@@ -35,11 +35,14 @@ inline constexpr bool is_permutation_of_axes = [] {
 template <class From, class To>
 inline constexpr bool broadcasts_to = [] {
   if (From::rank > To::rank) return false;
-  const std::size_t lead = To::rank - From::rank;
-  for (std::size_t d = 0; d < To::rank; ++d) {
-    const std::size_t from = d < lead ? 1 : From::dims[d - lead];
-    const std::size_t to = To::dims[d];
-    if (to == dyn && d < lead) return false;
+  // k counts the axes from the last one, where the operands align. (Counting from the first
+  // compares d < To::rank - From::rank, which nvcc warns is pointless where the ranks are
+  // equal.)
+  for (std::size_t k = 1; k <= To::rank; ++k) {
+    const bool added = k > From::rank;  // an axis the operand lacks
+    const std::size_t from = added ? 1 : From::dims[From::rank - k];
+    const std::size_t to = To::dims[To::rank - k];
+    if (to == dyn && added) return false;
     if (to != dyn && from != dyn && from != 1 && from != to) return false;
   }
   return true;

@@ -23,3 +23,11 @@
 #define LOOM_HD_INLINE LOOM_INLINE
 #define LOOM_NO_EXEC_CHECK
 #endif
+
+// `#pragma unroll` for a loop of a __host__ __device__ function: the device compiler's, and
+// nothing for the host compiler, which does not know the pragma (g++ -Wall warns of it).
+#if defined(__CUDA_ARCH__)
+#define LOOM_UNROLL _Pragma("unroll")
+#else
+#define LOOM_UNROLL
+#endif

@@ -54,19 +54,21 @@ constexpr broadcast_result<RA, RB> broadcast_dims(const std::array<std::size_t, 
                                                   const std::array<std::size_t, RB>& b) {
   broadcast_result<RA, RB> r;
   constexpr std::size_t R = broadcast_result<RA, RB>::rank;
-  for (std::size_t i = 0; i < R; ++i) {
-    // i + RA < R: leading axes the shorter operand lacks (written so that no unsigned
-    // comparison is always false, which nvcc warns about).
-    const std::size_t ea = i + RA < R ? 1 : a[i + RA - R];
-    const std::size_t eb = i + RB < R ? 1 : b[i + RB - R];
+  // k counts the axes from the last one, where the operands align; an operand has extent 1
+  // on the leading axes it lacks. (Counting from the first axis compares i + RA < R, which
+  // nvcc warns is a pointless comparison with 0 when both operands are scalars.)
+  for (std::size_t k = 1; k <= R; ++k) {
+    const std::size_t ea = k <= RA ? a[RA - k] : 1;
+    const std::size_t eb = k <= RB ? b[RB - k] : 1;
+    std::size_t& e = r.dims[R - k];
     if (ea == eb || eb == 1)
-      r.dims[i] = ea;
+      e = ea;
     else if (ea == 1)
-      r.dims[i] = eb;
+      e = eb;
     else if (ea == dyn)
-      r.dims[i] = eb;
+      e = eb;
     else if (eb == dyn)
-      r.dims[i] = ea;
+      e = ea;
     else
       r.ok = false;
   }

@@ -39,7 +39,8 @@ struct shape {
 template <extents_type E>
 std::string extents_string() {
   std::string s = "[";
-  for (std::size_t i = 0; i < E::rank; ++i)
+  // `!=`, not `<`: E::rank may be 0, where nvcc warns that `i < 0` is pointless.
+  for (std::size_t i = 0; i != E::rank; ++i)
     s += (i ? ", " : "") + detail::extent_to_string(E::dims[i]);
   return s + "]";
 }
@@ -48,7 +49,7 @@ std::string extents_string() {
 template <extents_type E>
 constexpr bool conforms(const shape& s) {
   if (s.rank != E::rank) return false;
-  for (std::size_t i = 0; i < E::rank; ++i)
+  for (std::size_t i = 0; i != E::rank; ++i)
     if (E::dims[i] != dyn && E::dims[i] != s.dims[i]) return false;
   return true;
 }

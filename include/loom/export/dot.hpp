@@ -34,7 +34,8 @@ template <class G>
 constexpr std::size_t drawn_group(std::size_t i) {
   using plan = fusion_plan<G>;
   if (plan::step_of[i] != plan::npos) return plan::group_of_step(plan::step_of[i]);
-  for (std::size_t s = 0; s < plan::step_count; ++s)
+  // `!=`, not `<`: step_count may be 0, where nvcc warns that `s < 0` is pointless.
+  for (std::size_t s = 0; s != plan::step_count; ++s)
     if (plan::per_step.computes[s][i]) return plan::group_of_step(s);
   return plan::npos;
 }
@@ -96,7 +97,7 @@ std::string to_dot(const Model& compiled) {
   std::string dot = "digraph loom {\n  node [fontname=\"monospace\"];\n";
   for (std::size_t i = 0; i < G::node_count; ++i)
     if (detail::drawn_group<G>(i) == plan::npos) dot += "  " + node[i] + "\n";
-  for (std::size_t gr = 0; gr < plan::group_count; ++gr) {
+  for (std::size_t gr = 0; gr != plan::group_count; ++gr) {
     const auto& group = plan::groups[gr];
     std::string label = "group " + std::to_string(gr) +
                         (group.is_call ? ": call" : ": fused pass") +

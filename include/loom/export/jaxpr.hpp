@@ -28,7 +28,8 @@ template <class N>
 std::string jaxpr_type() {
   using E = typename N::extents_type;
   std::string s = std::string(dtype_name<typename N::value_type>()) + "[";
-  for (std::size_t d = 0; d < E::rank; ++d) s += (d ? "," : "") + extent_to_string(E::dims[d]);
+  // `!=`, not `<`: E::rank may be 0, where nvcc warns that `d < 0` is pointless.
+  for (std::size_t d = 0; d != E::rank; ++d) s += (d ? "," : "") + extent_to_string(E::dims[d]);
   return s + "]";
 }
 

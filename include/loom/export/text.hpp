@@ -63,7 +63,8 @@ class op_params {
 template <extents_type E>
 std::vector<std::string> extent_items() {
   std::vector<std::string> items;
-  for (std::size_t d = 0; d < E::rank; ++d) items.push_back(extent_to_string(E::dims[d]));
+  // `!=`, not `<`: E::rank may be 0, where nvcc warns that `d < 0` is pointless.
+  for (std::size_t d = 0; d != E::rank; ++d) items.push_back(extent_to_string(E::dims[d]));
   return items;
 }
 

@@ -30,7 +30,8 @@ void link_to_first_copy(G& g, std::index_sequence<K...>) {
       ...);
   using plan = fusion_plan<G>;
   if (op.alias == op.no_alias || kind_of<node_t<G, I>>() != node_kind::opaque) return;
-  for (std::size_t s = 0; s < plan::step_count; ++s)
+  // `!=`, not `<`: step_count may be 0, where nvcc warns that `s < 0` is pointless.
+  for (std::size_t s = 0; s != plan::step_count; ++s)
     if (plan::per_step.computes[s][I] && !plan::per_step.computes[s][op.alias])
       throw trace_error(
           "loom: the copies of impure opaque node " +

@@ -189,7 +189,8 @@ constexpr node_info info_of() {
       Op::reads_contiguous;
     };
     using Operand = node_t<G, N::args[0]>;
-    for (std::size_t d = 0; d < N::extents_type::rank; ++d)
+    // `!=`, not `<`: the rank may be 0, where nvcc warns that `d < 0` is pointless.
+    for (std::size_t d = 0; d != N::extents_type::rank; ++d)
       r.source_axis[d] = Op::source_axis(d, Operand::extents_type::rank);
   }
   return r;

@@ -525,7 +525,9 @@ struct fusion_plan {
   };
   static constexpr step_nodes per_step = [] {
     step_nodes r;
-    for (std::size_t s = 0; s < step_count; ++s) {
+    // `!=`, not `<`: a plan may have no steps (a model that returns an input), and
+    // nvcc warns that `s < 0` is pointless. The same for group_count below.
+    for (std::size_t s = 0; s != step_count; ++s) {
       const step_reads one = reads_of_step(s);
       r.loads[s] = one.loads;
       r.computes[s] = one.computes;
@@ -616,7 +618,7 @@ struct fusion_plan {
 
   static constexpr group_table group_tab = [] {
     group_table t;
-    for (std::size_t s = 0; s < step_count; ++s) {
+    for (std::size_t s = 0; s != step_count; ++s) {
       if (t.count > 0) {
         group_info& g = t.groups[t.count - 1];
         const group_end refusal = join_refusal(g, s);
@@ -649,7 +651,7 @@ struct fusion_plan {
   // barriers are groups too but no pass of loom's.
   static constexpr std::size_t kernel_count = [] {
     std::size_t n = 0;
-    for (std::size_t g = 0; g < group_count; ++g) n += !groups[g].is_call;
+    for (std::size_t g = 0; g != group_count; ++g) n += !groups[g].is_call;
     return n;
   }();
 
@@ -661,7 +663,7 @@ struct fusion_plan {
   }
 
   static constexpr std::size_t group_of_step(std::size_t s) {
-    for (std::size_t g = 0; g < group_count; ++g)
+    for (std::size_t g = 0; g != group_count; ++g)
       if (s >= groups[g].first_step && s < groups[g].first_step + groups[g].step_count) return g;
     return npos;
   }

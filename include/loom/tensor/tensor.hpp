@@ -34,7 +34,8 @@ shape make_shape(I... given) {
   shape s;
   s.rank = E::rank;
   std::size_t next = 0;
-  for (std::size_t i = 0; i < E::rank; ++i) {
+  // `!=`, not `<`: E::rank may be 0, where nvcc warns that `i < 0` is pointless.
+  for (std::size_t i = 0; i != E::rank; ++i) {
     if constexpr (sizeof...(I) == E::rank)
       s.dims[i] = values[i];
     else
@@ -48,7 +49,7 @@ template <extents_type E>
 constexpr shape static_shape() {
   shape s;
   s.rank = E::rank;
-  for (std::size_t i = 0; i < E::rank; ++i) s.dims[i] = E::dims[i] == dyn ? 0 : E::dims[i];
+  for (std::size_t i = 0; i != E::rank; ++i) s.dims[i] = E::dims[i] == dyn ? 0 : E::dims[i];
   return s;
 }
 

@@ -23,7 +23,8 @@ inline constexpr bool input_dtype_matches = std::is_same_v<Compiled, Given>;
 template <std::size_t Input, class Compiled, class Given>
 inline constexpr bool input_extents_match = [] {
   if (Compiled::rank != Given::rank) return false;
-  for (std::size_t d = 0; d < Compiled::rank; ++d)
+  // `!=`, not `<`: the rank may be 0, where nvcc warns that `d < 0` is pointless.
+  for (std::size_t d = 0; d != Compiled::rank; ++d)
     if (Compiled::dims[d] != dyn && Given::dims[d] != dyn && Compiled::dims[d] != Given::dims[d])
       return false;
   return true;

@@ -124,7 +124,8 @@ bool may_run_in_place(const call_frame<G::node_count>& f, std::size_t o, std::si
     if (s == writer) return x == i;
     return plan::group_of_step(s) != group || reads_own_rows<G>(f, s, x, i);
   };
-  for (std::size_t s = 0; s < plan::step_count; ++s) {
+  // `!=`, not `<`: a plan may have no steps, where nvcc warns that `s < 0` is pointless.
+  for (std::size_t s = 0; s != plan::step_count; ++s) {
     for (std::size_t x = 0; x < G::node_count; ++x) {
       if (!plan::per_step.loads[s][x]) continue;
       // A view the step stores is read through its index map, from its operand's buffer.

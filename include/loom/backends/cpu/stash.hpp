@@ -68,7 +68,9 @@ struct stash_plan {
     table t;
     for (std::size_t i = 0; i < N; ++i) t.by[i] = t.reader[i] = t.into[i] = t.of_step[i] = npos;
     std::array<bool, N> taken{};  // buffers that already hold a stash
-    for (std::size_t m = 0; m < plan::step_count; ++m) {
+    // `!=`, not `<`: a plan may have no steps, where nvcc warns that `m < 0` is pointless
+    // (and `s < 0` below).
+    for (std::size_t m = 0; m != plan::step_count; ++m) {
       const std::size_t group = plan::group_of_step(m);
       if (plan::steps[m].kind != step_kind::map || plan::group_has_impure(group)) continue;
       for (std::size_t r = m; r-- > plan::groups[group].first_step;) {
@@ -97,7 +99,7 @@ struct stash_plan {
 
   static constexpr auto reads = [] {
     std::array<typename plan::step_reads, N> r{};
-    for (std::size_t s = 0; s < plan::step_count; ++s) {
+    for (std::size_t s = 0; s != plan::step_count; ++s) {
       std::array<bool, N> stashed{};
       for (std::size_t e = 0; e < N; ++e) stashed[e] = stashes.reader[e] == s;
       r[s] = plan::reads_of_step(s, stashed);

@@ -90,7 +90,8 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
 
  private:
   static constexpr bool has_matmul = [] {
-    for (std::size_t s = 0; s < plan::step_count; ++s)
+    // `!=`, not `<`: a plan may have no steps, where nvcc warns that `s < 0` is pointless.
+    for (std::size_t s = 0; s != plan::step_count; ++s)
       if (plan::steps[s].kind == step_kind::matmul) return true;
     return false;
   }();

@@ -27,14 +27,14 @@ struct thread_lanes {
   LOOM_HD_INLINE static value<T> load(const T* p, std::ptrdiff_t step) {
     if (step == 1) return *reinterpret_cast<const value<T>*>(p);
     value<T> v;
-#pragma unroll
+    LOOM_UNROLL
     for (int k = 0; k < V; ++k) v.lane[k] = p[k * step];
     return v;
   }
   template <class T>
   LOOM_HD_INLINE static value<T> splat(T x) {
     value<T> v;
-#pragma unroll
+    LOOM_UNROLL
     for (int k = 0; k < V; ++k) v.lane[k] = x;
     return v;
   }
@@ -45,7 +45,7 @@ struct thread_lanes {
   template <class To, class T>
   LOOM_HD_INLINE static value<To> convert(const value<T>& v) {
     value<To> r;
-#pragma unroll
+    LOOM_UNROLL
     for (int k = 0; k < V; ++k) r.lane[k] = static_cast<To>(v.lane[k]);
     return r;
   }
@@ -53,7 +53,7 @@ struct thread_lanes {
   template <class R, class Op, class... T>
   LOOM_HD_INLINE static value<R> apply(const Op& op, const value<T>&... a) {
     value<R> r;
-#pragma unroll
+    LOOM_UNROLL
     for (int k = 0; k < V; ++k) r.lane[k] = op.scalar(a.lane[k]...);
     return r;
   }

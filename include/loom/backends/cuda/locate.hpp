@@ -33,10 +33,10 @@ LOOM_HD_INLINE common::row_sources<N> locate(const common::loop_nest<N>& nest,
     const std::size_t next = quotient(row, nest.dims[d]);
     const auto index = std::ptrdiff_t(row - next * nest.dims[d]);
     row = next;
-#pragma unroll
+    LOOM_UNROLL
     for (std::size_t k = 0; k < L; ++k) offset[k] += index * nest.stride[leaves[k]][d];
   }
-#pragma unroll
+  LOOM_UNROLL
   for (std::size_t k = 0; k < L; ++k) {
     const std::size_t i = leaves[k];
     const std::ptrdiff_t step = nest.rank == 0 ? 0 : nest.stride[i][nest.rank - 1];
@@ -62,7 +62,7 @@ LOOM_HD_INLINE common::row_sources<N> advance(common::row_sources<N> src,
                                               std::size_t c,
                                               const common::loop_nest<N>& nest,
                                               const std::array<std::size_t, L>& leaves) {
-#pragma unroll
+  LOOM_UNROLL
   for (std::size_t k = 0; k < L; ++k) {
     const std::size_t i = leaves[k];
     src.data[i] = static_cast<const unsigned char*>(src.data[i]) +

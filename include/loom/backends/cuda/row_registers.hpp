@@ -32,7 +32,9 @@ struct row_registers {
   static constexpr std::size_t row_elements = [] {
     if (group.split == plan::npos) return std::size_t(0);
     std::size_t n = 1;
-    for (std::size_t d = group.split; d < group.rank; ++d) {
+    // Down from the last axis: counting up, `d < group.rank` is `d < 0` for a rank-0 group,
+    // which nvcc warns is pointless.
+    for (std::size_t d = group.rank; d-- > group.split;) {
       if (group.dims[d] == dyn) return std::size_t(0);
       n *= group.dims[d];
     }

@@ -186,12 +186,13 @@ struct reduce : Kind {
   static constexpr auto result_dims() {
     constexpr std::size_t kept = [] {
       std::size_t n = 0;
-      for (std::size_t d = 0; d < E::rank; ++d) n += KeepDims || !reduces(d);
+      // `!=`, not `<`: E::rank may be 0, where nvcc warns that `d < 0` is pointless.
+      for (std::size_t d = 0; d != E::rank; ++d) n += KeepDims || !reduces(d);
       return n;
     }();
     std::array<std::size_t, kept> dims{};
     std::size_t n = 0;
-    for (std::size_t d = 0; d < E::rank; ++d)
+    for (std::size_t d = 0; d != E::rank; ++d)
       if (!reduces(d))
         dims[n++] = E::dims[d];
       else if (KeepDims)

@@ -48,14 +48,15 @@ struct reshape : view_base {
     shape r;
     r.rank = To::rank;
     std::size_t known = 1, unknown = To::rank;
-    for (std::size_t d = 0; d < To::rank; ++d) {
+    // `!=`, not `<`: To::rank may be 0, where nvcc warns that `d < 0` is pointless.
+    for (std::size_t d = 0; d != To::rank; ++d) {
       r.dims[d] = To::dims[d];
       if (To::dims[d] == dyn)
         unknown = d;
       else
         known *= To::dims[d];
     }
-    if (unknown < To::rank) r.dims[unknown] = known == 0 ? 0 : in.size() / known;
+    if (unknown != To::rank) r.dims[unknown] = known == 0 ? 0 : in.size() / known;
     if (r.size() != in.size())
       throw shape_error("loom: reshape: " + in.to_string() + " has " + std::to_string(in.size()) +
                         " elements, which do not fit extents " + extents_string<To>());
@@ -106,7 +107,7 @@ struct broadcast_to : view_base {
     l.offset = in.offset;
     l.dims.rank = To::rank;
     const std::size_t lead = To::rank - in.dims.rank;
-    for (std::size_t d = 0; d < To::rank; ++d) {
+    for (std::size_t d = 0; d != To::rank; ++d) {
       const bool has = d >= lead;
       const std::size_t from = has ? in.dims.dims[d - lead] : 1;
       const std::size_t to = To::dims[d] == dyn ? from : To::dims[d];
