@@ -9,6 +9,13 @@
 #endif
 
 #define LOOM_INLINE inline __attribute__((always_inline))
+// Error paths: compiled once per program, out of the line of the hot code. A template that
+// can fail calls such a function with run-time values instead of building its message
+// itself, which would put one copy of the string code into every instantiation.
+#define LOOM_COLD __attribute__((cold, noinline))
+// A function that every model's code calls and whose body costs far more than the call (a
+// lock, a map): compiled once, instead of inlined into each caller.
+#define LOOM_OUT_OF_LINE __attribute__((noinline))
 #define LOOM_INLINE_LAMBDA __attribute__((always_inline))
 
 // The evaluator of a fused step, written once for the CPU's blocks and a GPU thread's

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "loom/core/config.hpp"
 #include "loom/core/errors.hpp"
 #include "loom/core/extents.hpp"
 
@@ -36,13 +37,14 @@ struct shape {
 };
 
 // Printable form of a static shape: `[?, 1024]`.
+LOOM_COLD inline std::string extents_string(std::size_t rank, const std::size_t* dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < rank; ++i) s += (i ? ", " : "") + detail::extent_to_string(dims[i]);
+  return s + "]";
+}
 template <extents_type E>
 std::string extents_string() {
-  std::string s = "[";
-  // `!=`, not `<`: E::rank may be 0, where nvcc warns that `i < 0` is pointless.
-  for (std::size_t i = 0; i != E::rank; ++i)
-    s += (i ? ", " : "") + detail::extent_to_string(E::dims[i]);
-  return s + "]";
+  return extents_string(E::rank, E::dims.data());
 }
 
 // True when the run-time shape `s` is one that static extents E admit.

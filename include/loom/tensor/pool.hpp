@@ -5,6 +5,8 @@
 #include <mutex>
 #include <new>
 
+#include "loom/core/config.hpp"
+
 namespace loom {
 
 // Buffers for tensors, 64-byte aligned (a cache line, an AVX-512 register).
@@ -23,7 +25,7 @@ class buffer_pool {
     return pool;
   }
 
-  void* allocate(std::size_t bytes) {
+  LOOM_OUT_OF_LINE void* allocate(std::size_t bytes) {
     bytes = round_up(bytes);
     {
       std::lock_guard lock(mutex_);
@@ -37,7 +39,7 @@ class buffer_pool {
     return ::operator new(bytes, std::align_val_t(alignment));
   }
 
-  void release(void* p, std::size_t bytes) noexcept {
+  LOOM_OUT_OF_LINE void release(void* p, std::size_t bytes) noexcept {
     bytes = round_up(bytes);
     {
       std::lock_guard lock(mutex_);

@@ -14,13 +14,18 @@ namespace loom {
 
 namespace detail {
 
+[[noreturn]] LOOM_COLD inline void throw_not_fitting(const shape& s,
+                                                     std::size_t rank,
+                                                     const std::size_t* dims) {
+  throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
+                    extents_string(rank, dims));
+}
+
 // `s`, once it is known to fit the static extents E (shape_error otherwise, before anything
 // is allocated).
 template <extents_type E>
 const shape& checked_shape(const shape& s) {
-  if (!conforms<E>(s))
-    throw shape_error("loom: shape " + s.to_string() + " does not fit static extents " +
-                      extents_string<E>());
+  if (!conforms<E>(s)) throw_not_fitting(s, E::rank, E::dims.data());
   return s;
 }
 
@@ -111,8 +116,7 @@ class tensor {
   static constexpr std::size_t rank = E::rank;
 
   tensor() requires(E::rank_dynamic == 0) : tensor(detail::static_shape<E>()) {}
-  explicit tensor(const loom::shape& s)
-      : view_(allocate(detail::checked_shape<E>(s).size()), s) {}
+  explicit tensor(const loom::shape& s) : view_(allocate(detail::checked_shape<E>(s).size()), s) {}
   template <class... I>
   requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...)) explicit tensor(I... dims)
       : tensor(detail::make_shape<E>(dims...)) {}

@@ -32,6 +32,21 @@ inline constexpr bool input_extents_match = [] {
 
 namespace detail {
 
+[[noreturn]] LOOM_COLD inline void throw_input_shape(std::size_t k,
+                                                     const shape& s,
+                                                     std::size_t rank,
+                                                     const std::size_t* dims) {
+  throw shape_error("loom: input " + std::to_string(k) + " has shape " + s.to_string() +
+                    " but the model was compiled for " + extents_string(rank, dims));
+}
+
+[[noreturn]] LOOM_COLD inline void throw_output_shape(std::size_t k,
+                                                      const shape& given,
+                                                      const shape& expected) {
+  throw shape_error("loom: output " + std::to_string(k) + " has shape " + given.to_string() +
+                    " but the model produces " + expected.to_string());
+}
+
 template <std::size_t K, class Spec, class Arg>
 void bind_input(const Arg& arg, shape& s, const void*& data) {
   using E = typename Spec::extents_type;
@@ -41,9 +56,7 @@ void bind_input(const Arg& arg, shape& s, const void*& data) {
                 "loom: an input's element type differs from the one the model was compiled for");
   static_assert(input_extents_match<K, E, typename Arg::extents_type>,
                 "loom: an input's static extents differ from the ones the model was compiled for");
-  if (!conforms<E>(arg.shape()))
-    throw shape_error("loom: input " + std::to_string(K) + " has shape " + arg.shape().to_string() +
-                      " but the model was compiled for " + extents_string<E>());
+  if (!conforms<E>(arg.shape())) throw_input_shape(K, arg.shape(), E::rank, E::dims.data());
   s = arg.shape();
   data = arg.data();
 }
@@ -115,9 +128,7 @@ void bind_output(Out& out, const shape& expected, void*& ptr) {
   using T = typename node_t<G, G::outputs[K]>::value_type;
   static_assert(std::is_same_v<typename O::element_type, T>,
                 "loom: an output buffer's element type differs from the model's result");
-  if (!(out.shape() == expected))
-    throw shape_error("loom: output " + std::to_string(K) + " has shape " +
-                      out.shape().to_string() + " but the model produces " + expected.to_string());
+  if (!(out.shape() == expected)) throw_output_shape(K, out.shape(), expected);
   ptr = out.data();
 }
 

@@ -13,22 +13,36 @@
 // caller's outputs may be written, and gives each materialised value its buffer.
 namespace loom::common {
 
+// Whether a map step stores more than one value (a pass with several results).
+template <class G>
+inline constexpr bool shares_a_pass = [] {
+  using plan = fusion_plan<G>;
+  for (std::size_t i = 0; i < G::node_count; ++i)
+    if (plan::materialized[i] && plan::step_of[i] != plan::npos &&
+        plan::steps[plan::step_of[i]].kind == step_kind::map &&
+        plan::steps[plan::step_of[i]].node != i)
+      return true;
+  return false;
+}();
+
 // The values one map step stores are walked as one iteration space. The plan only puts
 // values together whose dynamic extents come from the same place, so they always agree;
 // this guards that promise before anything is written, since a mismatch would write out of
-// bounds.
+// bounds. Plans where each value has a pass of its own get no code.
 template <class G>
 void check_step_shapes(const call_frame<G::node_count>& f) {
   using plan = fusion_plan<G>;
-  for (std::size_t i = 0; i < G::node_count; ++i) {
-    if (!plan::materialized[i] || plan::step_of[i] == plan::npos) continue;
-    const auto& step = plan::steps[plan::step_of[i]];
-    if (step.kind != step_kind::map || step.node == i) continue;
-    if (!(f.shapes[i] == f.shapes[step.node]))
-      throw shape_error("loom: %" + std::to_string(step.node) + " and %" + std::to_string(i) +
-                        " share a pass but differ at run time: " + f.shapes[step.node].to_string() +
-                        " and " + f.shapes[i].to_string() +
-                        " (a loom planning error; please report it)");
+  if constexpr (shares_a_pass<G>) {
+    for (std::size_t i = 0; i < G::node_count; ++i) {
+      if (!plan::materialized[i] || plan::step_of[i] == plan::npos) continue;
+      const auto& step = plan::steps[plan::step_of[i]];
+      if (step.kind != step_kind::map || step.node == i) continue;
+      if (!(f.shapes[i] == f.shapes[step.node]))
+        throw shape_error(
+            "loom: %" + std::to_string(step.node) + " and %" + std::to_string(i) +
+            " share a pass but differ at run time: " + f.shapes[step.node].to_string() + " and " +
+            f.shapes[i].to_string() + " (a loom planning error; please report it)");
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "loom/core/layout.hpp"
@@ -43,6 +44,11 @@ shape shape_of_node(const call_frame<G::node_count>& f, std::index_sequence<A...
   }
 }
 
+[[noreturn]] LOOM_COLD inline void throw_empty_reduction(std::string_view name, const shape& in) {
+  throw shape_error("loom: " + std::string(name) + " over an empty axis of " + in.to_string() +
+                    " has no value");
+}
+
 // max, min and argmax have no value over an empty axis.
 template <class G, std::size_t I>
 void check_reduction_not_empty(const call_frame<G::node_count>& f) {
@@ -50,9 +56,7 @@ void check_reduction_not_empty(const call_frame<G::node_count>& f) {
   using Op = typename N::op_type;
   const shape& in = f.shapes[N::args[0]];
   if constexpr (!Op::empty_allowed)
-    if (in.size() == 0 && f.shapes[I].size() != 0)
-      throw shape_error("loom: " + std::string(Op::name) + " over an empty axis of " +
-                        in.to_string() + " has no value");
+    if (in.size() == 0 && f.shapes[I].size() != 0) throw_empty_reduction(Op::name, in);
 }
 
 }  // namespace detail

@@ -92,6 +92,7 @@ class compiled_model : public detail::model_base<G, Inputs...> {
          ...);
       }
       (std::make_index_sequence<output_count>{});
+      common::check_aliasing<G>(frame, ptr);
       cpu::execute(graph_, frame, ptr, threads());
     };
     if constexpr (detail::is_tuple_v<std::remove_cvref_t<Outs>>)

@@ -54,27 +54,30 @@ class scratch {
 template <class G, class Scratch>
 void assign_stashes(common::call_frame<G::node_count>& f, Scratch& temps) {
   using plan = fusion_plan<G>;
-  for (std::size_t e = 0; e < G::node_count; ++e) {
-    const std::size_t into = stash_plan<G>::stashes.into[e];
-    if (into == plan::npos) continue;
-    bool shared = false;
-    for (std::size_t i = 0; i < G::node_count; ++i)
-      shared =
-          shared ||
-          (plan::nodes[i].kind == node_kind::input &&
-           common::overlaps(
-               f.data[i], common::bytes_of<G>(f, i), f.data[into], common::bytes_of<G>(f, into)));
-    f.data[e] = shared ? temps.take(common::bytes_of<G>(f, e)) : f.data[into];
+  if constexpr (stash_plan<G>::any) {  // most plans have none: no code for them
+    for (std::size_t e = 0; e < G::node_count; ++e) {
+      const std::size_t into = stash_plan<G>::stashes.into[e];
+      if (into == plan::npos) continue;
+      bool shared = false;
+      for (std::size_t i = 0; i < G::node_count; ++i)
+        shared =
+            shared ||
+            (plan::nodes[i].kind == node_kind::input &&
+             common::overlaps(
+                 f.data[i], common::bytes_of<G>(f, i), f.data[into], common::bytes_of<G>(f, into)));
+      f.data[e] = shared ? temps.take(common::bytes_of<G>(f, e)) : f.data[into];
+    }
   }
 }
 
-// Runs every group of the plan, writing output k of the graph to outputs[k].
+// Runs every group of the plan, writing output k of the graph to outputs[k]. The caller has
+// checked that the outputs may be written (common::check_aliasing), unless they are new
+// tensors, which overlap nothing.
 template <class G>
 void execute(const G& g,
              common::call_frame<G::node_count>& f,
              const std::array<void*, G::output_count>& outputs,
              int threads) {
-  common::check_aliasing<G>(f, outputs);
   scratch<G::node_count> temps;
   common::assign_buffers<G>(g, f, outputs, temps);
   assign_stashes<G>(f, temps);

@@ -97,6 +97,12 @@ struct stash_plan {
     return t;
   }();
 
+  static constexpr bool any = [] {
+    for (std::size_t r : stashes.of_step)
+      if (r != npos) return true;
+    return false;
+  }();
+
   static constexpr auto reads = [] {
     std::array<typename plan::step_reads, N> r{};
     for (std::size_t s = 0; s != plan::step_count; ++s) {
