@@ -1,6 +1,6 @@
 #pragma once
 
-#include "loom/graph/plan/groups.hpp"
+#include "loom/graph/plan/cost.hpp"
 
 namespace loom {
 
@@ -19,7 +19,9 @@ namespace loom {
 //    the rows: a softmax's max, sum and scaling, or a GEMM and its epilogue, one block of rows
 //    at a time while it is in cache. Each group is one loop nest on the CPU, one kernel on a
 //    GPU.
+//
+// Last, cost.hpp weighs each step's arithmetic per element (ops_per_element).
 template <class G>
-struct fusion_plan : plan_groups<G> {};
+struct fusion_plan : plan_cost<G> {};
 
 }  // namespace loom
