@@ -34,6 +34,15 @@ const auto layer_norm = [](auto x, auto gamma, auto beta) {
 template <class Model>
 using plan_of = typename Model::plan;
 
+// Element-wise callables, one declaring its cost and one not.
+struct declared {
+  static constexpr int cost = 2;
+  float operator()(float x) const { return x + 1; }
+};
+struct undeclared {
+  float operator()(float x) const { return x * x; }
+};
+
 }  // namespace
 
 TEST_CASE("softmax and layer norm are one pass over rows", "[plan]") {
@@ -176,4 +185,34 @@ TEST_CASE("a view of a computed value waits for the whole value", "[plan][views]
       for (std::size_t j = 0; j < x.extent(1); ++j)
         REQUIRE(y(j, i) == Approx(std::exp(x(i, j))).epsilon(1e-6));
   }
+}
+
+TEST_CASE("each step's arithmetic per element is the sum of its ops' costs", "[plan][cost]") {
+  // relu, the multiplication and the addition cost 1 each; exp is a transcendental op.
+  auto m = loom::compile([](auto x) { return loom::relu(x) * 2.f + loom::exp(x); },
+                         loom::input<float, extents<dyn>>{});
+  using p = plan_of<decltype(m)>;
+  static_assert(loom::ops::exp::cost >= 10);
+  static_assert(p::step_count == 1 && p::ops_per_element[0] == 1 + 1 + 1 + loom::ops::exp::cost);
+
+  // Softmax recomputes x - max and its exp in both later steps: the max costs nothing beyond
+  // its fold, the sum x - max and exp, the scaling those and a division.
+  auto sm = loom::compile(softmax, rows_input{});
+  using sp = plan_of<decltype(sm)>;
+  static_assert(sp::ops_per_element[0] == 0);
+  static_assert(sp::ops_per_element[1] == 1 + loom::ops::exp::cost);
+  static_assert(sp::ops_per_element[2] == 1 + loom::ops::exp::cost + loom::ops::div::cost);
+
+  // An opaque callable costs what it declares, or opaque_default_cost.
+  auto o = loom::compile(
+      [](auto x) {
+        auto cheap = loom::allow_in_graph<declared>{}(x);
+        return cheap - loom::allow_in_graph<undeclared>{}(x);
+      },
+      loom::input<float, extents<dyn>>{});
+  static_assert(plan_of<decltype(o)>::ops_per_element[0] == 2 + loom::opaque_default_cost + 1);
+  loom::tensor<float, extents<dyn>> x(3);
+  fill_uniform(x, 8, -1, 1);
+  const auto r = o(x);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(r(i) == Approx(x(i) + 1 - x(i) * x(i)));
 }

@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "loom/backends/common/evaluate.hpp"
+#include "loom/export/group_end_text.hpp"
+#include "loom/export/kind_name.hpp"
 #include "loom/export/text.hpp"
 #include "loom/graph/plan.hpp"
 

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "loom/export/group_end_text.hpp"
 #include "loom/export/text.hpp"
 #include "loom/graph/plan.hpp"
 

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <string_view>
-
 namespace loom {
 
 // What a node is, as the planner, the backends and explain() see it. An op descriptor names
@@ -19,34 +17,6 @@ enum class node_kind {
   hook,         // loom::hook: hands the materialised value to a callback
   barrier,      // loom::fusion_barrier: materialises its operand on purpose
 };
-
-constexpr std::string_view kind_name(node_kind k) {
-  switch (k) {
-    case node_kind::input:
-      return "input";
-    case node_kind::scalar:
-      return "scalar";
-    case node_kind::literal:
-      return "literal";
-    case node_kind::elementwise:
-      return "element-wise";
-    case node_kind::opaque:
-      return "opaque (element-wise)";
-    case node_kind::reduction:
-      return "reduction";
-    case node_kind::view:
-      return "view";
-    case node_kind::matmul:
-      return "matmul";
-    case node_kind::opaque_call:
-      return "opaque (whole-tensor)";
-    case node_kind::hook:
-      return "hook";
-    case node_kind::barrier:
-      return "fusion barrier";
-  }
-  return "?";
-}
 
 // What one step of a plan does. A map step computes element-wise values over one iteration
 // space and stores the ones that are materialised; a reduce step folds an element-wise

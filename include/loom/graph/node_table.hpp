@@ -49,6 +49,8 @@ struct node_info {
   // Inputs: for each axis that loom::dims names, the first input axis of that name, as
   // node * max_rank + axis; else ~0.
   std::array<std::size_t, max_rank> named_as;
+  // Element-wise and opaque element-wise nodes: the op's cost per element (ops/concept.hpp).
+  int cost = 0;
 };
 
 namespace detail {
@@ -183,6 +185,7 @@ constexpr node_info info_of() {
   if constexpr (is_input_leaf_v<Op>)
     r.named_as = names_of_axes<G, Op>(std::make_index_sequence<N::extents_type::rank>{});
   if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
+  if constexpr (requires { Op::cost; }) r.cost = Op::cost;
   if constexpr (op_kind<Op>() == node_kind::view) {
     r.swaps_last_axes = swaps_last_two_axes<Op>();
     r.reads_contiguous = requires {

@@ -22,12 +22,19 @@ struct whole_tensor {};
 // members of F:
 //   using output_type = double;              // dtype of the result (default: first input's)
 //   static constexpr bool is_pure = false;   // may calls be merged? (default: yes)
+//   static constexpr int cost = 4;           // ops per element (default: opaque_default_cost)
 //   using granularity = loom::whole_tensor;  // F takes views (default: F takes elements)
 // A whole-tensor F may also declare the extents of its result (default: the broadcast of
 // its inputs'), and, where those have dyn extents, how to compute them at run time:
 //   template <class... E> using output_extents = loom::extents<...>;
 //   static loom::shape output_shape(const loom::shape&... inputs);
 // Specialise opaque_traits for an F you cannot edit.
+//
+// An element-wise F that does not declare its cost (on the scale of graph/ops/concept.hpp)
+// counts as a transcendental function: the plan cannot see into it, and taking a call for
+// cheap would be the worse mistake.
+inline constexpr int opaque_default_cost = 10;
+
 template <class F>
 struct opaque_traits {
   static constexpr bool is_whole_tensor = [] {
@@ -53,6 +60,13 @@ struct opaque_traits {
     else
       return true;
   }();
+
+  static constexpr int cost = [] {
+    if constexpr (requires { F::cost; })
+      return int(F::cost);
+    else
+      return opaque_default_cost;
+  }();
 };
 
 // A specialisation of opaque_traits may leave out is_whole_tensor: F is then element-wise.
@@ -62,6 +76,15 @@ constexpr bool opaque_is_whole_tensor() {
     return opaque_traits<F>::is_whole_tensor;
   else
     return false;
+}
+
+// A specialisation of opaque_traits may leave out cost too.
+template <class F>
+constexpr int opaque_cost() {
+  if constexpr (requires { opaque_traits<F>::cost; })
+    return opaque_traits<F>::cost;
+  else
+    return opaque_default_cost;
 }
 
 // Named so that a failed check prints F and the element types in the compiler's note.
@@ -122,6 +145,7 @@ struct opaque : detail::trace_identity<opaque_traits<F>::is_pure, std::is_empty_
   using callable_type = F;
   static constexpr std::string_view name = "opaque";
   static constexpr bool is_pure = opaque_traits<F>::is_pure;
+  static constexpr int cost = opaque_cost<F>();
 
   template <class... Ts>
   struct signature

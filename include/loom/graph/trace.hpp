@@ -142,10 +142,15 @@ template <class Op, class... N>
 constexpr void check_operands() {
   constexpr node_kind kind = op_kind<Op>();
   if constexpr (kind == node_kind::elementwise) {
+    static_assert(
+        requires { Op::cost; },
+        "loom: an element-wise op descriptor must declare `static constexpr int cost`, "
+        "the arithmetic operations one element costs, on the scale graph/ops/concept.hpp "
+        "gives (the op is named below)");
     static_assert(ops::elementwise_op<Op, typename N::value_type...>,
-                  "loom: an element-wise op descriptor must declare name, signature<T...> and "
-                  "scalar(operands...) as graph/ops/concept.hpp says (the op and what it misses "
-                  "are named below)");
+                  "loom: an element-wise op descriptor must declare name, cost, signature<T...> "
+                  "and scalar(operands...) as graph/ops/concept.hpp says (the op and what it "
+                  "misses are named below)");
   } else if constexpr (kind == node_kind::reduction) {
     static_assert((ops::reduction_rule<typename Op::kind_type, typename N::value_type> && ...),
                   "loom: a reduction's rule must declare name, signature<T>, empty_allowed and "

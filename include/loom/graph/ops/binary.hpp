@@ -12,6 +12,7 @@ namespace loom::ops {
 
 struct add : arithmetic_binary {
   static constexpr std::string_view name = "add";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
     return T(wrapping_t<T>(a) + wrapping_t<T>(b));
@@ -24,6 +25,7 @@ struct add : arithmetic_binary {
 
 struct sub : arithmetic_binary {
   static constexpr std::string_view name = "sub";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
     return T(wrapping_t<T>(a) - wrapping_t<T>(b));
@@ -36,6 +38,7 @@ struct sub : arithmetic_binary {
 
 struct mul : arithmetic_binary {
   static constexpr std::string_view name = "mul";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
     return T(wrapping_t<T>(a) * wrapping_t<T>(b));
@@ -49,6 +52,7 @@ struct mul : arithmetic_binary {
 // True division: integers divide as f32, as `/` does in PyTorch and NumPy.
 struct div : floating_binary {
   static constexpr std::string_view name = "div";
+  static constexpr int cost = 4;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
     return a / b;
@@ -63,6 +67,7 @@ struct div : floating_binary {
 // wrong, so each lane calls the C library's pow.
 struct pow : floating_binary {
   static constexpr std::string_view name = "pow";
+  static constexpr int cost = 20;  // a log and an exp
   template <class T>
   LOOM_HD static T scalar(T a, T b) {
     return std::pow(a, b);
@@ -81,6 +86,7 @@ struct nan_propagating {
 
 struct maximum : arithmetic_binary, nan_propagating<true> {
   static constexpr std::string_view name = "maximum";
+  static constexpr int cost = 1;
   template <class Kit, class A, class B>
   static auto simd(Kit, const A& a, const B& b) {
     return Kit::template nan_propagating<true>(a, b);
@@ -89,6 +95,7 @@ struct maximum : arithmetic_binary, nan_propagating<true> {
 
 struct minimum : arithmetic_binary, nan_propagating<false> {
   static constexpr std::string_view name = "minimum";
+  static constexpr int cost = 1;
   template <class Kit, class A, class B>
   static auto simd(Kit, const A& a, const B& b) {
     return Kit::template nan_propagating<false>(a, b);

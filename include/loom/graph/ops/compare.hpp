@@ -11,6 +11,7 @@ namespace loom::ops {
 
 struct less : comparison {
   static constexpr std::string_view name = "lt";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
     return a < b;
@@ -23,6 +24,7 @@ struct less : comparison {
 
 struct less_equal : comparison {
   static constexpr std::string_view name = "le";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
     return a <= b;
@@ -35,6 +37,7 @@ struct less_equal : comparison {
 
 struct greater : comparison {
   static constexpr std::string_view name = "gt";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
     return a > b;
@@ -47,6 +50,7 @@ struct greater : comparison {
 
 struct greater_equal : comparison {
   static constexpr std::string_view name = "ge";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
     return a >= b;
@@ -59,6 +63,7 @@ struct greater_equal : comparison {
 
 struct equal : comparison {
   static constexpr std::string_view name = "eq";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
     return a == b;
@@ -71,6 +76,7 @@ struct equal : comparison {
 
 struct not_equal : comparison {
   static constexpr std::string_view name = "ne";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
     return a != b;

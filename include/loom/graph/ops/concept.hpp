@@ -27,13 +27,19 @@ namespace loom::ops {
 // - `signature<T...>`, its dtype rule: a loom::signature of the result dtype and the dtype
 //   each operand is converted to (the bases in signature.hpp state the common rules);
 // - `scalar(converted operands...)`, its meaning, `LOOM_HD` so that both backends and every
-//   reference compute with it.
+//   reference compute with it;
+// - `cost`, about how many arithmetic operations one element costs in the scalar form, so
+//   that the plan can weigh what a step recomputes (fusion_plan::ops_per_element). The scale:
+//   an addition, multiplication, comparison or select is 1, a division or square root 4, a
+//   transcendental function (exp, log, tanh, sin) 10 to 20. A guess within a factor of two
+//   is enough: it ranks work, it does not time it.
 // Optional: `simd(blocks...)`, a form over the CPU's blocks through their member functions,
 // or `simd(kit, blocks...)` where it needs the CPU's own packet code (`kit.exp`); without it
 // each lane calls `scalar`. And `first_value_operand` (where's condition).
 template <class Op, class... T>
 concept elementwise_op = requires {
   { Op::name } -> std::convertible_to<std::string_view>;
+  { Op::cost } -> std::convertible_to<int>;
   typename Op::template signature<T...>;
 }
 &&loom::detail::scalar_fits<Op>(typename Op::template signature<T...>{});

@@ -13,6 +13,7 @@ namespace loom::ops {
 struct where {
   using shape_rule = elementwise_shape;
   static constexpr std::string_view name = "where";
+  static constexpr int cost = 1;
   static constexpr std::size_t arity = 3;
   static constexpr std::size_t first_value_operand = 1;  // the condition's dtype is its own
   template <class C, class A, class B>
@@ -37,6 +38,7 @@ template <dtype U>
 struct cast {
   using shape_rule = elementwise_shape;
   static constexpr std::string_view name = "cast";
+  static constexpr int cost = 1;
   static constexpr std::size_t arity = 1;
   template <class T>
   struct signature : loom::signature<U, T> {};

@@ -34,6 +34,7 @@ inline constexpr auto positive_normal = [](auto lo, auto hi) {
 
 struct neg : arithmetic_unary {
   static constexpr std::string_view name = "neg";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
     if constexpr (std::is_integral_v<T>)
@@ -50,6 +51,7 @@ struct neg : arithmetic_unary {
 
 struct abs : arithmetic_unary {
   static constexpr std::string_view name = "abs";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static T scalar(T x) {
     if constexpr (std::is_integral_v<T>)  // abs(INT32_MIN) wraps to itself, as vpabsd does
@@ -65,6 +67,7 @@ struct abs : arithmetic_unary {
 
 struct square : arithmetic_unary {
   static constexpr std::string_view name = "square";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
     return T(wrapping_t<T>(x) * wrapping_t<T>(x));
@@ -79,6 +82,7 @@ struct square : arithmetic_unary {
 // packet max, which returns its first operand when either is NaN.
 struct relu : arithmetic_unary {
   static constexpr std::string_view name = "relu";
+  static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
     return x < T(0) ? T(0) : x;
@@ -91,6 +95,7 @@ struct relu : arithmetic_unary {
 
 struct exp : floating_unary {
   static constexpr std::string_view name = "exp";
+  static constexpr int cost = 10;
   template <class T>
   LOOM_HD static T scalar(T x) {
     return std::exp(x);
@@ -112,6 +117,7 @@ struct exp : floating_unary {
 
 struct log : floating_unary {
   static constexpr std::string_view name = "log";
+  static constexpr int cost = 10;
   template <class T>
   LOOM_HD static T scalar(T x) {
     return std::log(x);
@@ -125,6 +131,7 @@ struct log : floating_unary {
 
 struct sqrt : floating_unary {
   static constexpr std::string_view name = "sqrt";
+  static constexpr int cost = 4;
   template <class T>
   LOOM_HD static T scalar(T x) {
     return std::sqrt(x);
@@ -138,6 +145,7 @@ struct sqrt : floating_unary {
 
 struct rsqrt : floating_unary {
   static constexpr std::string_view name = "rsqrt";
+  static constexpr int cost = 8;  // a square root and a division
   template <class T>
   LOOM_HD static T scalar(T x) {
     return T(1) / std::sqrt(x);
@@ -151,6 +159,7 @@ struct rsqrt : floating_unary {
 
 struct sin : floating_unary {
   static constexpr std::string_view name = "sin";
+  static constexpr int cost = 15;
   template <class T>
   LOOM_HD static T scalar(T x) {
     return std::sin(x);
@@ -163,6 +172,7 @@ struct sin : floating_unary {
 
 struct cos : floating_unary {
   static constexpr std::string_view name = "cos";
+  static constexpr int cost = 15;
   template <class T>
   LOOM_HD static T scalar(T x) {
     return std::cos(x);
@@ -175,6 +185,7 @@ struct cos : floating_unary {
 
 struct tanh : floating_unary {
   static constexpr std::string_view name = "tanh";
+  static constexpr int cost = 15;
   template <class T>
   LOOM_HD static T scalar(T x) {
     return std::tanh(x);
@@ -187,6 +198,7 @@ struct tanh : floating_unary {
 
 struct sigmoid : floating_unary {
   static constexpr std::string_view name = "sigmoid";
+  static constexpr int cost = 16;  // an exp, a negation, an addition and a division
   template <class T>
   LOOM_HD static T scalar(T x) {
     return T(1) / (T(1) + std::exp(-x));
@@ -203,6 +215,7 @@ struct sigmoid : floating_unary {
 // The exact GELU, x * Phi(x), as PyTorch's default.
 struct gelu : floating_unary {
   static constexpr std::string_view name = "gelu";
+  static constexpr int cost = 20;  // erf and four arithmetic operations
   template <class T>
   LOOM_HD static T scalar(T x) {
     return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
