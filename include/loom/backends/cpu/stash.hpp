@@ -18,23 +18,20 @@ namespace loom::cpu {
 // writes (softmax's output), and the map step loads it from there and overwrites it: one
 // exp per element instead of two, as hand-written softmax loops do, and no extra memory.
 // Only values that cost more to compute than a store and a load from L1 are stashed: those
-// that need a transcendental op, a division or an opaque callable.
+// that need an op of cost `worth_stashing` or more (a division, a square root, a
+// transcendental op, an opaque callable that declares no cheaper cost; ops/concept.hpp).
 template <class G>
 struct stash_plan {
   using plan = fusion_plan<G>;
   static constexpr std::size_t N = G::node_count;
   static constexpr std::size_t npos = plan::npos;
+  static constexpr int worth_stashing = 4;
 
-  template <class Node>
-  static constexpr bool costly_op() {
-    using Op = typename Node::op_type;
-    return kind_of<Node>() == node_kind::opaque || std::is_base_of_v<ops::floating_unary, Op> ||
-           std::is_base_of_v<ops::floating_binary, Op>;
-  }
-  static constexpr auto costly = []<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<bool, N>{costly_op<node_t<G, I>>()...};
-  }
-  (std::make_index_sequence<N>{});
+  static constexpr auto costly = [] {
+    std::array<bool, N> r{};
+    for (std::size_t i = 0; i < N; ++i) r[i] = plan::nodes[i].cost >= worth_stashing;
+    return r;
+  }();
   static constexpr auto dtype = []<std::size_t... I>(std::index_sequence<I...>) {
     return std::array<int, N>{loom::detail::dtype_rank<typename node_t<G, I>::value_type>...};
   }

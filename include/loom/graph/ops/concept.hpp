@@ -29,7 +29,8 @@ namespace loom::ops {
 // - `scalar(converted operands...)`, its meaning, `LOOM_HD` so that both backends and every
 //   reference compute with it;
 // - `cost`, about how many arithmetic operations one element costs in the scalar form, so
-//   that the plan can weigh what a step recomputes (fusion_plan::ops_per_element). The scale:
+//   that the plan can weigh what a step recomputes (fusion_plan::ops_per_element) and the
+//   CPU backend which values are worth keeping instead of computing twice. The scale:
 //   an addition, multiplication, comparison or select is 1, a division or square root 4, a
 //   transcendental function (exp, log, tanh, sin) 10 to 20. A guess within a factor of two
 //   is enough: it ranks work, it does not time it.
