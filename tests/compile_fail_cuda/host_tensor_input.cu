@@ -1,4 +1,4 @@
-// expect: loom: compiled CUDA models take loom::cuda::device_tensor or device_view
+// expect: loom: a compiled model takes tensors or views in its backend.s memory
 // A host tensor passed to a CUDA model: copy it with loom::cuda::to_device first.
 #include <loom/cuda.hpp>
 int main() {

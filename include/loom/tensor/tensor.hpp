@@ -8,7 +8,7 @@
 #include "loom/core/dtype.hpp"
 #include "loom/core/errors.hpp"
 #include "loom/core/shape.hpp"
-#include "loom/tensor/pool.hpp"
+#include "loom/tensor/memory_space.hpp"
 
 namespace loom {
 
@@ -61,13 +61,16 @@ constexpr shape static_shape() {
 }  // namespace detail
 
 // A non-owning, row-major view of contiguous elements, like std::mdspan with
-// layout_right. `T` may be const for a read-only view.
-template <class T, extents_type E = extents<dyn>>
+// layout_right. `T` may be const for a read-only view. `Space` says where the elements are:
+// in host memory (the default), which the view's own accessors read, or elsewhere, such as
+// a GPU's memory (loom::cuda::device_view), where only that device's code may touch them.
+template <class T, extents_type E = extents<dyn>, memory_space Space = host_memory>
 class tensor_view {
  public:
   using element_type = T;
   using value_type = std::remove_const_t<T>;
   using extents_type = E;
+  using memory_space = Space;
   static_assert(dtype<value_type>, "loom: tensors hold float, double, int32_t or bool");
   static constexpr std::size_t rank = E::rank;
 
@@ -81,20 +84,20 @@ class tensor_view {
   // A mutable view converts to a read-only one, and a static shape to a dynamic one.
   template <class U, loom::extents_type F>
   requires(std::is_convertible_v<U (*)[], T (*)[]> &&
-           !std::is_same_v<tensor_view<U, F>, tensor_view>)
-      tensor_view(const tensor_view<U, F>& other)
+           !std::is_same_v<tensor_view<U, F, Space>, tensor_view>)
+      tensor_view(const tensor_view<U, F, Space>& other)
       : tensor_view(other.data(), other.shape()) {}
 
   T* data() const { return data_; }
   const loom::shape& shape() const { return shape_; }
   std::size_t size() const { return shape_.size(); }
   std::size_t extent(std::size_t i) const { return shape_.dims[i]; }
-  T* begin() const { return data_; }
-  T* end() const { return data_ + size(); }
+  T* begin() const requires Space::host_accessible { return data_; }
+  T* end() const requires Space::host_accessible { return data_ + size(); }
 
   template <class... I>
-  requires(sizeof...(I) == E::rank && (std::is_integral_v<I> && ...)) T& operator()(
-      I... index) const {
+  requires(Space::host_accessible && sizeof...(I) == E::rank && (std::is_integral_v<I> && ...)) T&
+  operator()(I... index) const {
     std::size_t offset = 0, axis = 0;
     ((offset = offset * shape_.dims[axis++] + static_cast<std::size_t>(index)), ...);
     return data_[offset];
@@ -105,32 +108,42 @@ class tensor_view {
   loom::shape shape_;
 };
 
-// An owning tensor with 64-byte aligned storage from loom's buffer pool. Copies are deep,
-// as for Eigen's dense objects; moves are free.
-template <dtype T, extents_type E = extents<dyn>>
+// An owning tensor with 64-byte aligned storage in its memory space: on the host from loom's
+// buffer pool, copyable (copies are deep, as for Eigen's dense objects); elsewhere from that
+// space's allocator, in the order of the context (the stream) it was made for, and move-only,
+// since copying device memory needs a stream and is explicit. Moves are free.
+template <dtype T, extents_type E = extents<dyn>, memory_space Space = host_memory>
 class tensor {
  public:
   using element_type = T;
   using value_type = T;
   using extents_type = E;
+  using memory_space = Space;
+  using context_type = typename Space::context;
   static constexpr std::size_t rank = E::rank;
+  static constexpr bool host_accessible = Space::host_accessible;
 
-  tensor() requires(E::rank_dynamic == 0) : tensor(detail::static_shape<E>()) {}
-  explicit tensor(const loom::shape& s) : view_(allocate(detail::checked_shape<E>(s).size()), s) {}
+  tensor() requires(E::rank_dynamic == 0 && host_accessible) : tensor(detail::static_shape<E>()) {}
+  explicit tensor(const loom::shape& s, context_type context = {})
+      : view_(allocate(detail::checked_shape<E>(s).size(), context), s), context_(context) {}
   template <class... I>
   requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...)) explicit tensor(I... dims)
       : tensor(detail::make_shape<E>(dims...)) {}
 
-  tensor(const tensor& other) : tensor(other.shape()) {
+  tensor(const tensor& other) requires host_accessible : tensor(other.shape()) {
     std::copy(other.begin(), other.end(), begin());
   }
-  tensor(tensor&& other) noexcept : view_(std::exchange(other.view_, {})) {}
+  tensor(const tensor& other) requires(!host_accessible) = delete;
+  tensor(tensor&& other) noexcept
+      : view_(std::exchange(other.view_, {})), context_(other.context_) {}
   tensor& operator=(tensor other) noexcept {
     std::swap(view_, other.view_);
+    std::swap(context_, other.context_);
     return *this;
   }
+  // Nothing can be thrown from here; a failed free on a device only leaks.
   ~tensor() {
-    if (view_.data()) buffer_pool::instance().release(view_.data(), bytes(size()));
+    if (view_.data()) Space::release(view_.data(), bytes(size()), context_);
   }
 
   T* data() { return view_.data(); }
@@ -138,59 +151,68 @@ class tensor {
   const loom::shape& shape() const { return view_.shape(); }
   std::size_t size() const { return view_.size(); }
   std::size_t extent(std::size_t i) const { return view_.extent(i); }
+  // The stream (or other context) the tensor's memory was allocated in, and is freed in.
+  context_type stream() const requires(!host_accessible) { return context_; }
+
   // Sets every element; a new tensor's elements are uninitialised, as Eigen's are.
-  tensor& fill(T value) {
+  tensor& fill(T value) requires host_accessible {
     std::fill(begin(), end(), value);
     return *this;
   }
-  T* begin() { return data(); }
-  T* end() { return data() + size(); }
-  const T* begin() const { return data(); }
-  const T* end() const { return data() + size(); }
+  T* begin() requires host_accessible { return data(); }
+  T* end() requires host_accessible { return data() + size(); }
+  const T* begin() const requires host_accessible { return data(); }
+  const T* end() const requires host_accessible { return data() + size(); }
 
   template <class... I>
-  T& operator()(I... index) {
+  T& operator()(I... index) requires host_accessible {
     return view_(index...);
   }
   template <class... I>
-  const T& operator()(I... index) const {
+  const T& operator()(I... index) const requires host_accessible {
     return view_(index...);
   }
 
   // Views of an lvalue tensor; a view of a temporary would dangle, so that does not compile.
   // A view may have dynamic extents where the tensor's are static.
-  tensor_view<T, E> view() & { return view_; }
-  tensor_view<const T, E> view() const& { return view_; }
-  tensor_view<const T, E> view() && = delete;
+  tensor_view<T, E, Space> view() & { return view_; }
+  tensor_view<const T, E, Space> view() const& { return view_; }
+  tensor_view<const T, E, Space> view() && = delete;
   template <class U, loom::extents_type F>
-  requires(std::is_same_v<U, T>&& F::rank == E::rank) operator tensor_view<U, F>() & {
+  requires(std::is_same_v<U, T>&& F::rank == E::rank) operator tensor_view<U, F, Space>() & {
     return {data(), shape()};
   }
   template <class U, loom::extents_type F>
-  requires(std::is_same_v<U, const T>&& F::rank == E::rank) operator tensor_view<U, F>() const& {
+  requires(std::is_same_v<U, const T>&& F::rank == E::rank) operator tensor_view<U, F, Space>()
+      const& {
     return {data(), shape()};
   }
   template <class U, loom::extents_type F>
-  operator tensor_view<U, F>() && = delete;
+  operator tensor_view<U, F, Space>() && = delete;
 
  private:
   static std::size_t bytes(std::size_t n) { return n * sizeof(T); }
-  static T* allocate(std::size_t n) {
-    return static_cast<T*>(buffer_pool::instance().allocate(bytes(n)));
+  static T* allocate(std::size_t n, context_type context) {
+    return static_cast<T*>(Space::allocate(bytes(n), context));
   }
 
-  tensor_view<T, E> view_;
+  tensor_view<T, E, Space> view_;
+  [[no_unique_address]] context_type context_{};
 };
 
-template <class T>
-inline constexpr bool is_tensor_v = false;
-template <class T, class E>
-inline constexpr bool is_tensor_v<tensor<T, E>> = true;
-template <class T, class E>
-inline constexpr bool is_tensor_v<tensor_view<T, E>> = true;
+// Whether T is a tensor or view in memory space Space.
+template <class T, class Space>
+inline constexpr bool is_tensor_in_v = false;
+template <class T, class E, class Space>
+inline constexpr bool is_tensor_in_v<tensor<T, E, Space>, Space> = true;
+template <class T, class E, class Space>
+inline constexpr bool is_tensor_in_v<tensor_view<T, E, Space>, Space> = true;
 
-// Anything eager code and compiled models accept as a concrete tensor argument.
+template <class T, class Space>
+concept tensor_in = is_tensor_in_v<std::remove_cvref_t<T>, Space>;
+
+// Anything eager code and compiled CPU models accept as a concrete tensor argument.
 template <class T>
-concept tensor_like = is_tensor_v<std::remove_cvref_t<T>>;
+concept tensor_like = tensor_in<T, host_memory>;
 
 }  // namespace loom

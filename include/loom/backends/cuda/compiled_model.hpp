@@ -1,12 +1,8 @@
 #pragma once
 
-#include <array>
 #include <cstddef>
-#include <tuple>
-#include <type_traits>
 #include <utility>
 
-#include "loom/backends/common/bind.hpp"
 #include "loom/backends/common/model_base.hpp"
 #include "loom/backends/cuda/captured_graph.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
@@ -20,18 +16,12 @@ namespace loom::cuda {
 // on the first call and reused: calls on several streams (and from several host threads) take
 // it in turn, each waiting on the GPU for the previous call's work.
 template <class G, class... Inputs>
-class compiled_model : public loom::detail::model_base<G, Inputs...> {
-  using base = loom::detail::model_base<G, Inputs...>;
+class compiled_model : public loom::detail::model_base<G, device_memory, Inputs...> {
+  using base = loom::detail::model_base<G, device_memory, Inputs...>;
   using base::graph_;
 
  public:
-  using base::node_count;
-  using base::output_count;
   using typename base::plan;
-
-  template <std::size_t K>
-  using output_tensor = device_tensor<typename node_t<G, G::outputs[K]>::value_type,
-                                      typename node_t<G, G::outputs[K]>::extents_type>;
 
   explicit compiled_model(G g) : base(std::move(g)) {}
 
@@ -40,24 +30,8 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   template <class... Args>
   auto operator()(cudaStream_t stream, const Args&... args) const {
     auto frame = bind(args...);
-    auto outs = [&]<std::size_t... K>(std::index_sequence<K...>) {
-      return std::tuple<output_tensor<K>...>{
-          output_tensor<K>(frame.shapes[G::outputs[K]], stream)...};
-    }
-    (std::make_index_sequence<output_count>{});
-    std::array<void*, output_count> ptr;
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      ((ptr[K] = std::get<K>(outs).data()), ...);
-    }
-    (std::make_index_sequence<output_count>{});
-    const auto held = temps_.hold();
-    assign_buffers(graph_, frame, ptr, temps_, stream);
-    enqueue(graph_, frame, ptr, stream);
-    temps_.release(stream);
-    if constexpr (G::returns_tuple)
-      return outs;
-    else
-      return std::move(std::get<0>(outs));
+    return base::into_new_outputs(
+        frame, stream, [&](const auto& outputs) { enqueue_in_turn(frame, outputs, stream); });
   }
 
   // Enqueues the model on `stream` into caller-owned device outputs: one device tensor or
@@ -65,11 +39,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   template <class Outs, class... Args>
   void run(cudaStream_t stream, Outs&& outs, const Args&... args) const {
     auto frame = bind(args...);
-    const auto ptr = bind_outputs(frame, outs);
-    const auto held = temps_.hold();
-    assign_buffers(graph_, frame, ptr, temps_, stream);
-    enqueue(graph_, frame, ptr, stream);
-    temps_.release(stream);
+    enqueue_in_turn(frame, base::bind_outputs(frame, outs), stream);
   }
 
   // Records run(stream, outs, args...) into a CUDA graph, for calls repeated on the same
@@ -78,7 +48,7 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   template <class Outs, class... Args>
   captured_graph capture(cudaStream_t stream, Outs&& outs, const Args&... args) const {
     auto frame = bind(args...);
-    const auto ptr = bind_outputs(frame, outs);
+    const auto ptr = base::bind_outputs(frame, outs);
     workspace own;
     assign_buffers(graph_, frame, ptr, own, stream);
     own.release(stream);  // a first replay on another stream waits for the allocation
@@ -89,6 +59,9 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   }
 
  private:
+  using typename base::frame_type;
+  using typename base::output_buffers;
+
   static constexpr bool has_matmul = [] {
     // `!=`, not `<`: a plan may have no steps, where nvcc warns that `s < 0` is pointless.
     for (std::size_t s = 0; s != plan::step_count; ++s)
@@ -97,35 +70,19 @@ class compiled_model : public loom::detail::model_base<G, Inputs...> {
   }();
 
   template <class... Args>
-  static common::call_frame<node_count> bind(const Args&... args) {
-    static_assert((device_tensor_like<Args> && ...),
-                  "loom: compiled CUDA models take loom::cuda::device_tensor or device_view");
+  static frame_type bind(const Args&... args) {
     ensure_device();
-    return loom::detail::bind_inputs<G, Inputs...>(args...);
+    return base::bind(args...);
   }
 
-  template <class Outs>
-  static std::array<void*, output_count> bind_outputs(const common::call_frame<node_count>& frame,
-                                                      Outs&& outs) {
-    std::array<void*, output_count> ptr;
-    auto bind_each = [&](auto&& out_tuple) {
-      using outs_type = std::remove_cvref_t<decltype(out_tuple)>;
-      static_assert(std::tuple_size_v<outs_type> == output_count,
-                    "loom: run() needs one output per result of the model");
-      [&]<std::size_t... K>(std::index_sequence<K...>) {
-        static_assert((device_tensor_like<std::tuple_element_t<K, outs_type>> && ...),
-                      "loom: compiled CUDA models write into device_tensor or device_view outputs");
-        (loom::detail::bind_output<G, K>(
-             std::get<K>(out_tuple), frame.shapes[G::outputs[K]], ptr[K]),
-         ...);
-      }
-      (std::make_index_sequence<output_count>{});
-    };
-    if constexpr (loom::detail::is_tuple_v<std::remove_cvref_t<Outs>>)
-      bind_each(outs);
-    else
-      bind_each(std::forward_as_tuple(outs));
-    return ptr;
+  // The call's temporaries come from the model's workspace, which calls take in turn.
+  void enqueue_in_turn(frame_type& frame,
+                       const output_buffers& outputs,
+                       cudaStream_t stream) const {
+    const auto held = temps_.hold();
+    assign_buffers(graph_, frame, outputs, temps_, stream);
+    enqueue(graph_, frame, outputs, stream);
+    temps_.release(stream);
   }
 
   mutable workspace temps_;
