@@ -58,17 +58,20 @@ struct group_runner : common::group_rows<G, Group, runners_reading<Reads>::templ
       call_step<G, first>::run(g, f);
     } else {
       const auto steps = make_steps(f);
-      const auto s = split_rows(f);
-      [&]<std::size_t... K>(std::index_sequence<K...>) {
-        if (count == 1) {
-          run_alone<first>(g, f, std::get<0>(steps), threads);
-        } else if (s.together) {
-          run_rows(g, steps, s.rows, s.per_row, s.elements, threads);
-        } else {
-          (run_alone<first + K>(g, f, std::get<K>(steps), threads), ...);
+      // `if constexpr`: a group of one step (every eager op) instantiates one loop, not also
+      // the row-block walk it never takes.
+      if constexpr (count == 1) {
+        run_alone<first>(g, f, std::get<0>(steps), threads);
+      } else {
+        const auto s = split_rows(f);
+        [&]<std::size_t... K>(std::index_sequence<K...>) {
+          if (s.together)
+            run_rows(g, steps, s.rows, s.per_row, s.elements, threads);
+          else
+            (run_alone<first + K>(g, f, std::get<K>(steps), threads), ...);
         }
+        (std::make_index_sequence<count>{});
       }
-      (std::make_index_sequence<count>{});
     }
   }
 
@@ -140,12 +143,15 @@ struct group_runner : common::group_rows<G, Group, runners_reading<Reads>::templ
     const std::size_t elements = rows * per_row;
     if (rows == 0) return;
     const int used = workers(elements, threads);
-    if constexpr (plan::steps[S].kind == step_kind::map) return step.all(g, used);
-    const std::size_t block = (rows + used - 1) / used;
-    for_items((rows + block - 1) / block, used, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t item = begin; item < end; ++item)
-        step.rows(g, item * block, std::min(rows, (item + 1) * block), per_row);
-    });
+    if constexpr (plan::steps[S].kind == step_kind::map) {
+      step.all(g, used);
+    } else {
+      const std::size_t block = (rows + used - 1) / used;
+      for_items((rows + block - 1) / block, used, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t item = begin; item < end; ++item)
+          step.rows(g, item * block, std::min(rows, (item + 1) * block), per_row);
+      });
+    }
   }
 
   static constexpr bool has_impure = plan::group_has_impure(Group);

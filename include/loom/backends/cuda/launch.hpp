@@ -61,14 +61,21 @@ struct group_launcher {
       call_step<G, first>::run(g, f, stream);
     } else {
       const auto steps = rows::make_steps(f);
-      const auto split = rows::split_rows(f);
-      if (count == 1 || !split.together) {
+      const auto each_alone = [&] {
         [&]<std::size_t... K>(std::index_sequence<K...>) {
           (alone<first + K>(g, f, std::get<K>(steps), stream), ...);
         }
         (std::make_index_sequence<count>{});
+      };
+      // `if constexpr`: a group of one step instantiates no row-block launches it never takes.
+      if constexpr (count == 1) {
+        each_alone();
       } else {
-        together<0>(g, f, steps, split, stream);
+        const auto split = rows::split_rows(f);
+        if (split.together)
+          together<0>(g, f, steps, split, stream);
+        else
+          each_alone();
       }
     }
   }
