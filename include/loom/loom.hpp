@@ -9,6 +9,7 @@
 #include "loom/api/reduce.hpp"
 #include "loom/api/structure.hpp"
 #include "loom/api/views.hpp"
+#include "loom/backends/eager/eager.hpp"
 #include "loom/core/dtype.hpp"
 #include "loom/core/extents.hpp"
 #include "loom/export/dot.hpp"

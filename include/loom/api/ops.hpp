@@ -1,6 +1,5 @@
 #pragma once
 
-#include "loom/backends/eager/eager.hpp"
 #include "loom/graph/ops/binary.hpp"
 #include "loom/graph/ops/compare.hpp"
 #include "loom/graph/ops/select.hpp"
@@ -11,6 +10,14 @@
 // scripting) and computes at once when the operands are tensors (eager), so one model
 // source serves every mode.
 namespace loom {
+
+// Eager mode runs an op on tensors through the CPU backend (backends/eager/eager.hpp, which
+// loom/loom.hpp includes after the API): declared here so that the op functions, and every
+// API header built on them, do not include a backend.
+namespace eager {
+template <class Op, class... X>
+auto run(const Op& op, const X&... x);
+}  // namespace eager
 
 namespace detail {
 template <class Op, class... X>
