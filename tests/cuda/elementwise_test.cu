@@ -3,7 +3,8 @@
 // loop; broadcasting, views read in place (transpose, slice with a step, permute,
 // broadcast_to); i32, f64 and bool results; element-wise allow_in_graph<F> with a
 // __host__ __device__ F; run-time scalars; several results of one pass; run() into
-// caller-owned (poisoned, offset, misaligned) buffers and its shape errors.
+// caller-owned (poisoned, offset, misaligned) buffers and its shape errors. Each op on its own,
+// for each dtype it takes, is in the typed tests (tests/typed/, typed_ops_test.cu).
 //
 // Every result is checked against the CPU backend's result for the same model and against
 // an independent double-precision loop. Outputs are poisoned (NaN for floats, 0xAB bytes
@@ -18,7 +19,6 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "support.hpp"
@@ -127,96 +127,6 @@ TEST_CASE("tanh(a*b+c) * sigmoid(a-c) + 0.5 exp(-b*b) at every size", "[elementw
     CT_CHECK_REPORT(compare(into, on_cpu, w2_tol, sized("gpu run vs cpu", n)));
     // Both calls run the same kernel on the same data.
     CT_CHECK_REPORT(compare_exact(into, fresh, sized("gpu run vs operator()", n)));
-  }
-  sync_ok();
-}
-
-// Every element-wise op of the CPU's ops tests, each a result of one pass over x and y (one
-// kernel). The transcendental ones are a few ulps from the double reference on either side
-// (the CPU's vectorised Eigen functions, the device's libm): 1e-6 relative (8 float ulps), as
-// tests/unit/ops_unary_test.cpp allows, plus 1e-6 absolute for results near 0 (sin and cos at
-// their roots, gelu's erf); the two backends then differ by at most twice that. neg, square,
-// minimum, maximum and abs are exact.
-const auto op_sweep = [](auto x, auto y) {
-  const auto positive = loom::abs(x) + 0.25f;
-  return std::make_tuple(loom::gelu(x),
-                         loom::sin(x),
-                         loom::cos(x),
-                         loom::rsqrt(positive),
-                         loom::pow(positive, y),
-                         -x,
-                         loom::square(x),
-                         loom::minimum(x, y),
-                         loom::maximum(x, y),
-                         loom::log(positive),
-                         loom::sqrt(positive),
-                         loom::exp(y));
-};
-// x and y name their extent alike, so that their results share one pass (one kernel). The
-// name is a tag at namespace scope: it is part of the graph type, which nvcc writes out as a
-// kernel's template argument.
-struct sweep_length;
-using named_input = loom::input<float, extents<dyn>, loom::dims<sweep_length>>;
-constexpr tolerance libm_tol{1e-6, 1e-6};
-constexpr tolerance backends_tol{2e-6, 2e-6};
-
-TEST_CASE(
-    "every element-wise op of the CPU tests: gelu, sin, cos, rsqrt, pow, neg, square, "
-    "minimum, maximum, abs, log, sqrt, exp",
-    "[elementwise][ops]") {
-  auto cpu = loom::compile(op_sweep, named_input{}, named_input{});
-  auto gpu = loom::cuda::to_cuda(cpu);
-  STATIC_REQUIRE(decltype(gpu)::kernel_count == 1);
-  std::uint32_t seed = 900;
-  for (std::size_t n : {std::size_t(3), std::size_t(1003), std::size_t((1u << 20) + 3)}) {
-    const loom::shape s = make_shape({n});
-    vec x = uniform_tensor<float>(s, seed++, -6, 6);
-    const vec y = uniform_tensor<float>(s, seed++, -3, 3);
-    x(0) = fnan;  // maximum and minimum propagate it, as the CPU does
-    auto positive = [&](std::size_t i) {
-      return std::abs(double(x(i))) + 0.25;
-    };
-    const std::vector<std::pair<std::string, reference>> want{
-        {"gelu",
-         reference_of(
-             s, [&](std::size_t i) { return 0.5 * x(i) * (1 + std::erf(x(i) / std::sqrt(2.0))); })},
-        {"sin", reference_of(s, [&](std::size_t i) { return std::sin(double(x(i))); })},
-        {"cos", reference_of(s, [&](std::size_t i) { return std::cos(double(x(i))); })},
-        {"rsqrt", reference_of(s, [&](std::size_t i) { return 1 / std::sqrt(positive(i)); })},
-        {"pow",
-         reference_of(s, [&](std::size_t i) { return std::pow(positive(i), double(y(i))); })},
-        {"neg", reference_of(s, [&](std::size_t i) { return -double(x(i)); })},
-        {"square", reference_of(s, [&](std::size_t i) { return float(double(x(i)) * x(i)); })},
-        {"minimum",
-         reference_of(s,
-                      [&](std::size_t i) {
-                        return std::isnan(x(i)) ? dnan : std::min(double(x(i)), double(y(i)));
-                      })},
-        {"maximum",
-         reference_of(s,
-                      [&](std::size_t i) {
-                        return std::isnan(x(i)) ? dnan : std::max(double(x(i)), double(y(i)));
-                      })},
-        {"log", reference_of(s, [&](std::size_t i) { return std::log(positive(i)); })},
-        {"sqrt", reference_of(s, [&](std::size_t i) { return std::sqrt(positive(i)); })},
-        {"exp", reference_of(s, [&](std::size_t i) { return std::exp(double(y(i))); })}};
-    const auto on_cpu = cpu(x, y);
-    const auto dx = upload(x), dy = upload(y);
-    const auto fresh = call_fresh(gpu, nullptr, dx, dy);
-    const auto into = run_poisoned(gpu, on_cpu, nullptr, dx, dy);
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      (
-          [&] {
-            const std::string what = sized(want[K].first.c_str(), n);
-            CT_CHECK_REPORT(compare(std::get<K>(on_cpu), want[K].second, libm_tol, "cpu " + what));
-            CT_CHECK_REPORT(compare(std::get<K>(fresh), want[K].second, libm_tol, "gpu " + what));
-            CT_CHECK_REPORT(compare(
-                std::get<K>(fresh), std::get<K>(on_cpu), backends_tol, "gpu vs cpu " + what));
-            CT_CHECK_REPORT(compare_exact(std::get<K>(into), std::get<K>(fresh), "run " + what));
-          }(),
-          ...);
-    }
-    (std::make_index_sequence<12>{});
   }
   sync_ok();
 }

@@ -1,0 +1,175 @@
+#pragma once
+
+// The backends the typed tests (tests/typed/*_cases.hpp) run on, so that each case is written
+// once and runs on the CPU always and on CUDA where a device is present. A backend compiles a
+// model as loom::compile does and runs it on host tensors, giving host tensors back:
+//  - cpu_backend: loom::compile, then the model's operator();
+//  - cuda_backend (nvcc only): loom::cuda::compile; the inputs are copied to the device, the
+//    model runs on a stream both ways (operator() into new device tensors, and run() into
+//    poisoned ones, which must agree bit for bit, so that an element no kernel writes shows
+//    up), and the result is copied back.
+// A test type pairs a backend with a dtype (cpu<float>, cuda<double>...); LOOM_TYPED_BACKENDS
+// lists the backends of the translation unit, for TEMPLATE_PRODUCT_TEST_CASE:
+//   TEMPLATE_PRODUCT_TEST_CASE("name", "[typed]", LOOM_TYPED_BACKENDS, (float, double))
+// typed_test.cpp builds the cases for the CPU; tests/cuda/typed_*_test.cu for the device only.
+// The CPU is not built again there: it would double nvcc's time for runs typed_test already
+// makes, and nvcc 13 rejected these CPU instantiations when tried (cpu::block_lanes::apply
+// took an op's one-operand simd() for `Op::simd(packets{}, a...)`; g++ does not).
+//
+// Also here: what every case needs besides the backend (a dtype's unit roundoff and name,
+// seeded random tensors of any dtype, labels). Host code only.
+
+#include <catch2/catch.hpp>
+#include <loom/loom.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "../common/compare.hpp"
+#include "../common/random_fill.hpp"
+#include "../common/shapes.hpp"
+
+#ifdef __CUDACC__
+#include "../cuda/support.hpp"
+#endif
+
+namespace loom_typed {
+
+using loom::dyn;
+using loom::extents;
+using loom_test::compare;
+using loom_test::make_shape;
+using loom_test::reference;
+using loom_test::reference_of;
+using loom_test::tolerance;
+
+template <class T>
+inline constexpr bool is_tuple_v = false;
+template <class... T>
+inline constexpr bool is_tuple_v<std::tuple<T...>> = true;
+
+struct cpu_backend {
+  static constexpr const char* name = "cpu";
+
+  template <class Model, class... Inputs>
+  static auto compile(const Model& model, const Inputs&... inputs) {
+    return loom::compile(model, inputs...);
+  }
+
+  template <class Compiled, class... Host>
+  static auto run(const Compiled& m, const Host&... host) {
+    return m(host...);
+  }
+};
+
+#ifdef __CUDACC__
+struct cuda_backend {
+  static constexpr const char* name = "cuda";
+
+  template <class Model, class... Inputs>
+  static auto compile(const Model& model, const Inputs&... inputs) {
+    return loom::cuda::compile(model, inputs...);
+  }
+
+  template <class Compiled, class... Host>
+  static auto run(const Compiled& m, const Host&... host) {
+    const cuda_test::scoped_stream stream;
+    const auto device = std::make_tuple(loom::cuda::to_device(host, stream)...);
+    return std::apply(
+        [&](const auto&... d) {
+          auto fresh = cuda_test::host_of(m(stream, d...), stream);
+          const auto into = cuda_test::run_poisoned(m, fresh, stream, d...);
+          if constexpr (is_tuple_v<decltype(fresh)>)
+            check_same_runs(
+                into, fresh, std::make_index_sequence<std::tuple_size_v<decltype(fresh)>>{});
+          else
+            check_same_run(into, fresh);
+          cuda_test::sync_ok();
+          return fresh;
+        },
+        device);
+  }
+
+ private:
+  template <class Into, class Fresh>
+  static void check_same_run(const Into& into, const Fresh& fresh) {
+    LOOM_CHECK_REPORT(loom_test::compare_same(into, fresh, "run() into poisoned outputs"));
+  }
+  template <class Into, class Fresh, std::size_t... K>
+  static void check_same_runs(const Into& into, const Fresh& fresh, std::index_sequence<K...>) {
+    (check_same_run(std::get<K>(into), std::get<K>(fresh)), ...);
+  }
+};
+#endif
+
+// Test types: a backend and a dtype.
+template <class T>
+struct cpu {
+  using backend = cpu_backend;
+  using value_type = T;
+};
+#ifdef __CUDACC__
+template <class T>
+struct cuda {
+  using backend = cuda_backend;
+  using value_type = T;
+};
+#endif
+
+// --- dtypes --------------------------------------------------------------------------------
+
+// The unit roundoff of T's arithmetic (0 for i32, whose arithmetic is exact).
+template <class T>
+inline constexpr double unit_roundoff = std::is_same_v<T, float>    ? loom_test::u_f
+                                        : std::is_same_v<T, double> ? loom_test::u_d
+                                                                    : 0.0;
+
+// One tolerance per floating dtype, stated by each case; integers are exact.
+template <class T>
+constexpr tolerance per_dtype(tolerance f32, tolerance f64) {
+  if constexpr (std::is_same_v<T, float>)
+    return f32;
+  else if constexpr (std::is_same_v<T, double>)
+    return f64;
+  else
+    return {};
+}
+
+// "<backend> <dtype> <what>": what a failure message starts with.
+template <class TestType>
+std::string label(const std::string& what) {
+  return std::string(TestType::backend::name) + " " +
+         std::string(loom::dtype_name<typename TestType::value_type>()) + " " + what;
+}
+
+// --- random tensors ------------------------------------------------------------------------
+
+// A tensor of shape `s` with values drawn in [lo, hi] from `seed`: uniform for floating
+// dtypes, uniform integers for i32 (lo and hi rounded towards 0).
+template <class T, class E = extents<dyn>>
+loom::tensor<T, E> random_tensor(const loom::shape& s, std::uint32_t seed, double lo, double hi) {
+  loom::tensor<T, E> t(s);
+  if constexpr (std::is_floating_point_v<T>)
+    loom_test::fill_uniform(t, seed, lo, hi);
+  else
+    loom_test::fill_int(t, seed, int(lo), int(hi));
+  return t;
+}
+
+// Element i (flat, row-major) of a tensor as a double.
+template <class Tensor>
+double at(const Tensor& t, std::size_t i) {
+  return loom_test::as_double(t.data()[i]);
+}
+
+}  // namespace loom_typed
+
+#ifdef __CUDACC__
+#define LOOM_TYPED_BACKENDS (loom_typed::cuda)
+#else
+#define LOOM_TYPED_BACKENDS (loom_typed::cpu)
+#endif
