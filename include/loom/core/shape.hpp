@@ -31,7 +31,10 @@ struct shape {
 
   std::string to_string() const {
     std::string s = "[";
-    for (std::size_t i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+    for (std::size_t i = 0; i < rank; ++i) {
+      s += i ? ", " : "";  // two steps: see extents_string
+      s += std::to_string(dims[i]);
+    }
     return s + "]";
   }
 };
@@ -39,7 +42,12 @@ struct shape {
 // Printable form of a static shape: `[?, 1024]`.
 LOOM_COLD inline std::string extents_string(std::size_t rank, const std::size_t* dims) {
   std::string s = "[";
-  for (std::size_t i = 0; i < rank; ++i) s += (i ? ", " : "") + detail::extent_to_string(dims[i]);
+  for (std::size_t i = 0; i < rank; ++i) {
+    // Appended in two steps: `", " + a temporary string` makes GCC 12 at -O3 warn of an
+    // overlapping memcpy that cannot happen (-Wrestrict), an error in -Werror builds.
+    s += i ? ", " : "";
+    s += detail::extent_to_string(dims[i]);
+  }
   return s + "]";
 }
 template <extents_type E>

@@ -29,7 +29,10 @@ std::string jaxpr_type() {
   using E = typename N::extents_type;
   std::string s = std::string(dtype_name<typename N::value_type>()) + "[";
   // `!=`, not `<`: E::rank may be 0, where nvcc warns that `d < 0` is pointless.
-  for (std::size_t d = 0; d != E::rank; ++d) s += (d ? "," : "") + extent_to_string(E::dims[d]);
+  for (std::size_t d = 0; d != E::rank; ++d) {
+    s += d ? "," : "";  // two steps: see extents_string (core/shape.hpp)
+    s += extent_to_string(E::dims[d]);
+  }
   return s + "]";
 }
 
