@@ -9,6 +9,19 @@
 
 namespace loom::cpu {
 
+// Which SIMD form an op has for blocks A...: with the CPU's packet kit first, or without.
+// Named concepts, not requires-expressions inside `apply`: there, nvcc 13 took a one-operand
+// simd() for `Op::simd(packets{}, a...)` in a file that also builds CUDA models, and failed
+// in its body.
+template <class Op, class... A>
+concept simd_with_kit = requires(const A&... a) {
+  Op::simd(packets{}, a...);
+};
+template <class Op, class... A>
+concept simd_without_kit = requires(const A&... a) {
+  Op::simd(a...);
+};
+
 // How the fused loop holds values: a block of W elements per node in fixed-size Eigen arrays
 // (registers, through Eigen's vectorised packet math), or one element at a time for the
 // end of a row. The evaluator is written once against this interface.
@@ -50,9 +63,9 @@ struct block_lanes {
   // is fused: W plain calls the compiler may inline).
   template <class R, class Op, class... A>
   static value<R> apply(const Op& op, const A&... a) {
-    if constexpr (requires { Op::simd(packets{}, a...); }) {
+    if constexpr (simd_with_kit<Op, A...>) {
       return Op::simd(packets{}, a...);
-    } else if constexpr (requires { Op::simd(a...); }) {
+    } else if constexpr (simd_without_kit<Op, A...>) {
       return Op::simd(a...);
     } else {
       return per_lane<R>(op, value<typename A::Scalar>(a)...);
