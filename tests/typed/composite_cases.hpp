@@ -142,7 +142,7 @@ void check_scaled(const Got& got, const reference& want, tolerance tol, const st
 TEMPLATE_PRODUCT_TEST_CASE("typed: softmax log_softmax logsumexp layer_norm gelu_tanh",
                            "[typed][composites][broadcast]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double)) {
+                           LOOM_TYPED_FLOATS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -209,7 +209,7 @@ TEMPLATE_PRODUCT_TEST_CASE("typed: softmax log_softmax logsumexp layer_norm gelu
 TEMPLATE_PRODUCT_TEST_CASE("typed: mse_loss and cross_entropy, layer_norm over static rows",
                            "[typed][composites][loss]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double)) {
+                           LOOM_TYPED_FLOATS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;

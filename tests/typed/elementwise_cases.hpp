@@ -117,7 +117,7 @@ inline constexpr auto cast_model = [](auto x, auto i, auto c) {
 TEMPLATE_PRODUCT_TEST_CASE("typed: floating unary ops exp log sqrt rsqrt sin cos tanh sigmoid gelu",
                            "[typed][elementwise][unary]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double)) {
+                           LOOM_TYPED_FLOATS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -193,7 +193,7 @@ TEMPLATE_PRODUCT_TEST_CASE("typed: floating unary ops exp log sqrt rsqrt sin cos
 TEMPLATE_PRODUCT_TEST_CASE("typed: arithmetic unary ops neg abs square relu",
                            "[typed][elementwise][unary]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double, std::int32_t)) {
+                           LOOM_TYPED_NUMBERS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -233,7 +233,7 @@ TEMPLATE_PRODUCT_TEST_CASE("typed: arithmetic unary ops neg abs square relu",
 TEMPLATE_PRODUCT_TEST_CASE("typed: binary ops + - * / pow minimum maximum, broadcast",
                            "[typed][elementwise][binary][broadcast]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double, std::int32_t)) {
+                           LOOM_TYPED_NUMBERS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -334,7 +334,7 @@ TEMPLATE_PRODUCT_TEST_CASE("typed: binary ops + - * / pow minimum maximum, broad
 TEMPLATE_PRODUCT_TEST_CASE("typed: comparisons < <= > >= == != against a row",
                            "[typed][elementwise][compare][broadcast]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double, std::int32_t)) {
+                           LOOM_TYPED_NUMBERS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -374,7 +374,7 @@ TEMPLATE_PRODUCT_TEST_CASE("typed: comparisons < <= > >= == != against a row",
 TEMPLATE_PRODUCT_TEST_CASE("typed: where on a bool input, a comparison and a scalar",
                            "[typed][elementwise][where][broadcast]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double, std::int32_t)) {
+                           LOOM_TYPED_NUMBERS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -436,7 +436,7 @@ inline double cast_to_i32(double x) {
 TEMPLATE_PRODUCT_TEST_CASE("typed: cast between the dtypes, saturating to i32",
                            "[typed][elementwise][cast]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double)) {
+                           LOOM_TYPED_FLOATS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;

@@ -62,7 +62,7 @@ inline std::string gemm_text(std::size_t rows, std::size_t k, std::size_t cols) 
 TEMPLATE_PRODUCT_TEST_CASE("typed: matmul 2-D at degenerate and larger shapes",
                            "[typed][matmul]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double)) {
+                           LOOM_TYPED_FLOATS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
@@ -85,7 +85,7 @@ TEMPLATE_PRODUCT_TEST_CASE("typed: matmul 2-D at degenerate and larger shapes",
 TEMPLATE_PRODUCT_TEST_CASE("typed: batched matmul, a shared operand, a transposed one, a bias",
                            "[typed][matmul][broadcast]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double)) {
+                           LOOM_TYPED_FLOATS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;

@@ -134,7 +134,7 @@ void check_every_reduction(
 TEMPLATE_PRODUCT_TEST_CASE("typed: sum mean max min prod argmax over last, leading, all axes",
                            "[typed][reduce]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double, std::int32_t)) {
+                           LOOM_TYPED_NUMBERS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;

@@ -61,7 +61,7 @@ reference indexed_reference(const loom::shape& shape, F&& f) {
 TEMPLATE_PRODUCT_TEST_CASE("typed: views transpose permute reshape slice broadcast_to",
                            "[typed][views][broadcast]",
                            LOOM_TYPED_BACKENDS,
-                           (float, double)) {
+                           LOOM_TYPED_FLOATS) {
   using namespace loom_typed;
   using B = typename TestType::backend;
   using T = typename TestType::value_type;
