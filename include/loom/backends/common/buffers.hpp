@@ -13,15 +13,20 @@
 // caller's outputs may be written, and gives each materialised value its buffer.
 namespace loom::common {
 
-// Whether a map step stores more than one value (a pass with several results).
+// The first value of the map step that stores value i beside it (a pass with several
+// results), or npos.
+template <class G>
+constexpr std::size_t pass_first(std::size_t i) {
+  using plan = fusion_plan<G>;
+  if (!plan::materialized[i] || plan::step_of[i] == plan::npos) return plan::npos;
+  const auto& step = plan::steps[plan::step_of[i]];
+  return step.kind == step_kind::map && step.node != i ? step.node : plan::npos;
+}
+
 template <class G>
 inline constexpr bool shares_a_pass = [] {
-  using plan = fusion_plan<G>;
   for (std::size_t i = 0; i < G::node_count; ++i)
-    if (plan::materialized[i] && plan::step_of[i] != plan::npos &&
-        plan::steps[plan::step_of[i]].kind == step_kind::map &&
-        plan::steps[plan::step_of[i]].node != i)
-      return true;
+    if (pass_first<G>(i) != fusion_plan<G>::npos) return true;
   return false;
 }();
 
@@ -31,17 +36,14 @@ inline constexpr bool shares_a_pass = [] {
 // bounds. Plans where each value has a pass of its own get no code.
 template <class G>
 void check_step_shapes(const call_frame<G::node_count>& f) {
-  using plan = fusion_plan<G>;
   if constexpr (shares_a_pass<G>) {
     for (std::size_t i = 0; i < G::node_count; ++i) {
-      if (!plan::materialized[i] || plan::step_of[i] == plan::npos) continue;
-      const auto& step = plan::steps[plan::step_of[i]];
-      if (step.kind != step_kind::map || step.node == i) continue;
-      if (!(f.shapes[i] == f.shapes[step.node]))
-        throw shape_error(
-            "loom: %" + std::to_string(step.node) + " and %" + std::to_string(i) +
-            " share a pass but differ at run time: " + f.shapes[step.node].to_string() + " and " +
-            f.shapes[i].to_string() + " (a loom planning error; please report it)");
+      const std::size_t first = pass_first<G>(i);
+      if (first != fusion_plan<G>::npos && !(f.shapes[i] == f.shapes[first]))
+        throw shape_error("loom: %" + std::to_string(first) + " and %" + std::to_string(i) +
+                          " share a pass but differ at run time: " + f.shapes[first].to_string() +
+                          " and " + f.shapes[i].to_string() +
+                          " (a loom planning error; please report it)");
     }
   }
 }
