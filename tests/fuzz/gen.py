@@ -7,8 +7,8 @@ interpreter.
   gen.py --seeds 1..10 --gpu --out DIR          .cu programs for the CUDA backend
 
 --avoid NAME (repeatable, or `known`) leaves out a pattern of a known loom bug; --eager-rate
-sets the share of models that also run eagerly (eager mode instantiates one compiled model
-per op, which costs compile time).
+sets the share of models that also run eagerly (eager mode instantiates a loop per op, and a
+one-node compiled model per view, matmul or call, which costs compile time).
 """
 
 import argparse

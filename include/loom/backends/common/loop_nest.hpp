@@ -31,41 +31,30 @@ struct loop_nest {
   std::size_t inner() const { return rank == 0 ? 1 : dims[rank - 1]; }
 };
 
-// The nest of a step (the values `Reads` names) over `space`, walked in the axis order `order` (a
-// reduction walks its kept axes first and its reduced axes last, so each output element is one
-// range). Axis `row_start` of the walk is never merged into the axes before it, so every row of a
-// group starts a row of the nest: each element then falls in the same SIMD block or scalar
-// tail however rows are split over threads, and results do not depend on the thread count.
-template <class G, class Reads>
-loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f,
-                                        const shape& space,
-                                        const std::array<std::size_t, max_rank>& order,
-                                        std::size_t row_start) {
-  using plan = fusion_plan<G>;
-  constexpr std::size_t N = G::node_count;
-  // The values the step reads, as a list: the nest is built on every call, so its loops run
-  // over these only.
-  static constexpr auto read = [] {
-    constexpr std::size_t count = [] {
-      std::size_t c = 0;
-      for (bool b : Reads::loads) c += b;
-      return c;
-    }();
-    std::array<std::size_t, count> list{};
-    std::size_t c = 0;
-    for (std::size_t i = 0; i < N; ++i)
-      if (Reads::loads[i]) list[c++] = i;
-    return list;
-  }();
-  // A view this step materialises is read through the view; every other value from its own
-  // buffer.
-  auto through_view = [&](std::size_t i) {
-    return Reads::stores[i] && plan::nodes[i].kind == node_kind::view;
-  };
+// Where one value a nest reads lives: its layout (in its own axes, which broadcast into the
+// space's trailing ones), its buffer and the size of its elements.
+struct nest_source {
+  const layout* where;
+  const void* data;
+  std::size_t element_size;
+};
+
+// The nest over `space` of the values `read` lists (indices into the nest's arrays), walked in
+// the axis order `order` (a reduction walks its kept axes first and its reduced axes last, so
+// each output element is one range). `source(i)` says where value i lives. Axis `row_start` of
+// the walk is never merged into the axes before it, so every row of a group starts a row of
+// the nest: each element then falls in the same SIMD block or scalar tail however rows are
+// split over threads, and results do not depend on the thread count.
+template <std::size_t N, std::size_t L, class Source>
+loop_nest<N> nest_over(const shape& space,
+                       const std::array<std::size_t, max_rank>& order,
+                       std::size_t row_start,
+                       const std::array<std::size_t, L>& read,
+                       Source&& source) {
   // Strides of every value read in the space's axes; 0 along broadcast axes.
   std::array<std::array<std::ptrdiff_t, max_rank>, N> stride;
   for (std::size_t i : read) {
-    const layout& l = through_view(i) ? f.view_layouts[i] : f.layouts[i];
+    const layout& l = *source(i).where;
     const std::size_t lead = space.rank - l.dims.rank;
     for (std::size_t d = 0; d < space.rank; ++d) {
       const std::size_t axis = order[d];
@@ -92,13 +81,44 @@ loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f,
     }
   }
   for (std::size_t i : read) {
-    nest.element_size[i] = plan::nodes[i].element_size;
-    const layout& l = through_view(i) ? f.view_layouts[i] : f.layouts[i];
-    nest.base[i] = static_cast<const unsigned char*>(through_view(i) ? f.view_data[i] : f.data[i]) +
-                   l.offset * std::ptrdiff_t(nest.element_size[i]);
+    const nest_source s = source(i);
+    nest.element_size[i] = s.element_size;
+    nest.base[i] = static_cast<const unsigned char*>(s.data) +
+                   s.where->offset * std::ptrdiff_t(s.element_size);
     if (nest.rank > 0 && nest.stride[i][nest.rank - 1] != 1) nest.dense = false;
   }
   return nest;
+}
+
+// The nest of a step: the values `Reads` names, each from its buffer, or through the view
+// where the step materialises a view.
+template <class G, class Reads>
+loop_nest<G::node_count> make_loop_nest(const call_frame<G::node_count>& f,
+                                        const shape& space,
+                                        const std::array<std::size_t, max_rank>& order,
+                                        std::size_t row_start) {
+  using plan = fusion_plan<G>;
+  constexpr std::size_t N = G::node_count;
+  // The values the step reads, as a list: the nest is built on every call, so its loops run
+  // over these only.
+  static constexpr auto read = [] {
+    constexpr std::size_t count = [] {
+      std::size_t c = 0;
+      for (bool b : Reads::loads) c += b;
+      return c;
+    }();
+    std::array<std::size_t, count> list{};
+    std::size_t c = 0;
+    for (std::size_t i = 0; i < N; ++i)
+      if (Reads::loads[i]) list[c++] = i;
+    return list;
+  }();
+  return nest_over<N>(space, order, row_start, read, [&](std::size_t i) {
+    const bool through_view = Reads::stores[i] && plan::nodes[i].kind == node_kind::view;
+    return through_view
+               ? nest_source{&f.view_layouts[i], f.view_data[i], plan::nodes[i].element_size}
+               : nest_source{&f.layouts[i], f.data[i], plan::nodes[i].element_size};
+  });
 }
 
 inline std::array<std::size_t, max_rank> identity_order() {

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <type_traits>
@@ -29,25 +28,9 @@ struct map_step : common::map_space<G, Step, Reads> {
     elements(g, first_row * per_row, last_row * per_row);
   }
 
-  // The whole space, as a group of its own: rows of the nest cut into pieces of whole SIMD
-  // blocks, so that a few long rows still spread over every thread.
+  // The whole space, as a group of its own.
   void all(const G& g, int threads) const {
-    const std::size_t inner = nest.inner();
-    std::size_t rows = 1;
-    for (std::size_t d = 0; d + 1 < nest.rank; ++d) rows *= nest.dims[d];
-    const std::size_t total = rows * inner;
-    if (total == 0) return;
-    if (threads <= 1) return elements(g, 0, total);
-    const std::size_t per_thread = (total + threads - 1) / threads;
-    const std::size_t chunk = std::max<std::size_t>(
-        block_width, (std::min(per_thread, inner) + block_width - 1) / block_width * block_width);
-    const std::size_t chunks_per_row = (inner + chunk - 1) / chunk;
-    for_items(rows * chunks_per_row, threads, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t item = begin; item < end; ++item) {
-        const std::size_t start = item / chunks_per_row * inner + item % chunks_per_row * chunk;
-        elements(g, start, std::min(start + chunk, (item / chunks_per_row + 1) * inner));
-      }
-    });
+    for_chunks(nest, threads, [&](std::size_t begin, std::size_t end) { elements(g, begin, end); });
   }
 
  private:

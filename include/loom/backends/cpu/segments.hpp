@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "loom/backends/common/loop_nest.hpp"
+#include "loom/backends/cpu/threads.hpp"
 #include "loom/core/config.hpp"
 
 namespace loom::cpu {
@@ -81,6 +82,29 @@ void for_each_segment(const common::loop_nest<N>& nest,
       index[d] = 0;
     }
   }
+}
+
+// Calls `elements(begin, end)` over all the elements of a nest, on `threads` threads: rows
+// cut into pieces of whole SIMD blocks, so that a few long rows still spread over every
+// thread.
+template <std::size_t N, class Elements>
+void for_chunks(const common::loop_nest<N>& nest, int threads, Elements&& elements) {
+  const std::size_t inner = nest.inner();
+  std::size_t rows = 1;
+  for (std::size_t d = 0; d + 1 < nest.rank; ++d) rows *= nest.dims[d];
+  const std::size_t total = rows * inner;
+  if (total == 0) return;
+  if (threads <= 1) return elements(std::size_t(0), total);
+  const std::size_t per_thread = (total + threads - 1) / threads;
+  const std::size_t chunk = std::max<std::size_t>(
+      block_width, (std::min(per_thread, inner) + block_width - 1) / block_width * block_width);
+  const std::size_t chunks_per_row = (inner + chunk - 1) / chunk;
+  for_items(rows * chunks_per_row, threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t item = begin; item < end; ++item) {
+      const std::size_t start = item / chunks_per_row * inner + item % chunks_per_row * chunk;
+      elements(start, std::min(start + chunk, (item / chunks_per_row + 1) * inner));
+    }
+  });
 }
 
 }  // namespace loom::cpu
