@@ -3,7 +3,6 @@
 #include <array>
 #include <boost/hana/at.hpp>
 #include <cstddef>
-#include <limits>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -163,10 +162,7 @@ struct evaluate {
     (std::make_index_sequence<G::node_count>{});
   }
 
-  // x / d where d is one loaded value per row (softmax's sum): a multiplication by 1 / d,
-  // computed once per block, as hand-written softmax loops do; a division per element costs
-  // more than the exp. Within 1.5 ulp of x / d; where 1 / d is not a normal number (d near
-  // 0, infinite or NaN), the division itself, so no result changes class.
+  // x / d where d is one loaded value per row (softmax's sum): divide_by_one_value.
   template <std::size_t I>
   static constexpr bool divides_by_row_value() {
     using N = node_t<G, I>;
@@ -189,13 +185,7 @@ struct evaluate {
     using T = typename N::value_type;
     constexpr std::size_t x = N::args[0], d = N::args[1];
     const T divisor = *static_cast<const T*>(src.data[d]);
-    const T inverse = T(1) / divisor;
-    constexpr T smallest = std::numeric_limits<T>::min();
-    const T magnitude = inverse < T(0) ? -inverse : inverse;
-    if (magnitude >= smallest && magnitude <= T(1) / smallest)
-      std::get<I>(v) = Lanes::template apply<T>(ops::mul{}, std::get<x>(v), Lanes::splat(inverse));
-    else
-      std::get<I>(v) = Lanes::template apply<T>(ops::div{}, std::get<x>(v), std::get<d>(v));
+    std::get<I>(v) = divide_by_one_value<Lanes>(std::get<x>(v), divisor);
   }
 
   // Earlier nodes of this step with the same impure op as node I: the nodes

@@ -2,7 +2,9 @@
 
 #include <concepts>
 #include <cstddef>
+#include <limits>
 
+#include "loom/core/config.hpp"
 #include "loom/graph/ops/binary.hpp"
 
 namespace loom::common {
@@ -27,5 +29,20 @@ concept lanes = requires(const float* from,
     L::template apply<float>(ops::add{}, v, v)
     } -> std::convertible_to<typename L::template value<float>>;
 };
+
+// x / d where one divisor d serves a whole value x (softmax's sum, one per row): a
+// multiplication by 1 / d, computed once, as hand-written softmax loops do; a division per
+// element costs more than the exp. Within 1.5 ulp of x / d; where 1 / d is not a normal
+// number (d near 0, infinite or NaN), the division itself, so no result changes class.
+LOOM_NO_EXEC_CHECK
+template <class Lanes, class T, class X>
+LOOM_HD_INLINE typename Lanes::template value<T> divide_by_one_value(const X& x, T divisor) {
+  const T inverse = T(1) / divisor;
+  constexpr T smallest = std::numeric_limits<T>::min();
+  const T magnitude = inverse < T(0) ? -inverse : inverse;
+  if (magnitude >= smallest && magnitude <= T(1) / smallest)
+    return Lanes::template apply<T>(ops::mul{}, x, Lanes::splat(inverse));
+  return Lanes::template apply<T>(ops::div{}, x, Lanes::splat(divisor));
+}
 
 }  // namespace loom::common

@@ -62,6 +62,43 @@ operand operand_of_leaf(const Leaf& leaf, const Tensors& tensors) {
   }
 }
 
+// Whether a division's divisor is one value per row of the result, as the fused evaluator
+// decides it (evaluate::divides_by_row_value) from the static extents: then it multiplies by
+// the inverse, and eager mode does the same, so that both round alike.
+template <class Op, class R, class E, class X, class D>
+constexpr bool divides_by_row_value() {
+  if constexpr (std::is_same_v<Op, ops::div> && std::is_floating_point_v<R> &&
+                std::is_same_v<typename X::value_type, R> &&
+                std::is_same_v<typename D::value_type, R>) {
+    using own = typename D::extents_type;
+    if (E::rank == 0 || own::rank == 0) return false;
+    const std::size_t last = E::dims[E::rank - 1];
+    return last != dyn && last != 1 && own::dims[own::rank - 1] == 1;
+  } else {
+    return false;
+  }
+}
+
+// An operand's step along the rows of an eager op's nest where the static extents fix it,
+// as the fused evaluator's static_step: 0 for one value per row (a rank-0 operand, or a last
+// extent of 1 where the output's is known and larger), 1 for a contiguous row (the only
+// operand with a rank, or the output's last extent), else -1.
+template <class E, class Leaf>
+constexpr int static_step(std::size_t operands_with_rank) {
+  using own = typename Leaf::extents_type;
+  if (own::rank == 0) return 0;
+  if (operands_with_rank == 1) return 1;
+  const std::size_t last = E::dims[E::rank - 1], mine = own::dims[own::rank - 1];
+  if (last == dyn || last == 1 || mine == dyn) return -1;
+  return mine == 1 ? 0 : mine == last ? 1 : -1;
+}
+
+template <class E, class... Leaf>
+constexpr std::array<int, sizeof...(Leaf)> static_steps() {
+  constexpr std::size_t with_rank = ((Leaf::extents_type::rank > 0 ? 1 : 0) + ...);
+  return {static_step<E, Leaf>(with_rank)...};
+}
+
 template <class Op>
 constexpr bool impure_op() {
   if constexpr (requires { Op::is_pure; })
@@ -86,7 +123,19 @@ auto run_map(const N& node, const Tensors& tensors) {
     tensor<R, typename N::extents_type> out(space);
     using sig =
         typename Op::template signature<typename std::tuple_element_t<A, args>::value_type...>;
-    map_kernel<R, typename std::tuple_element_t<A, args>::value_type...>(
+    constexpr bool row_divisor = [] {
+      if constexpr (sizeof...(A) == 2)
+        return divides_by_row_value<Op,
+                                    R,
+                                    typename N::extents_type,
+                                    std::tuple_element_t<0, args>,
+                                    std::tuple_element_t<1, args>>();
+      else
+        return false;
+    }();
+    constexpr auto steps =
+        static_steps<typename N::extents_type, std::tuple_element_t<A, args>...>();
+    map_kernel<R, steps, row_divisor, typename std::tuple_element_t<A, args>::value_type...>(
         node.op, sig{}, out.data(), space, in, impure_op<Op>(), num_threads());
     return out;
   }
@@ -102,7 +151,7 @@ auto run_reduce(const N& node, const Tensors& tensors) {
   const operand in = operand_of_leaf(hana::at_c<0>(node.args), tensors);
   const shape out_shape = Op::result_shape(in.dims());
   tensor<typename N::value_type, typename N::extents_type> out(out_shape);
-  reduce_kernel<T>(
+  reduce_kernel<T, Leaf::extents_type::rank>(
       node.op, typename Op::template signature<T>{}, out.data(), out_shape, in, num_threads());
   return out;
 }

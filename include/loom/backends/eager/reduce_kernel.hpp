@@ -18,9 +18,9 @@ namespace loom::eager::detail {
 
 // Reduction `Op` of one tensor into `out` (of shape `out_shape`): its rows folded by the fold,
 // in the blocks and order a fused reduce step uses, rows over threads, with none of a
-// compiled model's machinery. `T` is the operand's dtype, `F` the one its signature folds it
-// in (argmax folds values and returns an index).
-template <class T, class Op, class R, class F>
+// compiled model's machinery. `T` is the operand's dtype and `Rank` its static rank, `F` the one
+// its signature folds it in (argmax folds values and returns an index).
+template <class T, std::size_t Rank, class Op, class R, class F>
 void reduce_kernel(
     const Op&, signature<R, F>, R* out, const shape& out_shape, const operand& in, int threads) {
   const shape& space = in.dims();
@@ -34,6 +34,12 @@ void reduce_kernel(
     if (!Op::reduces(d)) order[kept++] = d;
   for (std::size_t d = 0, n = kept; d < space.rank; ++d)
     if (Op::reduces(d)) order[n++] = d;
+  // Over trailing axes only, the walk is the operand's own order: its rows are contiguous.
+  constexpr bool trailing = [] {
+    for (std::size_t d = 0; d + 1 < Rank; ++d)
+      if (Op::reduces(d) && !Op::reduces(d + 1)) return false;
+    return true;
+  }();
   static constexpr std::array<std::size_t, 1> read{0};
   const auto nest =
       common::nest_over<1>(space, order, kept, read, [&](std::size_t) { return in.source(); });
@@ -55,9 +61,12 @@ void reduce_kernel(
           out,
           [&](const common::row_sources<1>& src, std::size_t, std::size_t k)
               LOOM_INLINE_LAMBDA -> block {
-                const auto* p =
-                    static_cast<const T*>(src.data[0]) + std::ptrdiff_t(k) * src.step[0];
-                return lanes::template convert<F>(lanes::load(p, src.step[0]));
+                const auto* p = static_cast<const T*>(src.data[0]);
+                if constexpr (trailing)
+                  return lanes::template convert<F>(lanes::load(p + k, 1));
+                else
+                  return lanes::template convert<F>(
+                      lanes::load(p + std::ptrdiff_t(k) * src.step[0], src.step[0]));
               },
           [&](const common::row_sources<1>& src, std::size_t, std::size_t k) LOOM_INLINE_LAMBDA {
             return static_cast<F>(
