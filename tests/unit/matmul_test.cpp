@@ -83,6 +83,9 @@ TEST_CASE("matmul with an inner extent of 0 gives zeros", "[matmul]") {
   const mat c = m(a, b);
   REQUIRE(c.shape() == loom_test::make_shape({3, 4}));
   for (float v : c) CHECK(v == 0.f);
+  const mat eager = loom::matmul(a, b);
+  REQUIRE(eager.shape() == loom_test::make_shape({3, 4}));
+  for (float v : eager) CHECK(v == 0.f);
 }
 
 TEST_CASE("batched matmul: equal batches, a shared matrix, and a batch of one", "[matmul]") {
@@ -107,6 +110,20 @@ TEST_CASE("batched matmul: equal batches, a shared matrix, and a batch of one", 
   LOOM_CHECK_REPORT(
       check_product(shared_lhs(lhs, b), 6, reader(lhs), reader(b), identity, "[5,6] x [4,6,3]"));
   CHECK(m(a, one).shape() == loom_test::make_shape({4, 5, 3}));
+  // Eager mode runs the same GEMM rows, batch by batch, over threads from 2^15 results.
+  LOOM_CHECK_REPORT(check_product(
+      loom::matmul(a, one), 6, reader(a), reader(one), identity, "[4,5,6] x [1,6,3] eager"));
+  LOOM_CHECK_REPORT(check_product(
+      loom::matmul(lhs, b), 6, reader(lhs), reader(b), identity, "[5,6] x [4,6,3] eager"));
+  cube big(8, 70, 33), big_rhs(8, 33, 65);
+  fill_uniform(big, 16, -1, 1);
+  fill_uniform(big_rhs, 17, -1, 1);
+  LOOM_CHECK_REPORT(check_product(loom::matmul(big, big_rhs),
+                                  33,
+                                  reader(big),
+                                  reader(big_rhs),
+                                  identity,
+                                  "[8,70,33] x [8,33,65] eager"));
 }
 
 TEST_CASE("transposed operands are read in place, not copied", "[matmul][views]") {
@@ -262,4 +279,6 @@ TEST_CASE("matmul shapes that do not multiply throw with both shapes", "[matmul]
       loom::compile([](auto a, auto b) { return loom::matmul(a, b); }, cube_input{}, cube_input{});
   cube x(2, 3, 4), y(3, 4, 2);
   REQUIRE_THROWS_WITH(batched(x, y), Contains("[2, 3, 4]") && Contains("[3, 4, 2]"));
+  REQUIRE_THROWS_WITH(loom::matmul(a, b), Contains("[3, 4]") && Contains("[5, 2]"));
+  REQUIRE_THROWS_WITH(loom::matmul(x, y), Contains("[2, 3, 4]") && Contains("[3, 4, 2]"));
 }

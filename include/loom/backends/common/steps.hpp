@@ -89,6 +89,26 @@ struct reduce_space {
         stash_data(stashes ? f.data[stash] : nullptr) {}
 };
 
+// One operand of a matmul, as a batch of matrices in memory.
+template <class T>
+struct matrix_operand {
+  const T* data;
+  std::ptrdiff_t batch_stride, row_stride, col_stride;
+  std::size_t batches;
+};
+
+// The operand of a matmul that lies at `data` with layout `l` (rank 2, or 3 for a batch).
+template <class T>
+matrix_operand<T> matrix_operand_of(const T* data, const layout& l) {
+  const std::size_t r = l.dims.rank;
+  const bool batched = r == 3 && l.dims.dims[0] != 1;
+  return {data + l.offset,
+          batched ? l.stride[0] : 0,
+          l.stride[r - 2],
+          l.stride[r - 1],
+          batched ? l.dims.dims[0] : 1};
+}
+
 // A matmul step: the product of two operands, each a contiguous matrix (or batch of them)
 // or, read in place, the transpose of one.
 template <class G, std::size_t Step>
@@ -100,12 +120,7 @@ struct matmul_space {
   static constexpr std::size_t rhs = node_t<G, node>::args[1];
   using T = typename node_t<G, node>::value_type;
 
-  // One operand, as a batch of matrices in memory.
-  struct operand {
-    const T* data;
-    std::ptrdiff_t batch_stride, row_stride, col_stride;
-    std::size_t batches;
-  };
+  using operand = matrix_operand<T>;
   operand a, b;
   std::size_t m, k, n;
   T* out;
@@ -113,14 +128,7 @@ struct matmul_space {
   static const shape& space(const call_frame<N>& f) { return f.shapes[node]; }
 
   static operand operand_of(const call_frame<N>& f, std::size_t i) {
-    const layout& l = f.layouts[i];
-    const std::size_t r = l.dims.rank;
-    const bool batched = r == 3 && l.dims.dims[0] != 1;
-    return {static_cast<const T*>(f.data[i]) + l.offset,
-            batched ? l.stride[0] : 0,
-            l.stride[r - 2],
-            l.stride[r - 1],
-            batched ? l.dims.dims[0] : 1};
+    return matrix_operand_of(static_cast<const T*>(f.data[i]), f.layouts[i]);
   }
 
   matmul_space(const call_frame<N>& f, std::size_t) : a(operand_of(f, lhs)), b(operand_of(f, rhs)) {

@@ -29,6 +29,46 @@ class gemm_on_this_thread {
 #endif
 };
 
+// Rows [first_row, last_row) of the product a * b (m x k times k x n, counted over all
+// batches) into the row-major `out`, through Eigen's GEMM on this thread. Plain operands are
+// row-major; one read in place as the transpose of a plain one (`LhsTransposed`,
+// `RhsTransposed`) is the same buffer read column-major.
+template <bool LhsTransposed, bool RhsTransposed, class T>
+void gemm_rows(const common::matrix_operand<T>& a,
+               const common::matrix_operand<T>& b,
+               std::size_t m,
+               std::size_t k,
+               std::size_t n,
+               T* out,
+               std::size_t first_row,
+               std::size_t last_row) {
+  using stride = Eigen::OuterStride<>;
+  constexpr int lhs_order = LhsTransposed ? Eigen::ColMajor : Eigen::RowMajor;
+  constexpr int rhs_order = RhsTransposed ? Eigen::ColMajor : Eigen::RowMajor;
+  using lhs_map =
+      Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, lhs_order>, 0, stride>;
+  using rhs_map =
+      Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, rhs_order>, 0, stride>;
+  using out_map = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+  [[maybe_unused]] gemm_on_this_thread single;  // empty without OpenMP
+  for (std::size_t r = first_row; r < last_row;) {
+    const std::size_t batch = r / m, row = r % m;
+    const std::size_t count = std::min(m - row, last_row - r);
+    const T* pa = a.data + std::ptrdiff_t(a.batches > 1 ? batch : 0) * a.batch_stride +
+                  std::ptrdiff_t(row) * a.row_stride;
+    const T* pb = b.data + std::ptrdiff_t(b.batches > 1 ? batch : 0) * b.batch_stride;
+    const auto rows = Eigen::Index(count), inner = Eigen::Index(k), cols = Eigen::Index(n);
+    const lhs_map A(pa, rows, inner, stride(LhsTransposed ? a.col_stride : a.row_stride));
+    const rhs_map B(pb, inner, cols, stride(RhsTransposed ? b.col_stride : b.row_stride));
+    out_map C(out + (batch * m + row) * n, rows, cols);
+    if (inner == 0)
+      C.setZero();
+    else
+      C.noalias() = A * B;
+    r += count;
+  }
+}
+
 // A matmul step: rows of the product through Eigen's GEMM, a block of rows at a time, so
 // that the group's epilogue reads each block while it is still in cache. An operand is a
 // contiguous matrix (batch) or, read in place, the transpose of one.
@@ -45,46 +85,10 @@ struct matmul_step : common::matmul_space<G, Step> {
   using base::out;
   using base::rhs;
   using typename base::plan;
-  using typename base::T;
 
   // Rows [first_row, last_row) of the product, counted over all batches.
   void rows(const G&, std::size_t first_row, std::size_t last_row, std::size_t) const {
-    [[maybe_unused]] gemm_on_this_thread single;  // empty without OpenMP
-    for (std::size_t r = first_row; r < last_row;) {
-      const std::size_t batch = r / m, row = r % m;
-      const std::size_t count = std::min(m - row, last_row - r);
-      multiply(batch, row, count);
-      r += count;
-    }
-  }
-
- private:
-  template <int Order>
-  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>;
-  using stride = Eigen::OuterStride<>;
-  template <int Order>
-  using const_map = Eigen::Map<const matrix<Order>, Eigen::Unaligned, stride>;
-
-  // Plain operands are row-major; the transpose of one is the same buffer read column-major.
-  static constexpr bool lhs_transposed = !plan::plain(lhs);
-  static constexpr bool rhs_transposed = !plan::plain(rhs);
-  static constexpr int lhs_order = lhs_transposed ? Eigen::ColMajor : Eigen::RowMajor;
-  static constexpr int rhs_order = rhs_transposed ? Eigen::ColMajor : Eigen::RowMajor;
-
-  void multiply(std::size_t batch, std::size_t row, std::size_t count) const {
-    const T* pa = a.data + std::ptrdiff_t(a.batches > 1 ? batch : 0) * a.batch_stride +
-                  std::ptrdiff_t(row) * a.row_stride;
-    const T* pb = b.data + std::ptrdiff_t(b.batches > 1 ? batch : 0) * b.batch_stride;
-    const auto sa = lhs_transposed ? a.col_stride : a.row_stride;
-    const auto sb = rhs_transposed ? b.col_stride : b.row_stride;
-    const auto rows = Eigen::Index(count), inner = Eigen::Index(k), cols = Eigen::Index(n);
-    const_map<lhs_order> A(pa, rows, inner, stride(sa));
-    const_map<rhs_order> B(pb, inner, cols, stride(sb));
-    Eigen::Map<matrix<Eigen::RowMajor>> C(out + (batch * m + row) * n, rows, cols);
-    if (inner == 0)
-      C.setZero();
-    else
-      C.noalias() = A * B;
+    gemm_rows<!plan::plain(lhs), !plan::plain(rhs)>(a, b, m, k, n, out, first_row, last_row);
   }
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <boost/hana/at.hpp>
 #include <boost/hana/length.hpp>
@@ -9,7 +10,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "loom/backends/common/steps.hpp"
 #include "loom/backends/cpu/compiled_model.hpp"
+#include "loom/backends/cpu/matmul_step.hpp"
 #include "loom/backends/cpu/threads.hpp"
 #include "loom/backends/eager/map_kernel.hpp"
 #include "loom/backends/eager/operand.hpp"
@@ -156,8 +159,48 @@ auto run_reduce(const N& node, const Tensors& tensors) {
   return out;
 }
 
-// Any other op (views, matmul, whole-tensor calls, hooks, barriers): its one-node graph,
-// compiled and run by the CPU backend.
+// A matmul of two of the call's tensors of its own dtype: the CPU backend's GEMM rows into a
+// new tensor, rows over threads as a matmul step alone.
+template <class N, class Tensors>
+auto run_matmul(const N& node, const Tensors& tensors) {
+  using Op = typename N::op_type;
+  using T = typename N::value_type;
+  const operand a = operand_of_leaf(hana::at_c<0>(node.args), tensors);
+  const operand b = operand_of_leaf(hana::at_c<1>(node.args), tensors);
+  const shape out_shape = Op::result_shape(a.dims(), b.dims());
+  tensor<T, typename N::extents_type> out(out_shape);
+  const std::size_t m = out_shape.dims[out_shape.rank - 2], n = out_shape.dims[out_shape.rank - 1];
+  const std::size_t k = a.dims().dims[a.dims().rank - 1];
+  const std::size_t rows = n == 0 ? 0 : out_shape.size() / n;
+  if (rows == 0) return out;
+  const auto lhs = common::matrix_operand_of(static_cast<const T*>(a.data), a.where);
+  const auto rhs = common::matrix_operand_of(static_cast<const T*>(b.data), b.where);
+  const int threads = num_threads();
+  const int used = threads > 1 && out_shape.size() >= cpu::parallel_threshold ? threads : 1;
+  const std::size_t chunk = (rows + used - 1) / used;
+  cpu::for_items((rows + chunk - 1) / chunk, used, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t item = begin; item < end; ++item)
+      cpu::gemm_rows<false, false>(
+          lhs, rhs, m, k, n, out.data(), item * chunk, std::min(rows, (item + 1) * chunk));
+  });
+  return out;
+}
+
+// Whether node N is a matmul whose operands have its dtype (run_matmul's case).
+template <class N>
+constexpr bool multiplies_own_dtype() {
+  if constexpr (op_kind<typename N::op_type>() == node_kind::matmul) {
+    using A = std::remove_cvref_t<decltype(hana::at_c<0>(std::declval<const N&>().args))>;
+    using B = std::remove_cvref_t<decltype(hana::at_c<1>(std::declval<const N&>().args))>;
+    return std::is_same_v<typename A::value_type, typename N::value_type> &&
+           std::is_same_v<typename B::value_type, typename N::value_type>;
+  } else {
+    return false;
+  }
+}
+
+// Any other op (views, a matmul that converts its operands, whole-tensor calls, hooks,
+// barriers): its one-node graph, compiled and run by the CPU backend.
 template <class N, class Tensors>
 auto run_model(const N& node, const Tensors& tensors) {
   auto g = flatten(node);
@@ -176,8 +219,8 @@ auto run_model(const N& node, const Tensors& tensors) {
 
 // Eager mode: `op` runs now on concrete tensors and its result is materialised in a new
 // tensor (from the buffer pool). Element-wise ops and reductions run one loop of the CPU
-// backend's (the same blocks, scalar and SIMD functions as a fused pass); any other op is its
-// one-node graph, compiled and run by the CPU backend.
+// backend's (the same blocks, scalar and SIMD functions as a fused pass) and a matmul its
+// GEMM; any other op is its one-node graph, compiled and run by the CPU backend.
 template <class Op, class... X>
 auto run(const Op& op, const X&... x) {
   constexpr auto index = detail::tensor_index<X...>();
@@ -191,6 +234,8 @@ auto run(const Op& op, const X&... x) {
     return detail::run_map(node, tensors);
   else if constexpr (kind == node_kind::reduction)
     return detail::run_reduce(node, tensors);
+  else if constexpr (detail::multiplies_own_dtype<decltype(node)>())
+    return detail::run_matmul(node, tensors);
   else
     return detail::run_model(node, tensors);
 }
