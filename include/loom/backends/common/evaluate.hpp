@@ -145,11 +145,9 @@ struct evaluate {
     const bool walks_in_order = step.kind == step_kind::map || step.split != plan::npos;
     const auto& n = plan::nodes[I];
     if (!walks_in_order || step.rank == 0 || n.rank == 0) return -1;
-    const std::size_t last = step.dims[step.rank - 1], own = n.dims[n.rank - 1];
-    if (last == dyn || last == 1 || own == dyn) return -1;
-    if (own == 1) return 0;
+    const int row_step = row_step_of_extents(step.dims[step.rank - 1], n.dims[n.rank - 1]);
     const bool contiguous = (plan::plain(I) || Reads::from_stash[I]) && !Reads::stores[I];
-    return own == last && contiguous ? 1 : -1;
+    return row_step == 1 && !contiguous ? -1 : row_step;
   }
 
   // Whether the static extents fix the step of every value the step loads. Then the

@@ -31,6 +31,18 @@ struct loop_nest {
   std::size_t inner() const { return rank == 0 ? 1 : dims[rank - 1]; }
 };
 
+// The step along a pass's rows of a value whose last static extent is `own`, in a pass whose
+// last static extent is `last`, where the static extents fix it: 0 for one value per row (an
+// extent of 1 where the pass's is larger), 1 for a row as long as the pass's (if the value is
+// contiguous), -1 where only the run-time layout tells. The fused evaluator and eager mode
+// both take it from here: a known step of 0 is what makes a division multiply by the inverse,
+// so both must agree on it to round alike.
+constexpr int row_step_of_extents(std::size_t last, std::size_t own) {
+  if (last == dyn || last == 1 || own == dyn) return -1;
+  if (own == 1) return 0;
+  return own == last ? 1 : -1;
+}
+
 // Where one value a nest reads lives: its layout (in its own axes, which broadcast into the
 // space's trailing ones), its buffer and the size of its elements.
 struct nest_source {

@@ -6,6 +6,7 @@
 
 #include "loom/backends/common/evaluate.hpp"
 #include "loom/backends/common/loop_nest.hpp"
+#include "loom/backends/common/reduce_order.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 // The steps of a plan as plain data, for one call: where each step reads and writes, and
@@ -66,25 +67,9 @@ struct reduce_space {
 
   static const shape& space(const call_frame<N>& f) { return f.shapes[operand]; }
 
-  static std::array<std::size_t, max_rank> kept_then_reduced(std::size_t rank) {
-    std::array<std::size_t, max_rank> order{};
-    std::size_t n = 0;
-    for (std::size_t d = 0; d < rank; ++d)
-      if (!op::reduces(d)) order[n++] = d;
-    for (std::size_t d = 0; d < rank; ++d)
-      if (op::reduces(d)) order[n++] = d;
-    return order;
-  }
-
-  static std::size_t kept_axes(std::size_t rank) {
-    std::size_t n = 0;
-    for (std::size_t d = 0; d < rank; ++d) n += !op::reduces(d);
-    return n;
-  }
-
   reduce_space(const call_frame<N>& f, std::size_t)
       : nest(make_loop_nest<G, Reads>(
-            f, space(f), kept_then_reduced(space(f).rank), kept_axes(space(f).rank))),
+            f, space(f), kept_then_reduced<op>(space(f).rank), kept_axes<op>(space(f).rank))),
         out(static_cast<unsigned char*>(f.data[node])),
         stash_data(stashes ? f.data[stash] : nullptr) {}
 };

@@ -93,7 +93,7 @@ struct group_runner : common::group_rows<G, Group, runners_reading<Reads>::templ
   // The threads a pass over `elements` elements uses: one below the threshold, and one for
   // a group with impure calls, whose order must stay that of eager mode.
   static int workers(std::size_t elements, int threads) {
-    return threads > 1 && elements >= parallel_threshold && !has_impure ? threads : 1;
+    return has_impure ? 1 : threads_for(elements, threads);
   }
 
   // Rows per work item: a softmax or layer norm row block that fits in the L1 cache; for a
@@ -146,11 +146,8 @@ struct group_runner : common::group_rows<G, Group, runners_reading<Reads>::templ
     if constexpr (plan::steps[S].kind == step_kind::map) {
       step.all(g, used);
     } else {
-      const std::size_t block = (rows + used - 1) / used;
-      for_items((rows + block - 1) / block, used, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t item = begin; item < end; ++item)
-          step.rows(g, item * block, std::min(rows, (item + 1) * block), per_row);
-      });
+      for_row_shares(
+          rows, used, [&](std::size_t r0, std::size_t r1) { step.rows(g, r0, r1, per_row); });
     }
   }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <exception>
@@ -65,6 +66,23 @@ void for_items(std::size_t count, int threads, Work&& work) {
   (void)threads;
 #endif
   work(std::size_t(0), count);
+}
+
+// The threads a pass over `elements` elements uses: all it may from the threshold on, else one.
+inline int threads_for(std::size_t elements, int threads) {
+  return threads > 1 && elements >= parallel_threshold ? threads : 1;
+}
+
+// Runs `work(first_row, last_row)` over rows [0, rows) in one equal share per thread: the
+// split of a reduction's or a GEMM's rows, fused or eager, so both fold the same rows together.
+template <class Work>
+void for_row_shares(std::size_t rows, int threads, Work&& work) {
+  if (rows == 0) return;
+  const std::size_t share = (rows + threads - 1) / threads;
+  for_items((rows + share - 1) / share, threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t item = begin; item < end; ++item)
+      work(item * share, std::min(rows, (item + 1) * share));
+  });
 }
 
 }  // namespace cpu

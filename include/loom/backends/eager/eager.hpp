@@ -65,35 +65,31 @@ operand operand_of_leaf(const Leaf& leaf, const Tensors& tensors) {
   }
 }
 
-// Whether a division's divisor is one value per row of the result, as the fused evaluator
-// decides it (evaluate::divides_by_row_value) from the static extents: then it multiplies by
-// the inverse, and eager mode does the same, so that both round alike.
-template <class Op, class R, class E, class X, class D>
-constexpr bool divides_by_row_value() {
-  if constexpr (std::is_same_v<Op, ops::div> && std::is_floating_point_v<R> &&
-                std::is_same_v<typename X::value_type, R> &&
-                std::is_same_v<typename D::value_type, R>) {
-    using own = typename D::extents_type;
-    if (E::rank == 0 || own::rank == 0) return false;
-    const std::size_t last = E::dims[E::rank - 1];
-    return last != dyn && last != 1 && own::dims[own::rank - 1] == 1;
+// Whether an op on operands `Args` (a tuple of leaves), with steps `steps` along the rows, is
+// a division by one value per row of the result, as the fused evaluator decides it
+// (evaluate::divides_by_row_value): then it multiplies by the inverse, and eager mode does
+// the same, so that both round alike.
+template <class Op, class R, class Args, std::size_t K>
+constexpr bool divides_by_row_value(const std::array<int, K>& steps) {
+  if constexpr (std::is_same_v<Op, ops::div> && K == 2) {
+    using X = std::tuple_element_t<0, Args>;
+    using D = std::tuple_element_t<1, Args>;
+    return std::is_floating_point_v<R> && std::is_same_v<typename X::value_type, R> &&
+           std::is_same_v<typename D::value_type, R> && D::extents_type::rank > 0 && steps[1] == 0;
   } else {
     return false;
   }
 }
 
-// An operand's step along the rows of an eager op's nest where the static extents fix it,
-// as the fused evaluator's static_step: 0 for one value per row (a rank-0 operand, or a last
-// extent of 1 where the output's is known and larger), 1 for a contiguous row (the only
-// operand with a rank, or the output's last extent), else -1.
+// An operand's step along the rows of an eager op's nest where the static extents fix it, by
+// the fused evaluator's rule (row_step_of_extents); a rank-0 operand is one value for all,
+// and the only operand with a rank is walked in order.
 template <class E, class Leaf>
 constexpr int static_step(std::size_t operands_with_rank) {
   using own = typename Leaf::extents_type;
   if (own::rank == 0) return 0;
   if (operands_with_rank == 1) return 1;
-  const std::size_t last = E::dims[E::rank - 1], mine = own::dims[own::rank - 1];
-  if (last == dyn || last == 1 || mine == dyn) return -1;
-  return mine == 1 ? 0 : mine == last ? 1 : -1;
+  return common::row_step_of_extents(E::dims[E::rank - 1], own::dims[own::rank - 1]);
 }
 
 template <class E, class... Leaf>
@@ -126,18 +122,9 @@ auto run_map(const N& node, const Tensors& tensors) {
     tensor<R, typename N::extents_type> out(space);
     using sig =
         typename Op::template signature<typename std::tuple_element_t<A, args>::value_type...>;
-    constexpr bool row_divisor = [] {
-      if constexpr (sizeof...(A) == 2)
-        return divides_by_row_value<Op,
-                                    R,
-                                    typename N::extents_type,
-                                    std::tuple_element_t<0, args>,
-                                    std::tuple_element_t<1, args>>();
-      else
-        return false;
-    }();
     constexpr auto steps =
         static_steps<typename N::extents_type, std::tuple_element_t<A, args>...>();
+    constexpr bool row_divisor = divides_by_row_value<Op, R, args>(steps);
     map_kernel<R, steps, row_divisor, typename std::tuple_element_t<A, args>::value_type...>(
         node.op, sig{}, out.data(), space, in, impure_op<Op>(), num_threads());
     return out;
@@ -172,17 +159,12 @@ auto run_matmul(const N& node, const Tensors& tensors) {
   const std::size_t m = out_shape.dims[out_shape.rank - 2], n = out_shape.dims[out_shape.rank - 1];
   const std::size_t k = a.dims().dims[a.dims().rank - 1];
   const std::size_t rows = n == 0 ? 0 : out_shape.size() / n;
-  if (rows == 0) return out;
   const auto lhs = common::matrix_operand_of(static_cast<const T*>(a.data), a.where);
   const auto rhs = common::matrix_operand_of(static_cast<const T*>(b.data), b.where);
-  const int threads = num_threads();
-  const int used = threads > 1 && out_shape.size() >= cpu::parallel_threshold ? threads : 1;
-  const std::size_t chunk = (rows + used - 1) / used;
-  cpu::for_items((rows + chunk - 1) / chunk, used, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t item = begin; item < end; ++item)
-      cpu::gemm_rows<false, false>(
-          lhs, rhs, m, k, n, out.data(), item * chunk, std::min(rows, (item + 1) * chunk));
-  });
+  cpu::for_row_shares(
+      rows, cpu::threads_for(out_shape.size(), num_threads()), [&](std::size_t r0, std::size_t r1) {
+        cpu::gemm_rows<false, false>(lhs, rhs, m, k, n, out.data(), r0, r1);
+      });
   return out;
 }
 

@@ -74,7 +74,7 @@ void map_kernel(const Op& op,
   }();
   const auto nest = common::nest_over<K>(
       space, common::identity_order(), 0, read, [&](std::size_t k) { return in[k].source(); });
-  const bool parallel = threads > 1 && space.size() >= cpu::parallel_threshold && !impure;
+  const int used = impure ? 1 : cpu::threads_for(space.size(), threads);
   auto value = [&]<class Lanes>(const common::row_sources<K>& src,
                                 std::size_t j) LOOM_INLINE_LAMBDA {
     if constexpr (RowDivisor)
@@ -85,7 +85,7 @@ void map_kernel(const Op& op,
       return map_at<Lanes, R, Steps, T...>(op, sig, src, j, std::index_sequence_for<T...>{});
   };
   using block = cpu::block_lanes<cpu::block_width>;
-  cpu::for_chunks(nest, parallel ? threads : 1, [&](std::size_t begin, std::size_t end) {
+  cpu::for_chunks(nest, used, [&](std::size_t begin, std::size_t end) {
     cpu::for_each_segment(
         nest,
         begin,
