@@ -6,7 +6,6 @@
 #include <boost/hana/index_if.hpp>
 #include <boost/hana/length.hpp>
 #include <boost/hana/optional.hpp>
-#include <boost/hana/pair.hpp>
 #include <boost/hana/tuple.hpp>
 #include <cstddef>
 #include <tuple>
@@ -154,6 +153,17 @@ constexpr auto find_or_append(Nodes nodes, Candidate candidate) {
   }
 }
 
+// The walk's state after a list of children or outputs: the state after the last of them, and
+// the indices of their nodes. A struct of its own, not a hana::pair: over hana::pair of these
+// states nvcc's host front end (cudafe++) took time that grew with the size of the traced
+// tree written out in full (a value used twice at each of d levels: 2^d), about 50 s of the
+// attention block's compile; here it grows with the number of distinct nodes, as in g++.
+template <class Last, std::size_t... Index>
+struct visited_list {
+  using indices = std::index_sequence<Index...>;
+  Last last;
+};
+
 template <bool Share, class Memo, class Nodes, class N>
 constexpr auto insert(Nodes nodes, const N& node);
 
@@ -161,7 +171,7 @@ constexpr auto insert(Nodes nodes, const N& node);
 template <bool Share, class Memo, std::size_t K, class Nodes, class Args, std::size_t... Index>
 constexpr auto insert_children(Nodes nodes, const Args& args, std::index_sequence<Index...>) {
   if constexpr (K == decltype(hana::length(args))::value) {
-    return hana::make_pair(visited<Nodes, Memo, 0>{nodes}, std::index_sequence<Index...>{});
+    return visited_list<visited<Nodes, Memo, 0>, Index...>{{nodes}};
   } else {
     auto r = insert<Share, Memo>(nodes, hana::at_c<K>(args));
     using R = decltype(r);
@@ -170,7 +180,7 @@ constexpr auto insert_children(Nodes nodes, const Args& args, std::index_sequenc
   }
 }
 
-template <class Op, class T, class E, class Nodes, class Memo, std::size_t... Index>
+template <class Op, class T, class E, std::size_t... Index>
 constexpr auto make_flat(const Op& op, std::index_sequence<Index...>) {
   return flat_node<Op, T, E, Index...>{op};
 }
@@ -189,10 +199,9 @@ constexpr auto insert(Nodes nodes, const N& node) {
   } else {
     using Op = typename node_parts<N>::op;
     auto children = insert_children<Share, Memo, 0>(nodes, node.args, std::index_sequence<>{});
-    using After = typename std::remove_cvref_t<decltype(hana::first(children))>::memo_type;
-    auto candidate = make_flat<Op, T, E, Nodes, After>(node.op, hana::second(children));
-    return find_or_append<N, After, merges_by_type_v<Share, N>>(hana::first(children).nodes,
-                                                                candidate);
+    using After = typename decltype(children.last)::memo_type;
+    auto candidate = make_flat<Op, T, E>(node.op, typename decltype(children)::indices{});
+    return find_or_append<N, After, merges_by_type_v<Share, N>>(children.last.nodes, candidate);
   }
 }
 
@@ -227,7 +236,7 @@ namespace detail {
 template <bool Share, std::size_t K, class Memo, class Nodes, class Outputs, std::size_t... Index>
 constexpr auto insert_outputs(Nodes nodes, const Outputs& outputs, std::index_sequence<Index...>) {
   if constexpr (K == decltype(hana::length(outputs))::value) {
-    return hana::make_pair(visited<Nodes, Memo, 0>{nodes}, std::index_sequence<Index...>{});
+    return visited_list<visited<Nodes, Memo, 0>, Index...>{{nodes}};
   } else {
     static_assert(traced<decltype(hana::at_c<K>(outputs))>,
                   "loom: a traced model must return traced values (or a tuple of them)");
@@ -263,16 +272,15 @@ constexpr auto walk(const Result& result) {
 template <copies Copies = copies::apart, class Result>
 constexpr auto flatten(const Result& result) {
   auto walked = detail::walk<Copies>(result);
-  return detail::make_graph<detail::is_tuple_v<Result>>(hana::first(walked).nodes,
-                                                        hana::second(walked));
+  return detail::make_graph<detail::is_tuple_v<Result>>(walked.last.nodes,
+                                                        typename decltype(walked)::indices{});
 }
 
 // Whether flatten<copies::shared>(result) merged two copies of a value built on run-time
 // state: only then may they disagree.
 template <class Result>
-inline constexpr bool merges_state_copies_v =
-    detail::merged_state_copies_v<typename std::remove_cvref_t<decltype(hana::first(
-        detail::walk<copies::shared>(std::declval<const Result&>())))>::memo_type>;
+inline constexpr bool merges_state_copies_v = detail::merged_state_copies_v<
+    typename decltype(detail::walk<copies::shared>(std::declval<const Result&>()).last)::memo_type>;
 
 template <class G, std::size_t I>
 using node_t = std::remove_cvref_t<decltype(hana::at_c<I>(std::declval<typename G::nodes_type>()))>;
