@@ -209,17 +209,25 @@ struct group_launcher {
           <<<grid_for(rows, rows_per_block), threads, 0, stream>>>(g, steps, per_row, rows);
       check_launch(Group);
     };
-    const bool block = longest > warp_row_limit;
+    // Where the static extents fix the group's rows at most warp_row_limit long, no row takes
+    // a block, and the two block variants are not generated (each is a kernel for ptxas to
+    // compile). A step launched alone whose own rows are longer (the run-time shapes did not
+    // split as planned) then gets a warp per row: correct, slower for such rows, and its sums
+    // are added in the warp's order, not the block's.
+    constexpr bool long_rows = regs::row_elements == 0 || regs::row_elements > warp_row_limit;
+    const bool block = long_rows && longest > warp_row_limit;
     if (packs && !block && keeps_rows<regs>(steps, per_row))
       launch.template operator()<pack, lanes_of_row, regs>();
-    else if (packs && block)
-      launch.template operator()<pack, block_rows, no_regs>();
-    else if (packs)
+    else if (packs && !block)
       launch.template operator()<pack, lanes_of_row, no_regs>();
-    else if (block)
-      launch.template operator()<1, block_rows, no_regs>();
-    else
+    else if (!block)
       launch.template operator()<1, lanes_of_row, no_regs>();
+    else if constexpr (long_rows) {
+      if (packs)
+        launch.template operator()<pack, block_rows, no_regs>();
+      else
+        launch.template operator()<1, block_rows, no_regs>();
+    }
   }
 };
 
