@@ -90,7 +90,7 @@ struct fold {
       for (int k = 1; k < N; ++k) r = combine::scalar(r, a[k]);
       return r;
     } else {
-      const Eigen::Array<T, N / 2, 1> half = block_lanes<N / 2>::template apply<T>(
+      const cpu::block<T, N / 2> half = block_lanes<N / 2>::template apply<T>(
           combine{}, a.template head<N / 2>(), a.template tail<N / 2>());
       return halves<N / 2>(half);
     }

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <Eigen/Core>
 #include <cstddef>
 #include <type_traits>
-#include <unsupported/Eigen/SpecialFunctions>
 
+#include "loom/backends/cpu/block.hpp"
 #include "loom/backends/cpu/packets.hpp"
 
 namespace loom::cpu {
@@ -22,20 +21,20 @@ concept simd_without_kit = requires(const A&... a) {
   Op::simd(a...);
 };
 
-// How the fused loop holds values: a block of W elements per node in fixed-size Eigen arrays
-// (registers, through Eigen's vectorised packet math), or one element at a time for the
-// end of a row. The evaluator is written once against this interface.
+// How the fused loop holds values: a block of W elements per node (cpu::block, on Eigen's
+// vectorised packet math), or one element at a time for the end of a row. The evaluator is
+// written once against this interface.
 template <int W>
 struct block_lanes {
   static constexpr std::size_t width = W;
   template <class T>
-  using value = Eigen::Array<T, W, 1>;
+  using value = block<T, W>;
 
   // `step` is the distance between consecutive elements: 1 for a dense row, 0 for a value
   // broadcast along the row, anything else for a strided view (a gather).
   template <class T>
   static value<T> load(const T* p, std::ptrdiff_t step) {
-    if (step == 1) return Eigen::Map<const value<T>>(p);
+    if (step == 1) return value<T>::load(p);
     if (step == 0) return value<T>::Constant(*p);
     value<T> v;
     for (int k = 0; k < W; ++k) v[k] = p[k * step];
@@ -47,7 +46,7 @@ struct block_lanes {
   }
   template <class T>
   static void store(T* p, const value<T>& v) {
-    Eigen::Map<value<T>>{p} = v;
+    v.store(p);
   }
 
   template <class To, class V>

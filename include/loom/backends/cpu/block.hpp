@@ -1,0 +1,205 @@
+#pragma once
+
+#include <Eigen/Core>
+#include <type_traits>
+#include <unsupported/Eigen/SpecialFunctions>
+
+namespace loom::cpu {
+
+// W elements of one node in the fused loop: an aligned array whose operations each run one of
+// Eigen's functors (scalar_sum_op, scalar_exp_op, ...) over it, a packet at a time where the
+// functor has a packet form, else lane by lane through its scalar form, as Eigen's own arrays
+// evaluate them. The member names are those of Eigen's arrays, which ops' SIMD forms call.
+//
+// Why not Eigen::Array<T, W, 1>: its expression templates instantiate evaluators, assignment
+// kernels and unrollers per expression type (about 1500 of the 2500 functions of an eager
+// softmax at -O0); with this type a softmax file compiles about 13 % faster (docs/benchmarks.md,
+// W8). Here each operation is one loop, evaluated at once into a new block; the compiler keeps
+// the blocks of a step in registers or on the stack as it did Eigen's.
+template <class T, int W>
+struct block {
+  using Scalar = T;
+  using PlainObject = block;
+
+  // Aligned as Eigen aligns its packets, so that whole packets load and store aligned.
+  alignas(Eigen::internal::packet_traits<T>::size * sizeof(T)) T lane[W];
+
+  // Whole packets where T has them: a block written in narrower pieces than the packets
+  // that read it back (GCC vectorises plain loops 256 bits wide on AVX-512 machines) makes
+  // each read wait for the stores to drain instead of forwarding them.
+  static block Constant(T x) {
+    block r;
+    if constexpr (packets)
+      for (int k = 0; k < W; k += packet_size)
+        Eigen::internal::pstore(r.lane + k, Eigen::internal::pset1<packet>(x));
+    else
+      for (int k = 0; k < W; ++k) r.lane[k] = x;
+    return r;
+  }
+  // W consecutive elements from `p`, which need not be aligned.
+  static block load(const T* p) {
+    block r;
+    if constexpr (packets)
+      for (int k = 0; k < W; k += packet_size)
+        Eigen::internal::pstore(r.lane + k, Eigen::internal::ploadu<packet>(p + k));
+    else
+      for (int k = 0; k < W; ++k) r.lane[k] = p[k];
+    return r;
+  }
+  void store(T* p) const {
+    if constexpr (packets)
+      for (int k = 0; k < W; k += packet_size)
+        Eigen::internal::pstoreu(p + k, Eigen::internal::pload<packet>(lane + k));
+    else
+      for (int k = 0; k < W; ++k) p[k] = lane[k];
+  }
+
+  T* data() { return lane; }
+  const T* data() const { return lane; }
+  T& operator[](int k) { return lane[k]; }
+  T operator[](int k) const { return lane[k]; }
+
+  // f on each lane: f.packetOp per packet where Eigen's traits say f has one, else f(x).
+  template <class F>
+  block unaryExpr(F f) const {
+    block r;
+    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess)
+      for (int k = 0; k < W; k += packet_size)
+        Eigen::internal::pstore(r.lane + k, f.packetOp(Eigen::internal::pload<packet>(lane + k)));
+    else
+      for (int k = 0; k < W; ++k) r.lane[k] = f(lane[k]);
+    return r;
+  }
+  template <class F>
+  block binaryExpr(const block& b, F f) const {
+    block r;
+    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess)
+      for (int k = 0; k < W; k += packet_size)
+        Eigen::internal::pstore(r.lane + k,
+                                f.packetOp(Eigen::internal::pload<packet>(lane + k),
+                                           Eigen::internal::pload<packet>(b.lane + k)));
+    else
+      for (int k = 0; k < W; ++k) r.lane[k] = f(lane[k], b.lane[k]);
+    return r;
+  }
+
+  // static_cast per lane: what Eigen's vectorised casts compute too (the casts whose
+  // instruction differs, floating point to i32 out of range, never come here: ops::cast).
+  template <class U>
+  block<U, W> cast() const {
+    block<U, W> r;
+    for (int k = 0; k < W; ++k) r.lane[k] = static_cast<U>(lane[k]);
+    return r;
+  }
+  // Where this block holds, a's lane, else b's (a block of bool).
+  template <class U>
+  block<U, W> select(const block<U, W>& a, const block<U, W>& b) const {
+    block<U, W> r;
+    for (int k = 0; k < W; ++k) r.lane[k] = lane[k] ? a.lane[k] : b.lane[k];
+    return r;
+  }
+
+  template <int N>
+  block<T, N> head() const {
+    block<T, N> r;
+    for (int k = 0; k < N; ++k) r.lane[k] = lane[k];
+    return r;
+  }
+  template <int N>
+  block<T, N> tail() const {
+    block<T, N> r;
+    for (int k = 0; k < N; ++k) r.lane[k] = lane[W - N + k];
+    return r;
+  }
+
+  block abs() const { return unaryExpr(Eigen::internal::scalar_abs_op<T>{}); }
+  block square() const { return unaryExpr(Eigen::internal::scalar_square_op<T>{}); }
+  block exp() const { return unaryExpr(Eigen::internal::scalar_exp_op<T>{}); }
+  block log() const { return unaryExpr(Eigen::internal::scalar_log_op<T>{}); }
+  block sqrt() const { return unaryExpr(Eigen::internal::scalar_sqrt_op<T>{}); }
+  block rsqrt() const { return unaryExpr(Eigen::internal::scalar_rsqrt_op<T>{}); }
+  block sin() const { return unaryExpr(Eigen::internal::scalar_sin_op<T>{}); }
+  block cos() const { return unaryExpr(Eigen::internal::scalar_cos_op<T>{}); }
+  block tanh() const { return unaryExpr(Eigen::internal::scalar_tanh_op<T>{}); }
+  block erf() const { return unaryExpr(Eigen::internal::scalar_erf_op<T>{}); }
+  // max(lane, x), Eigen's: the lane where either is NaN.
+  block max(T x) const { return binaryExpr(Constant(x), Eigen::internal::scalar_max_op<T, T>{}); }
+
+  T sum() const { return fold(Eigen::internal::scalar_sum_op<T, T>{}); }
+  T prod() const { return fold(Eigen::internal::scalar_product_op<T, T>{}); }
+  T minCoeff() const { return fold(Eigen::internal::scalar_min_op<T, T>{}); }
+  T maxCoeff() const { return fold(Eigen::internal::scalar_max_op<T, T>{}); }
+
+  friend block operator+(const block& a, const block& b) {
+    return a.binaryExpr(b, Eigen::internal::scalar_sum_op<T, T>{});
+  }
+  friend block operator-(const block& a, const block& b) {
+    return a.binaryExpr(b, Eigen::internal::scalar_difference_op<T, T>{});
+  }
+  friend block operator*(const block& a, const block& b) {
+    return a.binaryExpr(b, Eigen::internal::scalar_product_op<T, T>{});
+  }
+  friend block operator/(const block& a, const block& b) {
+    return a.binaryExpr(b, Eigen::internal::scalar_quotient_op<T, T>{});
+  }
+  friend block operator-(const block& a) {
+    return a.unaryExpr(Eigen::internal::scalar_opposite_op<T>{});
+  }
+  // With one scalar operand: the scalar in every lane, as Eigen's arrays broadcast it.
+  friend block operator+(T a, const block& b) { return Constant(a) + b; }
+  friend block operator*(T a, const block& b) { return Constant(a) * b; }
+  friend block operator*(const block& a, T b) { return a * Constant(b); }
+  friend block operator/(T a, const block& b) { return Constant(a) / b; }
+
+  friend block<bool, W> operator<(const block& a, const block& b) {
+    return compare(a, b, [](T x, T y) { return x < y; });
+  }
+  friend block<bool, W> operator<=(const block& a, const block& b) {
+    return compare(a, b, [](T x, T y) { return x <= y; });
+  }
+  friend block<bool, W> operator>(const block& a, const block& b) {
+    return compare(a, b, [](T x, T y) { return x > y; });
+  }
+  friend block<bool, W> operator>=(const block& a, const block& b) {
+    return compare(a, b, [](T x, T y) { return x >= y; });
+  }
+  friend block<bool, W> operator==(const block& a, const block& b) {
+    return compare(a, b, [](T x, T y) { return x == y; });
+  }
+  friend block<bool, W> operator!=(const block& a, const block& b) {
+    return compare(a, b, [](T x, T y) { return x != y; });
+  }
+
+ private:
+  using packet = typename Eigen::internal::packet_traits<T>::type;
+  static constexpr int packet_size = Eigen::internal::packet_traits<T>::size;
+  static constexpr bool packets =
+      Eigen::internal::packet_traits<T>::Vectorizable && packet_size > 1 && W % packet_size == 0;
+
+  template <class Less>
+  static block<bool, W> compare(const block& a, const block& b, Less less) {
+    block<bool, W> r;
+    for (int k = 0; k < W; ++k) r.lane[k] = less(a.lane[k], b.lane[k]);
+    return r;
+  }
+
+  // All lanes folded by f: packets combined in halves, then the last packet by f.predux (as
+  // Eigen's vectorised redux ends); lane by lane where f has no packet form.
+  template <class F>
+  T fold(F f) const {
+    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess) {
+      constexpr int count = W / packet_size;
+      packet p[count];
+      for (int k = 0; k < count; ++k) p[k] = Eigen::internal::pload<packet>(lane + k * packet_size);
+      for (int n = count; n > 1; n = (n + 1) / 2)
+        for (int k = 0; k < n / 2; ++k) p[k] = f.packetOp(p[k], p[k + (n + 1) / 2]);
+      return f.predux(p[0]);
+    } else {
+      T r = lane[0];
+      for (int k = 1; k < W; ++k) r = f(r, lane[k]);
+      return r;
+    }
+  }
+};
+
+}  // namespace loom::cpu
