@@ -233,19 +233,10 @@ constexpr auto as_hana_tuple(const R& result) {
 
 namespace detail {
 
-template <bool Share, std::size_t K, class Memo, class Nodes, class Outputs, std::size_t... Index>
-constexpr auto insert_outputs(Nodes nodes, const Outputs& outputs, std::index_sequence<Index...>) {
-  if constexpr (K == decltype(hana::length(outputs))::value) {
-    return visited_list<visited<Nodes, Memo, 0>, Index...>{{nodes}};
-  } else {
-    static_assert(traced<decltype(hana::at_c<K>(outputs))>,
-                  "loom: a traced model must return traced values (or a tuple of them)");
-    auto r = insert<Share, Memo>(nodes, hana::at_c<K>(outputs));
-    using R = decltype(r);
-    return insert_outputs<Share, K + 1, typename R::memo_type>(
-        r.nodes, outputs, std::index_sequence<Index..., R::index>{});
-  }
-}
+template <class Outputs>
+inline constexpr bool all_traced = false;
+template <class... T>
+inline constexpr bool all_traced<hana::tuple<T...>> = (traced<T> && ...);
 
 template <bool ReturnsTuple, class Nodes, std::size_t... Outputs>
 constexpr auto make_graph(Nodes nodes, std::index_sequence<Outputs...>) {
@@ -262,8 +253,12 @@ enum class copies { apart, shared };
 namespace detail {
 template <copies Copies, class Result>
 constexpr auto walk(const Result& result) {
-  return insert_outputs<Copies == copies::shared, 0, memo<>>(
-      hana::tuple<>{}, as_hana_tuple(result), std::index_sequence<>{});
+  const auto outputs = as_hana_tuple(result);
+  static_assert(all_traced<std::remove_const_t<decltype(outputs)>>,
+                "loom: a traced model must return traced values (or a tuple of them)");
+  // The outputs are inserted as a node's children are, their indices collected in order.
+  return insert_children<Copies == copies::shared, memo<>, 0>(
+      hana::tuple<>{}, outputs, std::index_sequence<>{});
 }
 }  // namespace detail
 
