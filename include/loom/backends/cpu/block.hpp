@@ -1,6 +1,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <cstring>
 #include <type_traits>
 #include <unsupported/Eigen/SpecialFunctions>
 
@@ -24,27 +25,49 @@ struct block {
   // Aligned as Eigen aligns its packets, so that whole packets load and store aligned.
   alignas(Eigen::internal::packet_traits<T>::size * sizeof(T)) T lane[W];
 
-  // Whole packets where T has them: a block written in narrower pieces than the packets
-  // that read it back (GCC vectorises plain loops 256 bits wide on AVX-512 machines) makes
+  // Every write of a block is whole packets, or a loop vectorised with packets' width
+  // (from_lanes): a block written in narrower pieces than the packets that read it back makes
   // each read wait for the stores to drain instead of forwarding them.
   static block Constant(T x) {
-    block r;
-    if constexpr (packets)
+    if constexpr (packets) {
+      block r;
       for (int k = 0; k < W; k += packet_size)
         Eigen::internal::pstore(r.lane + k, Eigen::internal::pset1<packet>(x));
-    else
-      for (int k = 0; k < W; ++k) r.lane[k] = x;
+      return r;
+    } else {
+      return from_lanes([x](int) { return x; });
+    }
+  }
+  // Lane k is f(k). Where T has packets, each packet's lanes are built in a vector register
+  // (GCC's and Clang's vector extension) and stored whole: a plain loop is vectorised as the
+  // compiler prefers, 256 bits wide on AVX-512 machines, so the packets reading it back would
+  // wait (W3's opaque call ran at 0.4 of the hand loop). Unlike an `omp simd` loop, an
+  // exception from f still reaches the caller.
+  template <class F>
+  static block from_lanes(F f) {
+    block r;
+    if constexpr (packets && !std::is_same_v<T, bool>) {
+      typedef T vector __attribute__((vector_size(packet_size * sizeof(T))));
+      for (int k = 0; k < W; k += packet_size) {
+        vector v{};
+        for (int j = 0; j < packet_size; ++j) v[j] = f(k + j);
+        std::memcpy(r.lane + k, &v, sizeof v);
+      }
+    } else {
+      for (int k = 0; k < W; ++k) r.lane[k] = f(k);
+    }
     return r;
   }
   // W consecutive elements from `p`, which need not be aligned.
   static block load(const T* p) {
-    block r;
-    if constexpr (packets)
+    if constexpr (packets) {
+      block r;
       for (int k = 0; k < W; k += packet_size)
         Eigen::internal::pstore(r.lane + k, Eigen::internal::ploadu<packet>(p + k));
-    else
-      for (int k = 0; k < W; ++k) r.lane[k] = p[k];
-    return r;
+      return r;
+    } else {
+      return from_lanes([p](int k) { return p[k]; });
+    }
   }
   void store(T* p) const {
     if constexpr (packets)
@@ -62,54 +85,48 @@ struct block {
   // f on each lane: f.packetOp per packet where Eigen's traits say f has one, else f(x).
   template <class F>
   block unaryExpr(F f) const {
-    block r;
-    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess)
+    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess) {
+      block r;
       for (int k = 0; k < W; k += packet_size)
         Eigen::internal::pstore(r.lane + k, f.packetOp(Eigen::internal::pload<packet>(lane + k)));
-    else
-      for (int k = 0; k < W; ++k) r.lane[k] = f(lane[k]);
-    return r;
+      return r;
+    } else {
+      return from_lanes([&](int k) { return f(lane[k]); });
+    }
   }
   template <class F>
   block binaryExpr(const block& b, F f) const {
-    block r;
-    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess)
+    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess) {
+      block r;
       for (int k = 0; k < W; k += packet_size)
         Eigen::internal::pstore(r.lane + k,
                                 f.packetOp(Eigen::internal::pload<packet>(lane + k),
                                            Eigen::internal::pload<packet>(b.lane + k)));
-    else
-      for (int k = 0; k < W; ++k) r.lane[k] = f(lane[k], b.lane[k]);
-    return r;
+      return r;
+    } else {
+      return from_lanes([&](int k) { return f(lane[k], b.lane[k]); });
+    }
   }
 
   // static_cast per lane: what Eigen's vectorised casts compute too (the casts whose
   // instruction differs, floating point to i32 out of range, never come here: ops::cast).
   template <class U>
   block<U, W> cast() const {
-    block<U, W> r;
-    for (int k = 0; k < W; ++k) r.lane[k] = static_cast<U>(lane[k]);
-    return r;
+    return block<U, W>::from_lanes([&](int k) { return static_cast<U>(lane[k]); });
   }
   // Where this block holds, a's lane, else b's (a block of bool).
   template <class U>
   block<U, W> select(const block<U, W>& a, const block<U, W>& b) const {
-    block<U, W> r;
-    for (int k = 0; k < W; ++k) r.lane[k] = lane[k] ? a.lane[k] : b.lane[k];
-    return r;
+    return block<U, W>::from_lanes([&](int k) { return lane[k] ? a.lane[k] : b.lane[k]; });
   }
 
   template <int N>
   block<T, N> head() const {
-    block<T, N> r;
-    for (int k = 0; k < N; ++k) r.lane[k] = lane[k];
-    return r;
+    return block<T, N>::from_lanes([&](int k) { return lane[k]; });
   }
   template <int N>
   block<T, N> tail() const {
-    block<T, N> r;
-    for (int k = 0; k < N; ++k) r.lane[k] = lane[W - N + k];
-    return r;
+    return block<T, N>::from_lanes([&](int k) { return lane[W - N + k]; });
   }
 
   block abs() const { return unaryExpr(Eigen::internal::scalar_abs_op<T>{}); }
@@ -178,9 +195,7 @@ struct block {
 
   template <class Less>
   static block<bool, W> compare(const block& a, const block& b, Less less) {
-    block<bool, W> r;
-    for (int k = 0; k < W; ++k) r.lane[k] = less(a.lane[k], b.lane[k]);
-    return r;
+    return block<bool, W>::from_lanes([&](int k) { return less(a.lane[k], b.lane[k]); });
   }
 
   // All lanes folded by f: packets combined in halves, then the last packet by f.predux (as

@@ -36,9 +36,7 @@ struct block_lanes {
   static value<T> load(const T* p, std::ptrdiff_t step) {
     if (step == 1) return value<T>::load(p);
     if (step == 0) return value<T>::Constant(*p);
-    value<T> v;
-    for (int k = 0; k < W; ++k) v[k] = p[k * step];
-    return v;
+    return value<T>::from_lanes([&](int k) { return p[k * step]; });
   }
   template <class T>
   static value<T> splat(T x) {
@@ -73,10 +71,7 @@ struct block_lanes {
 
   template <class R, class Op, class... T>
   static value<R> per_lane(const Op& op, const value<T>&... a) {
-    value<R> r;
-    R* out = r.data();
-    for (int k = 0; k < W; ++k) out[k] = op.scalar(a.data()[k]...);
-    return r;
+    return value<R>::from_lanes([&](int k) { return op.scalar(a.lane[k]...); });
   }
 };
 
