@@ -14,7 +14,7 @@ namespace loom::cpu {
 //
 // Why not Eigen::Array<T, W, 1>: its expression templates instantiate evaluators, assignment
 // kernels and unrollers per expression type (about 1500 of the 2500 functions of an eager
-// softmax at -O0); with this type a softmax file compiles about 13 % faster (docs/benchmarks.md,
+// softmax at -O0); with this type W4's softmax file compiles 15-18 % faster (docs/benchmarks.md,
 // W8). Here each operation is one loop, evaluated at once into a new block; the compiler keeps
 // the blocks of a step in registers or on the stack as it did Eigen's.
 template <class T, int W>
@@ -25,9 +25,9 @@ struct block {
   // Aligned as Eigen aligns its packets, so that whole packets load and store aligned.
   alignas(Eigen::internal::packet_traits<T>::size * sizeof(T)) T lane[W];
 
-  // Every write of a block is whole packets, or a loop vectorised with packets' width
-  // (from_lanes): a block written in narrower pieces than the packets that read it back makes
-  // each read wait for the stores to drain instead of forwarding them.
+  // Every write of a block stores whole packets (pset1 here, from_lanes below): a block
+  // written in narrower pieces than the packets that read it back makes each read wait for
+  // the stores to drain instead of forwarding them.
   static block Constant(T x) {
     if constexpr (packets) {
       block r;
