@@ -144,8 +144,16 @@ struct block {
 
   T sum() const { return fold(Eigen::internal::scalar_sum_op<T, T>{}); }
   T prod() const { return fold(Eigen::internal::scalar_product_op<T, T>{}); }
-  T minCoeff() const { return fold(Eigen::internal::scalar_min_op<T, T>{}); }
-  T maxCoeff() const { return fold(Eigen::internal::scalar_max_op<T, T>{}); }
+  // The least and the greatest lane that is a number: NaN lanes are skipped, so that a NaN
+  // cannot hide an infinity or a zero from an op's range check (ops::vectorised_in_range);
+  // with Eigen's default, a max that meets a NaN keeps whichever operand the instruction
+  // returns. All lanes NaN gives NaN.
+  T minCoeff() const {
+    return fold(Eigen::internal::scalar_min_op<T, T, Eigen::PropagateNumbers>{});
+  }
+  T maxCoeff() const {
+    return fold(Eigen::internal::scalar_max_op<T, T, Eigen::PropagateNumbers>{});
+  }
 
   friend block operator+(const block& a, const block& b) {
     return a.binaryExpr(b, Eigen::internal::scalar_sum_op<T, T>{});

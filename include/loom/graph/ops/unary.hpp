@@ -16,7 +16,8 @@ namespace loom::ops {
 // AVX-512 they flush subnormals, get sqrt(inf) and sqrt(-0) wrong, and f64 exp stops at
 // 5.6e-309 instead of reaching 0). A block whose smallest or largest value leaves that range is
 // computed lane by lane with the C library instead; two vectorised reductions decide, so
-// ordinary data keeps the fast path.
+// ordinary data keeps the fast path. The block's minCoeff and maxCoeff skip NaN lanes (a NaN
+// stays NaN on either path), so that a NaN cannot hide an infinity beside it.
 template <class Op, class A, class Fast, class InRange>
 auto vectorised_in_range(const A& a, Fast fast, InRange in_range) {
   using T = typename A::Scalar;
