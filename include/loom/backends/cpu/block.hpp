@@ -2,6 +2,7 @@
 
 #include <Eigen/Core>
 #include <cstring>
+#include <functional>
 #include <type_traits>
 #include <unsupported/Eigen/SpecialFunctions>
 
@@ -29,14 +30,10 @@ struct block {
   // written in narrower pieces than the packets that read it back makes each read wait for
   // the stores to drain instead of forwarding them.
   static block Constant(T x) {
-    if constexpr (packets) {
-      block r;
-      for (int k = 0; k < W; k += packet_size)
-        Eigen::internal::pstore(r.lane + k, Eigen::internal::pset1<packet>(x));
-      return r;
-    } else {
+    if constexpr (packets)
+      return from_packets([x](int) { return Eigen::internal::pset1<packet>(x); });
+    else
       return from_lanes([x](int) { return x; });
-    }
   }
   // Lane k is f(k). Where T has packets, each packet's lanes are built in a vector register
   // (GCC's and Clang's vector extension) and stored whole: a plain loop is vectorised as the
@@ -60,19 +57,14 @@ struct block {
   }
   // W consecutive elements from `p`, which need not be aligned.
   static block load(const T* p) {
-    if constexpr (packets) {
-      block r;
-      for (int k = 0; k < W; k += packet_size)
-        Eigen::internal::pstore(r.lane + k, Eigen::internal::ploadu<packet>(p + k));
-      return r;
-    } else {
+    if constexpr (packets)
+      return from_packets([p](int k) { return Eigen::internal::ploadu<packet>(p + k); });
+    else
       return from_lanes([p](int k) { return p[k]; });
-    }
   }
   void store(T* p) const {
     if constexpr (packets)
-      for (int k = 0; k < W; k += packet_size)
-        Eigen::internal::pstoreu(p + k, Eigen::internal::pload<packet>(lane + k));
+      for (int k = 0; k < W; k += packet_size) Eigen::internal::pstoreu(p + k, packet_at(k));
     else
       for (int k = 0; k < W; ++k) p[k] = lane[k];
   }
@@ -85,27 +77,17 @@ struct block {
   // f on each lane: f.packetOp per packet where Eigen's traits say f has one, else f(x).
   template <class F>
   block unaryExpr(F f) const {
-    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess) {
-      block r;
-      for (int k = 0; k < W; k += packet_size)
-        Eigen::internal::pstore(r.lane + k, f.packetOp(Eigen::internal::pload<packet>(lane + k)));
-      return r;
-    } else {
+    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess)
+      return from_packets([&](int k) { return f.packetOp(packet_at(k)); });
+    else
       return from_lanes([&](int k) { return f(lane[k]); });
-    }
   }
   template <class F>
   block binaryExpr(const block& b, F f) const {
-    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess) {
-      block r;
-      for (int k = 0; k < W; k += packet_size)
-        Eigen::internal::pstore(r.lane + k,
-                                f.packetOp(Eigen::internal::pload<packet>(lane + k),
-                                           Eigen::internal::pload<packet>(b.lane + k)));
-      return r;
-    } else {
+    if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess)
+      return from_packets([&](int k) { return f.packetOp(packet_at(k), b.packet_at(k)); });
+    else
       return from_lanes([&](int k) { return f(lane[k], b.lane[k]); });
-    }
   }
 
   // static_cast per lane: what Eigen's vectorised casts compute too (the casts whose
@@ -122,11 +104,11 @@ struct block {
 
   template <int N>
   block<T, N> head() const {
-    return block<T, N>::from_lanes([&](int k) { return lane[k]; });
+    return block<T, N>::load(lane);
   }
   template <int N>
   block<T, N> tail() const {
-    return block<T, N>::from_lanes([&](int k) { return lane[W - N + k]; });
+    return block<T, N>::load(lane + (W - N));
   }
 
   block abs() const { return unaryExpr(Eigen::internal::scalar_abs_op<T>{}); }
@@ -177,22 +159,22 @@ struct block {
   friend block operator/(T a, const block& b) { return Constant(a) / b; }
 
   friend block<bool, W> operator<(const block& a, const block& b) {
-    return compare(a, b, [](T x, T y) { return x < y; });
+    return compare(a, b, std::less<T>{});
   }
   friend block<bool, W> operator<=(const block& a, const block& b) {
-    return compare(a, b, [](T x, T y) { return x <= y; });
+    return compare(a, b, std::less_equal<T>{});
   }
   friend block<bool, W> operator>(const block& a, const block& b) {
-    return compare(a, b, [](T x, T y) { return x > y; });
+    return compare(a, b, std::greater<T>{});
   }
   friend block<bool, W> operator>=(const block& a, const block& b) {
-    return compare(a, b, [](T x, T y) { return x >= y; });
+    return compare(a, b, std::greater_equal<T>{});
   }
   friend block<bool, W> operator==(const block& a, const block& b) {
-    return compare(a, b, [](T x, T y) { return x == y; });
+    return compare(a, b, std::equal_to<T>{});
   }
   friend block<bool, W> operator!=(const block& a, const block& b) {
-    return compare(a, b, [](T x, T y) { return x != y; });
+    return compare(a, b, std::not_equal_to<T>{});
   }
 
  private:
@@ -201,9 +183,19 @@ struct block {
   static constexpr bool packets =
       Eigen::internal::packet_traits<T>::Vectorizable && packet_size > 1 && W % packet_size == 0;
 
-  template <class Less>
-  static block<bool, W> compare(const block& a, const block& b, Less less) {
-    return block<bool, W>::from_lanes([&](int k) { return less(a.lane[k], b.lane[k]); });
+  // The block whose packet at lane k (k a multiple of packet_size) is g(k): every packet
+  // written whole.
+  template <class G>
+  static block from_packets(G g) {
+    block r;
+    for (int k = 0; k < W; k += packet_size) Eigen::internal::pstore(r.lane + k, g(k));
+    return r;
+  }
+  packet packet_at(int k) const { return Eigen::internal::pload<packet>(lane + k); }
+
+  template <class Compare>
+  static block<bool, W> compare(const block& a, const block& b, Compare test) {
+    return block<bool, W>::from_lanes([&](int k) { return test(a.lane[k], b.lane[k]); });
   }
 
   // All lanes folded by f: packets combined in halves, then the last packet by f.predux (as
@@ -213,7 +205,7 @@ struct block {
     if constexpr (packets && Eigen::internal::functor_traits<F>::PacketAccess) {
       constexpr int count = W / packet_size;
       packet p[count];
-      for (int k = 0; k < count; ++k) p[k] = Eigen::internal::pload<packet>(lane + k * packet_size);
+      for (int k = 0; k < count; ++k) p[k] = packet_at(k * packet_size);
       for (int n = count; n > 1; n = (n + 1) / 2)
         for (int k = 0; k < n / 2; ++k) p[k] = f.packetOp(p[k], p[k + (n + 1) / 2]);
       return f.predux(p[0]);
