@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Copies the header-only dependencies loom needs (Eigen 3.4, the part of Boost
-# that Boost.Hana uses, Catch2 v2) from this Debian 12 machine into a small,
+# that Boost.Hana uses, Catch2 v2, DLPack's header) from this Debian 12 machine into a small,
 # relocatable CMake prefix, so that a machine without them (the GPU machine)
 # can configure loom with
 #   -DCMAKE_PREFIX_PATH=<DIR> -DBOOST_ROOT=<DIR>
@@ -14,6 +14,7 @@
 #   include/eigen3/{Eigen,unsupported,signature_of_eigen3_matrix_library}
 #   include/boost/{hana.hpp,hana/,version.hpp,config.hpp,config/}
 #   include/catch2/*.hpp
+#   include/dlpack/dlpack.h
 #   share/eigen3/cmake/Eigen3{Config,ConfigVersion,Targets}.cmake   (Debian's, relocatable)
 #   lib/cmake/Boost-1.74.0/BoostConfig{,Version}.cmake              (ours: Boost::headers, Boost::boost)
 #   lib/cmake/Catch2/{Catch2Config,Catch2ConfigVersion,Catch,CatchAddTests,ParseAndAddCatchTests}.cmake
@@ -39,10 +40,12 @@ boost_inc=/usr/include
 catch_inc=/usr/include/catch2
 catch_cmake=/usr/lib/cmake/Catch2
 catch_main_lib=/usr/lib/libCatch2WithMain.a
+dlpack_inc=/usr/include/dlpack
 for p in "$eigen_inc/Eigen/Core" "$eigen_cmake/Eigen3Config.cmake" "$boost_inc/boost/hana.hpp" \
          "$boost_inc/boost/version.hpp" "$catch_inc/catch.hpp" "$catch_cmake/Catch.cmake" \
-         "$catch_cmake/CatchAddTests.cmake" "$catch_cmake/Catch2ConfigVersion.cmake"; do
-  [ -e "$p" ] || die "$p missing (Debian: apt-get install libeigen3-dev libboost-dev catch2)"
+         "$catch_cmake/CatchAddTests.cmake" "$catch_cmake/Catch2ConfigVersion.cmake" \
+         "$dlpack_inc/dlpack.h"; do
+  [ -e "$p" ] || die "$p missing (Debian: apt-get install libeigen3-dev libboost-dev catch2 libdlpack-dev)"
 done
 boost_version=$(sed -n 's/^#define BOOST_LIB_VERSION "\([0-9_]*\)".*/\1/p' "$boost_inc/boost/version.hpp" | tr _ .)
 [ -n "$boost_version" ] || die "cannot read BOOST_LIB_VERSION"
@@ -138,6 +141,10 @@ else()
   endif()
 endif()
 EOF
+
+# --- DLPack (one header, for loom/dlpack.hpp and its tests) ------------------------
+mkdir -p "$dir/include/dlpack"
+cp -a "$dlpack_inc/dlpack.h" "$dir/include/dlpack/"
 
 # --- Catch2 v2 ---------------------------------------------------------------------
 mkdir -p "$dir/include/catch2" "$dir/lib/cmake/Catch2"
@@ -264,11 +271,12 @@ EOF
   # The compiler's own /usr/include is still on its search path, so a header
   # missing from DIR would silently come from there: list every header the probe,
   # loom's (non-CUDA) headers and its unit tests pull in, and require that no
-  # Eigen/Boost/Catch2 header resolves outside DIR.
-  say "check: no Eigen/Boost/Catch2 header resolves outside $dir"
+  # Eigen/Boost/Catch2/DLPack header resolves outside DIR.
+  say "check: no Eigen/Boost/Catch2/DLPack header resolves outside $dir"
   {
     echo "$src/probe.cpp"
-    find "$repo/include/loom" -name '*.hpp' -not -path '*/backends/cuda/*' | sort
+    find "$repo/include/loom" -name '*.hpp' -not -path '*/backends/cuda/*' \
+      -not -name cuda_device.hpp | sort
     ls "$repo"/tests/unit/*.cpp 2>/dev/null || true
   } >"$probe_dir/sources"
   leaks=$probe_dir/leaks
@@ -282,7 +290,7 @@ EOF
       continue
     fi
     tr -s ' \134' '\n' <"$probe_dir/dep" |
-      grep -E '^/usr/(local/)?include/(eigen3|boost|catch2)/|^(boost|Eigen|unsupported|catch2)/' |
+      grep -E '^/usr/(local/)?include/(eigen3|boost|catch2|dlpack)/|^(boost|Eigen|unsupported|catch2|dlpack)/' |
       sed "s|^|$f: |" >>"$leaks" || true
   done <"$probe_dir/sources"
   if [ -s "$leaks" ]; then

@@ -3,8 +3,8 @@
 # sudo available). A no-op, without touching apt, when everything is present.
 set -euo pipefail
 
-packages=(g++ cmake make libeigen3-dev libboost-dev catch2 libbenchmark-dev graphviz
-          ca-certificates)
+packages=(g++ cmake make libeigen3-dev libboost-dev catch2 libbenchmark-dev libdlpack-dev
+          libtorch-dev graphviz ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do

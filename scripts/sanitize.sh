@@ -36,7 +36,7 @@ case $leg in
     # test, fuzz_corpus.
     targets=(broadcast_test calls_test exp_float_test in_place_test matmul_test opaque_test
              reduce_test row_pass_test tensor_test views_test aliasing_test bad_input_test
-             caller_memory_test concurrency_test empty_extents_test fuzz_programs)
+             caller_memory_test concurrency_test empty_extents_test dlpack_test fuzz_programs)
     fuzz=ON
     # 13 million elements through reference loops that take 150 s at -O0: the same code runs
     # on fewer elements (and over the parallel threshold) in the other reduce_test cases.

@@ -28,6 +28,13 @@ struct alias_error : error {
   using error::error;
 };
 
+// A tensor handed over through DLPack cannot be viewed as asked: its dtype, device, strides,
+// lanes or version, or a read-only tensor imported as mutable (loom/dlpack.hpp). Its shape
+// not fitting the view's extents is a shape_error.
+struct dlpack_error : error {
+  using error::error;
+};
+
 // A CUDA runtime or cuBLAS call failed, or there is no device to run on: the message names
 // the call and gives CUDA's own description.
 struct cuda_error : error {
