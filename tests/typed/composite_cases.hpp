@@ -17,36 +17,9 @@
 
 #include "../common/rows_reference.hpp"
 #include "backends.hpp"
+#include "models.hpp"
 
 namespace loom_typed {
-
-inline constexpr double layer_norm_eps = 1e-5;
-
-// x [R, C]; gamma and beta [C].
-inline constexpr auto rows_model = [](auto x, auto gamma, auto beta) {
-  return std::make_tuple(loom::softmax(x),
-                         loom::log_softmax(x),
-                         loom::logsumexp(x),
-                         loom::logsumexp(x, loom::keepdims),
-                         loom::layer_norm(x, layer_norm_eps),
-                         loom::layer_norm(x, gamma, beta, layer_norm_eps),
-                         loom::gelu_tanh(x));
-};
-
-inline constexpr auto columns_model = [](auto x) {
-  return std::make_tuple(loom::softmax(x, loom::axes<0>),
-                         loom::log_softmax(x, loom::axes<0>),
-                         loom::logsumexp(x, loom::axes<0>));
-};
-
-// pred and target [R, C]; probs [R, C], each row a distribution over the classes.
-inline constexpr auto loss_model = [](auto pred, auto target, auto probs) {
-  return std::make_tuple(loom::mse_loss(pred, target), loom::cross_entropy(pred, probs));
-};
-
-inline constexpr auto layer_norm_model = [](auto x, auto gamma, auto beta) {
-  return loom::layer_norm(x, gamma, beta, layer_norm_eps);
-};
 
 // Shapes [R, C]: one element; rows narrower than a block; rows of 1003 (packs and a tail);
 // rows of 3000 (a CUDA block per row).

@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "backends.hpp"
+#include "models.hpp"
 
 namespace loom_typed {
 
@@ -52,58 +53,7 @@ struct unary_length;
 template <class T>
 using unary_input = loom::input<T, extents<dyn>, loom::dims<unary_length>>;
 
-inline constexpr auto floating_unary_model = [](auto x, auto p) {
-  return std::make_tuple(loom::exp(x),
-                         loom::log(p),
-                         loom::sqrt(p),
-                         loom::rsqrt(p),
-                         loom::sin(x),
-                         loom::cos(x),
-                         loom::tanh(x),
-                         loom::sigmoid(x),
-                         loom::gelu(x));
-};
-
-inline constexpr auto arithmetic_unary_model = [](auto x) {
-  return std::make_tuple(loom::neg(x), loom::abs(x), loom::square(x), loom::relu(x));
-};
-
 // --- binary ---------------------------------------------------------------------------------
-
-// a and d are [M, N], b is [N] (a row), c and p are [M, 1] (columns; p positive, the base of
-// pow, which it raises to b: an outer product of two broadcasts).
-inline constexpr auto binary_model = [](auto a, auto b, auto c, auto d, auto p) {
-  return std::make_tuple(a + d,
-                         a - b,
-                         a * c,
-                         a / d,
-                         loom::pow(p, b),
-                         loom::minimum(a, d),
-                         loom::maximum(a, c),
-                         loom::minimum(c, b),
-                         a * 2 + 1);
-};
-
-inline constexpr auto comparison_model = [](auto a, auto b) {
-  return std::make_tuple(a<b, a <= b, a> b, a >= b, a == b, a != b, a >= 1);
-};
-
-inline constexpr auto where_model = [](auto cond, auto a, auto b) {
-  return std::make_tuple(
-      loom::where(cond, a, b), loom::where(a > b, a, b), loom::where(cond, a, 0));
-};
-
-// x of the tested dtype, i i32, c bool: every conversion between them.
-inline constexpr auto cast_model = [](auto x, auto i, auto c) {
-  return std::make_tuple(loom::cast<std::int32_t>(x),
-                         loom::cast<bool>(x),
-                         loom::cast<float>(x),
-                         loom::cast<double>(x),
-                         loom::cast<typename decltype(x)::value_type>(i),
-                         loom::cast<typename decltype(x)::value_type>(c),
-                         loom::cast<std::int32_t>(c),
-                         loom::cast<bool>(i));
-};
 
 }  // namespace loom_typed
 

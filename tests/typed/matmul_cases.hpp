@@ -15,22 +15,9 @@
 
 #include "../common/matmul_reference.hpp"
 #include "backends.hpp"
+#include "models.hpp"
 
 namespace loom_typed {
-
-inline constexpr auto matmul_model = [](auto a, auto b) {
-  return loom::matmul(a, b);
-};
-
-// a [B, M, K] against b [B, K, N] and against w [K, N], shared by every batch.
-inline constexpr auto batched_matmul_model = [](auto a, auto b, auto w) {
-  return std::make_tuple(loom::matmul(a, b), loom::matmul(a, w));
-};
-
-// a [M, K] times bt [N, K] transposed, plus a bias [N] on every row.
-inline constexpr auto matmul_epilogue_model = [](auto a, auto bt, auto bias) {
-  return loom::matmul(a, loom::transpose(bt)) + bias;
-};
 
 // A product of k terms rounds like a sum of k: the bound scales with the sum of the terms'
 // magnitudes, with room for any summation order (blocked, or split over k): 8 + 2 sqrt(k)

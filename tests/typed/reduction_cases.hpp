@@ -17,6 +17,7 @@
 
 #include "../common/reduction_reference.hpp"
 #include "backends.hpp"
+#include "models.hpp"
 
 namespace loom_typed {
 
@@ -26,34 +27,6 @@ template <class T>
 using cube_of = loom::tensor<T, extents<dyn, dyn, dyn>>;
 template <class T>
 using cube_input = loom::input<T, extents<dyn, dyn, dyn>>;
-
-// The reductions of x over the axes Options name, one result per kind (argmax where it may:
-// over one axis or all of them).
-template <bool WithArgmax, class X, class... Options>
-auto every_reduction(const X& x, Options... o) {
-  auto common = std::make_tuple(loom::sum(x, o...),
-                                loom::mean(x, o...),
-                                loom::max(x, o...),
-                                loom::min(x, o...),
-                                loom::prod(x, o...));
-  if constexpr (WithArgmax)
-    return std::tuple_cat(common, std::make_tuple(loom::argmax(x, o...)));
-  else
-    return common;
-}
-
-inline constexpr auto reduce_last_model = [](auto x) {
-  return every_reduction<true>(x, loom::axes<-1>);
-};
-inline constexpr auto reduce_leading_kept_model = [](auto x) {
-  return every_reduction<true>(x, loom::axes<0>, loom::keepdims);
-};
-inline constexpr auto reduce_all_model = [](auto x) {
-  return every_reduction<true>(x);
-};
-inline constexpr auto reduce_two_kept_model = [](auto x) {
-  return every_reduction<false>(x, loom::axes<0, 2>, loom::keepdims);
-};
 
 // [A, B, C]: one element; small; rows of 130 (packs and a tail on both backends) under a
 // leading axis of 4.
