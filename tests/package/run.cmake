@@ -4,6 +4,8 @@
 #   MODE=install_cuda: the same with cuda_consumer/, a .cu file built through
 #                      find_package(loom CONFIG COMPONENTS cuda) and loom::cuda (CUDA_COMPILER:
 #                      the nvcc to build it with).
+#   MODE=install_onnx: the same with onnx_consumer/, through
+#                      find_package(loom CONFIG COMPONENTS onnx) and loom::onnx.
 #   MODE=subdir:       build subdir_consumer/, which add_subdirectory()s the loom sources.
 #   MODE=fetchcontent: build fetchcontent_consumer/, which FetchContent's the loom
 #                      sources from LOOM_SOURCE_DIR (SOURCE_DIR, no network).
@@ -15,11 +17,13 @@ if(NOT CONFIG)
 endif()
 set(_here "${CMAKE_CURRENT_LIST_DIR}")
 
-if(MODE STREQUAL "install" OR MODE STREQUAL "install_cuda")
+if(MODE STREQUAL "install" OR MODE STREQUAL "install_cuda" OR MODE STREQUAL "install_onnx")
   if(MODE STREQUAL "install")
     set(_consumer consumer)
-  else()
+  elseif(MODE STREQUAL "install_cuda")
     set(_consumer cuda_consumer)
+  else()
+    set(_consumer onnx_consumer)
   endif()
   set(_prefix "${WORK_DIR}/pkg_prefix_${_consumer}")
   set(_src "${_here}/${_consumer}")
@@ -42,7 +46,8 @@ elseif(MODE STREQUAL "fetchcontent")
   set(_extra "-DLOOM_SOURCE_DIR=${LOOM_SOURCE_DIR}")
 else()
   message(FATAL_ERROR
-          "run.cmake: MODE must be install, install_cuda, subdir or fetchcontent, got '${MODE}'")
+          "run.cmake: MODE must be install, install_cuda, install_onnx, subdir or fetchcontent, "
+          "got '${MODE}'")
 endif()
 
 # Fresh configure each time: a cached loom_DIR could hide a broken install.

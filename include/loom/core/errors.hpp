@@ -35,6 +35,12 @@ struct dlpack_error : error {
   using error::error;
 };
 
+// A model cannot be written in the chosen interchange format, or what was written fails the
+// format's own checks (loom/onnx.hpp): the message names the node.
+struct export_error : error {
+  using error::error;
+};
+
 // A CUDA runtime or cuBLAS call failed, or there is no device to run on: the message names
 // the call and gives CUDA's own description.
 struct cuda_error : error {

@@ -27,6 +27,9 @@ class model_base {
   using memory_space = Space;
   static constexpr std::size_t node_count = G::node_count;
   static constexpr std::size_t input_count = sizeof...(Inputs);
+  // The loom::input declarations it was compiled for, in order (exporters list them all,
+  // used or not).
+  using input_types = std::tuple<Inputs...>;
   static constexpr std::size_t output_count = G::output_count;
   // Passes over memory (CPU loop nests, GPU kernels) one call makes; fixed at compile time.
   static constexpr std::size_t kernel_count = plan::kernel_count;

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "loom/core/config.hpp"
+#include "loom/graph/ops/onnx_form.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 // Element-wise binary ops, with NumPy broadcasting of their operands.
@@ -12,6 +13,7 @@ namespace loom::ops {
 
 struct add : arithmetic_binary {
   static constexpr std::string_view name = "add";
+  static constexpr onnx_form onnx{onnx_step{"Add"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
@@ -25,6 +27,7 @@ struct add : arithmetic_binary {
 
 struct sub : arithmetic_binary {
   static constexpr std::string_view name = "sub";
+  static constexpr onnx_form onnx{onnx_step{"Sub"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
@@ -38,6 +41,7 @@ struct sub : arithmetic_binary {
 
 struct mul : arithmetic_binary {
   static constexpr std::string_view name = "mul";
+  static constexpr onnx_form onnx{onnx_step{"Mul"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
@@ -52,6 +56,7 @@ struct mul : arithmetic_binary {
 // True division: integers divide as f32, as `/` does in PyTorch and NumPy.
 struct div : floating_binary {
   static constexpr std::string_view name = "div";
+  static constexpr onnx_form onnx{onnx_step{"Div"}};
   static constexpr int cost = 4;
   template <class T>
   LOOM_HD static constexpr T scalar(T a, T b) {
@@ -67,6 +72,7 @@ struct div : floating_binary {
 // wrong, so each lane calls the C library's pow.
 struct pow : floating_binary {
   static constexpr std::string_view name = "pow";
+  static constexpr onnx_form onnx{onnx_step{"Pow"}};
   static constexpr int cost = 20;  // a log and an exp
   template <class T>
   LOOM_HD static T scalar(T a, T b) {
@@ -86,6 +92,7 @@ struct nan_propagating {
 
 struct maximum : arithmetic_binary, nan_propagating<true> {
   static constexpr std::string_view name = "maximum";
+  static constexpr onnx_form onnx{onnx_step{"Max"}};
   static constexpr int cost = 1;
   template <class Kit, class A, class B>
   static auto simd(Kit, const A& a, const B& b) {
@@ -95,6 +102,7 @@ struct maximum : arithmetic_binary, nan_propagating<true> {
 
 struct minimum : arithmetic_binary, nan_propagating<false> {
   static constexpr std::string_view name = "minimum";
+  static constexpr onnx_form onnx{onnx_step{"Min"}};
   static constexpr int cost = 1;
   template <class Kit, class A, class B>
   static auto simd(Kit, const A& a, const B& b) {

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "loom/core/config.hpp"
+#include "loom/graph/ops/onnx_form.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 // Comparisons: operands promote to a common type, the result is bool. Any comparison with
@@ -11,6 +12,7 @@ namespace loom::ops {
 
 struct less : comparison {
   static constexpr std::string_view name = "lt";
+  static constexpr onnx_form onnx{onnx_step{"Less"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
@@ -24,6 +26,7 @@ struct less : comparison {
 
 struct less_equal : comparison {
   static constexpr std::string_view name = "le";
+  static constexpr onnx_form onnx{onnx_step{"LessOrEqual"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
@@ -37,6 +40,7 @@ struct less_equal : comparison {
 
 struct greater : comparison {
   static constexpr std::string_view name = "gt";
+  static constexpr onnx_form onnx{onnx_step{"Greater"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
@@ -50,6 +54,7 @@ struct greater : comparison {
 
 struct greater_equal : comparison {
   static constexpr std::string_view name = "ge";
+  static constexpr onnx_form onnx{onnx_step{"GreaterOrEqual"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
@@ -63,6 +68,7 @@ struct greater_equal : comparison {
 
 struct equal : comparison {
   static constexpr std::string_view name = "eq";
+  static constexpr onnx_form onnx{onnx_step{"Equal"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {
@@ -76,6 +82,7 @@ struct equal : comparison {
 
 struct not_equal : comparison {
   static constexpr std::string_view name = "ne";
+  static constexpr onnx_form onnx{onnx_step{"Equal"}, onnx_step{"Not"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr bool scalar(T a, T b) {

@@ -7,6 +7,7 @@
 #include "loom/core/extents.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/graph/node_kind.hpp"
+#include "loom/graph/ops/onnx_form.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 namespace loom {
@@ -44,6 +45,7 @@ namespace ops {
 struct matmul {
   static constexpr node_kind kind = node_kind::matmul;
   static constexpr std::string_view name = "matmul";
+  static constexpr onnx_form onnx{onnx_step{"MatMul"}};
   static constexpr std::size_t arity = 2;
   template <class A, class B>
   struct signature : loom::signature<floating_t<promote_t<A, B>>,

@@ -71,6 +71,7 @@ struct plain_fold {
 
 struct sum_kind : plain_fold {
   static constexpr std::string_view name = "sum";
+  static constexpr std::string_view onnx = "ReduceSum";
   using combine = add;
   template <class T>
   static constexpr T identity() {
@@ -83,6 +84,7 @@ struct sum_kind : plain_fold {
 
 struct prod_kind : plain_fold {
   static constexpr std::string_view name = "prod";
+  static constexpr std::string_view onnx = "ReduceProd";
   using combine = mul;
   template <class T>
   static constexpr T identity() {
@@ -96,6 +98,7 @@ struct prod_kind : plain_fold {
 // mean is a sum divided by the count, in floating point (the mean of i32 is f32).
 struct mean_kind : sum_kind {
   static constexpr std::string_view name = "mean";
+  static constexpr std::string_view onnx = "ReduceMean";
   template <class T>
   struct signature : loom::signature<floating_t<T>, floating_t<T>> {};
   template <class T>
@@ -108,6 +111,7 @@ struct mean_kind : sum_kind {
 // they have no value, and the backend raises shape_error.
 struct max_kind : plain_fold {
   static constexpr std::string_view name = "max";
+  static constexpr std::string_view onnx = "ReduceMax";
   using combine = maximum;
   template <class T>
   static constexpr T identity() {
@@ -131,6 +135,7 @@ struct max_with_identity_kind : max_kind {
 
 struct min_kind : plain_fold {
   static constexpr std::string_view name = "min";
+  static constexpr std::string_view onnx = "ReduceMin";
   using combine = minimum;
   template <class T>
   static constexpr T identity() {
@@ -148,6 +153,7 @@ struct min_kind : plain_fold {
 // row-major order of all elements); a NaN counts as largest, as in PyTorch.
 struct argmax_kind {
   static constexpr std::string_view name = "argmax";
+  static constexpr std::string_view onnx = "ArgMax";
   static constexpr bool empty_allowed = false;
   template <class T>
   struct signature : loom::signature<std::int32_t, arithmetic_t<T>> {};

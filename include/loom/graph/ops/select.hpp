@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "loom/core/config.hpp"
+#include "loom/graph/ops/onnx_form.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 namespace loom::ops {
@@ -13,6 +14,7 @@ namespace loom::ops {
 struct where {
   using shape_rule = elementwise_shape;
   static constexpr std::string_view name = "where";
+  static constexpr onnx_form onnx{onnx_step{"Where"}};
   static constexpr int cost = 1;
   static constexpr std::size_t arity = 3;
   static constexpr std::size_t first_value_operand = 1;  // the condition's dtype is its own
@@ -38,6 +40,7 @@ template <dtype U>
 struct cast {
   using shape_rule = elementwise_shape;
   static constexpr std::string_view name = "cast";
+  static constexpr std::string_view onnx = "Cast";
   static constexpr int cost = 1;
   static constexpr std::size_t arity = 1;
   template <class T>

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "loom/core/config.hpp"
+#include "loom/graph/ops/onnx_form.hpp"
 #include "loom/graph/ops/signature.hpp"
 
 // Element-wise unary ops. `scalar` is the definition (host and device); `simd`, where present,
@@ -35,6 +36,7 @@ inline constexpr auto positive_normal = [](auto lo, auto hi) {
 
 struct neg : arithmetic_unary {
   static constexpr std::string_view name = "neg";
+  static constexpr onnx_form onnx{onnx_step{"Neg"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
@@ -52,6 +54,7 @@ struct neg : arithmetic_unary {
 
 struct abs : arithmetic_unary {
   static constexpr std::string_view name = "abs";
+  static constexpr onnx_form onnx{onnx_step{"Abs"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -68,6 +71,7 @@ struct abs : arithmetic_unary {
 
 struct square : arithmetic_unary {
   static constexpr std::string_view name = "square";
+  static constexpr onnx_form onnx{onnx_step{"Mul", onnx_step::operand}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
@@ -83,6 +87,7 @@ struct square : arithmetic_unary {
 // packet max, which returns its first operand when either is NaN.
 struct relu : arithmetic_unary {
   static constexpr std::string_view name = "relu";
+  static constexpr onnx_form onnx{onnx_step{"Relu"}};
   static constexpr int cost = 1;
   template <class T>
   LOOM_HD static constexpr T scalar(T x) {
@@ -96,6 +101,7 @@ struct relu : arithmetic_unary {
 
 struct exp : floating_unary {
   static constexpr std::string_view name = "exp";
+  static constexpr onnx_form onnx{onnx_step{"Exp"}};
   static constexpr int cost = 10;
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -118,6 +124,7 @@ struct exp : floating_unary {
 
 struct log : floating_unary {
   static constexpr std::string_view name = "log";
+  static constexpr onnx_form onnx{onnx_step{"Log"}};
   static constexpr int cost = 10;
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -132,6 +139,7 @@ struct log : floating_unary {
 
 struct sqrt : floating_unary {
   static constexpr std::string_view name = "sqrt";
+  static constexpr onnx_form onnx{onnx_step{"Sqrt"}};
   static constexpr int cost = 4;
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -146,6 +154,7 @@ struct sqrt : floating_unary {
 
 struct rsqrt : floating_unary {
   static constexpr std::string_view name = "rsqrt";
+  static constexpr onnx_form onnx{onnx_step{"Sqrt"}, onnx_step{"Reciprocal"}};
   static constexpr int cost = 8;  // a square root and a division
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -160,6 +169,7 @@ struct rsqrt : floating_unary {
 
 struct sin : floating_unary {
   static constexpr std::string_view name = "sin";
+  static constexpr onnx_form onnx{onnx_step{"Sin"}};
   static constexpr int cost = 15;
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -173,6 +183,7 @@ struct sin : floating_unary {
 
 struct cos : floating_unary {
   static constexpr std::string_view name = "cos";
+  static constexpr onnx_form onnx{onnx_step{"Cos"}};
   static constexpr int cost = 15;
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -186,6 +197,7 @@ struct cos : floating_unary {
 
 struct tanh : floating_unary {
   static constexpr std::string_view name = "tanh";
+  static constexpr onnx_form onnx{onnx_step{"Tanh"}};
   static constexpr int cost = 15;
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -199,6 +211,7 @@ struct tanh : floating_unary {
 
 struct sigmoid : floating_unary {
   static constexpr std::string_view name = "sigmoid";
+  static constexpr onnx_form onnx{onnx_step{"Sigmoid"}};
   static constexpr int cost = 16;  // an exp, a negation, an addition and a division
   template <class T>
   LOOM_HD static T scalar(T x) {
@@ -216,6 +229,11 @@ struct sigmoid : floating_unary {
 // The exact GELU, x * Phi(x), as PyTorch's default.
 struct gelu : floating_unary {
   static constexpr std::string_view name = "gelu";
+  static constexpr onnx_form onnx{onnx_step{"Mul", onnx_step::constant, 0.70710678118654752440},
+                                  onnx_step{"Erf"},
+                                  onnx_step{"Add", onnx_step::constant, 1},
+                                  onnx_step{"Mul", onnx_step::operand},
+                                  onnx_step{"Mul", onnx_step::constant, 0.5}};
   static constexpr int cost = 20;  // erf and four arithmetic operations
   template <class T>
   LOOM_HD static T scalar(T x) {

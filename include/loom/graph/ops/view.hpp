@@ -39,6 +39,7 @@ using extents_of_array =
 template <extents_type To>
 struct reshape : view_base {
   static constexpr std::string_view name = "reshape";
+  static constexpr std::string_view onnx = "Reshape";
   static constexpr bool reads_contiguous = true;
   static constexpr std::size_t source_axis(std::size_t, std::size_t) { return new_extent; }
   template <class E>
@@ -73,6 +74,7 @@ struct reshape : view_base {
 template <std::size_t... P>
 struct permute : view_base {
   static constexpr std::string_view name = "permute";
+  static constexpr std::string_view onnx = "Transpose";
   static constexpr std::array<std::size_t, sizeof...(P)> order{P...};
   static constexpr std::size_t source_axis(std::size_t d, std::size_t) { return order[d]; }
   template <class E>
@@ -94,6 +96,7 @@ struct permute : view_base {
 template <extents_type To>
 struct broadcast_to : view_base {
   static constexpr std::string_view name = "broadcast_to";
+  static constexpr std::string_view onnx = "Expand";
   static constexpr std::size_t source_axis(std::size_t d, std::size_t operand_rank) {
     const std::size_t lead = To::rank - operand_rank;
     return d >= lead && To::dims[d] == dyn ? d - lead : new_extent;
@@ -146,6 +149,7 @@ template <std::size_t Axis, std::ptrdiff_t Begin, std::ptrdiff_t End, std::ptrdi
 struct slice : view_base {
   static_assert(Step > 0, "loom: slice: the step must be positive");
   static constexpr std::string_view name = "slice";
+  static constexpr std::string_view onnx = "Slice";
   static constexpr std::size_t axis = Axis, step = Step;
   static constexpr std::ptrdiff_t begin = Begin, end = End;
   static constexpr std::size_t source_axis(std::size_t d, std::size_t) {

@@ -1,0 +1,160 @@
+#pragma once
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cstddef>
+#include <exception>
+#include <fstream>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "loom/core/errors.hpp"
+#include "loom/graph/flatten.hpp"
+#include "loom/graph/input.hpp"
+#include "loom/graph/type_name.hpp"
+#include "loom/interop/onnx/nodes.hpp"
+#include "loom/version.hpp"
+
+namespace loom::onnx {
+
+// How a model is written. Names default to input0, input1, ... and output0, ...
+struct options {
+  int opset = 17;
+  std::vector<std::string> input_names;
+  std::vector<std::string> output_names;
+  // Run-time scalars: constants with the value the model holds (default), or graph inputs
+  // named scalarN (N the node), so that one file serves every value.
+  bool scalars_as_inputs = false;
+  // Hooks export as nothing (their value passes through), or as Identity nodes.
+  bool hooks_as_identity = false;
+};
+
+}  // namespace loom::onnx
+
+namespace loom::onnx_export {
+
+inline std::string name_or(const std::vector<std::string>& names,
+                           std::size_t k,
+                           std::string prefix) {
+  return k < names.size() ? names[k] : prefix + std::to_string(k);
+}
+
+// A graph input or output's type: dtype, static extents as values and dynamic ones by name
+// (`dim_param`): the name loom::dims gives the axis, else inputK_dimD. Outputs leave dynamic
+// extents unnamed (shape inference and the runtime fill them in).
+template <class T, class E, class Dims>
+void write_type(::onnx::ValueInfoProto& v, std::size_t input) {
+  ::onnx::TypeProto_Tensor& t = *v.mutable_type()->mutable_tensor_type();
+  t.set_elem_type(elem_type<T>());
+  ::onnx::TensorShapeProto& shape = *t.mutable_shape();
+  [&]<std::size_t... D>(std::index_sequence<D...>) {
+    (
+        [&] {
+          ::onnx::TensorShapeProto_Dimension& dim = *shape.add_dim();
+          using name = detail::dim_name_t<Dims, D>;
+          if constexpr (E::dims[D] != dyn)
+            dim.set_dim_value(std::int64_t(E::dims[D]));
+          else if constexpr (!std::is_same_v<name, unnamed>)
+            dim.set_dim_param(std::string(type_name<name>()));
+          else if (input != std::size_t(-1))
+            dim.set_dim_param("input" + std::to_string(input) + "_dim" + std::to_string(D));
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<E::rank>{});
+}
+
+template <class Model>
+::onnx::ModelProto model_proto(const Model& m, const onnx::options& o) {
+  using G = typename Model::graph_type;
+  if (o.opset != 17)
+    throw export_error("loom: onnx export: opset " + std::to_string(o.opset) +
+                       " is not supported; loom writes opset 17");
+  ::onnx::ModelProto model;
+  model.set_ir_version(8);  // the IR version of opset 17
+  model.set_producer_name("loom");
+  model.set_producer_version(std::string(loom::version));
+  ::onnx::OperatorSetIdProto& opset = *model.add_opset_import();
+  opset.set_domain("");
+  opset.set_version(o.opset);
+  ::onnx::GraphProto& graph = *model.mutable_graph();
+  graph.set_name("loom");
+  writer w(graph);
+  export_state s{w, {}, {}, {}, o.hooks_as_identity, o.scalars_as_inputs};
+  [&]<class... In>(std::tuple<In...>*) {
+    std::size_t k = 0;
+    ((s.inputs.push_back(name_or(o.input_names, k, "input")),
+      graph.add_input()->set_name(s.inputs.back()),
+      write_type<typename In::value_type, typename In::extents_type, typename In::dims_type>(
+          *graph.mutable_input(int(k)), k),
+      ++k),
+     ...);
+  }(static_cast<typename Model::input_types*>(nullptr));
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((s.values.push_back(export_node<G, I>(s, m.graph()))), ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+  // Outputs by the names asked for, through Identity: a value may be an input, a constant or
+  // another output too.
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    (
+        [&] {
+          constexpr std::size_t o_node = G::outputs[K];
+          using N = node_t<G, o_node>;
+          ::onnx::NodeProto& n = w.node("Identity", {s.values[o_node]}, "output");
+          n.set_output(0, name_or(o.output_names, K, "output"));
+          ::onnx::ValueInfoProto& v = *graph.add_output();
+          v.set_name(n.output(0));
+          write_type<typename N::value_type, typename N::extents_type, dims<>>(v, std::size_t(-1));
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<G::output_count>{});
+  std::string doc = "written by loom " + std::string(loom::version);
+  if (!s.dropped.empty()) {
+    doc += "; exported as nothing:";
+    for (const std::string& d : s.dropped) doc += " " + d;
+  }
+  model.set_doc_string(doc);
+  return model;
+}
+
+// ONNX's own checker and shape inference, strict: what fails them is loom's error.
+inline void validate(::onnx::ModelProto& model) {
+  try {
+    ::onnx::checker::check_model(model);
+    ::onnx::ShapeInferenceOptions strict{true, 1, false};
+    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(), strict);
+  } catch (const std::exception& e) {
+    throw export_error(std::string("loom: onnx export: the model fails ONNX's checks: ") +
+                       e.what());
+  }
+}
+
+}  // namespace loom::onnx_export
+
+namespace loom::onnx {
+
+// The compiled model as an ONNX ModelProto (opset 17), checked by ONNX's checker and shape
+// inference (loom::export_error where they fail).
+template <class Model>
+::onnx::ModelProto to_model_proto(const Model& compiled, const options& o = {}) {
+  ::onnx::ModelProto model = onnx_export::model_proto(compiled, o);
+  onnx_export::validate(model);
+  return model;
+}
+
+// to_model_proto, written to `path`.
+template <class Model>
+void save(const Model& compiled, const std::string& path, const options& o = {}) {
+  const ::onnx::ModelProto model = to_model_proto(compiled, o);
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !model.SerializeToOstream(&out) || !out.flush())
+    throw export_error("loom: onnx export: cannot write " + path);
+}
+
+}  // namespace loom::onnx

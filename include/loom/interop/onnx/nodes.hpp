@@ -1,0 +1,238 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "loom/core/errors.hpp"
+#include "loom/graph/flatten.hpp"
+#include "loom/graph/node_kind.hpp"
+#include "loom/graph/ops/reduce.hpp"
+#include "loom/graph/ops/select.hpp"
+#include "loom/graph/ops/view.hpp"
+#include "loom/graph/type_name.hpp"
+#include "loom/interop/onnx/writer.hpp"
+
+// Each loom node as ONNX nodes (opset 17), from what its op descriptor declares: `onnx`, an
+// onnx_form for element-wise ops and matmul, the ONNX op's name for reductions, views and
+// casts, whose parameters are written here.
+namespace loom::onnx_export {
+
+// What exporting a graph has made so far: every node's value by name, and what it left out.
+struct export_state {
+  writer& w;
+  std::vector<std::string> inputs;   // the graph inputs' names, by model input
+  std::vector<std::string> values;   // values[i]: the ONNX name of node i's value
+  std::vector<std::string> dropped;  // hooks and barriers, which export as nothing
+  bool hooks_as_identity = false;
+  bool scalars_as_inputs = false;
+};
+
+template <class Op>
+inline constexpr bool has_onnx_form = requires {
+  Op::onnx.steps;
+};
+
+// The operands of node I, each converted to the dtype its op's signature computes in.
+template <class G, std::size_t I, class R, class... O, std::size_t... A>
+std::array<std::string, sizeof...(A)> converted_operands(export_state& s,
+                                                         signature<R, O...>,
+                                                         std::index_sequence<A...>) {
+  using N = node_t<G, I>;
+  const std::string hint = "%" + std::to_string(I);
+  return {s.w.cast(s.values[N::args[A]],
+                   elem_type<typename node_t<G, N::args[A]>::value_type>(),
+                   elem_type<O>(),
+                   hint)...};
+}
+
+template <class G, std::size_t I>
+auto signature_of() {
+  using N = node_t<G, I>;
+  return [&]<std::size_t... A>(std::index_sequence<A...>) {
+    return typename N::op_type::template signature<typename node_t<G, N::args[A]>::value_type...>{};
+  }
+  (std::make_index_sequence<N::arity>{});
+}
+
+template <class R, class... O>
+R result_of(signature<R, O...>);
+template <class R, class O0, class... O>
+O0 first_operand_of(signature<R, O0, O...>);
+
+// An op with an onnx_form: its steps, the first on the converted operands.
+template <class G, std::size_t I>
+std::string export_form(export_state& s) {
+  using N = node_t<G, I>;
+  using Op = typename N::op_type;
+  using sig = decltype(signature_of<G, I>());
+  using T = decltype(first_operand_of(sig{}));
+  const std::string hint = "%" + std::to_string(I);
+  const auto in = converted_operands<G, I>(s, sig{}, std::make_index_sequence<N::arity>{});
+  std::string value;
+  for (std::size_t k = 0; k < Op::onnx.steps.size(); ++k) {
+    const onnx_step& step = Op::onnx.steps[k];
+    if (k == 0 && step.second == onnx_step::none) {
+      ::onnx::NodeProto& n = s.w.node(step.op, {}, hint);
+      for (const std::string& x : in) n.add_input(x);
+      value = writer::output_of(n);
+      continue;
+    }
+    const std::string first = k == 0 ? in[0] : value;
+    if (step.second == onnx_step::none) {
+      value = writer::output_of(s.w.node(step.op, {first}, hint));
+    } else {
+      const std::string second =
+          step.second == onnx_step::operand ? in[0] : s.w.scalar(static_cast<T>(step.value));
+      value = writer::output_of(s.w.node(step.op, {first, second}, hint));
+    }
+  }
+  using R = decltype(result_of(sig{}));
+  return s.w.cast(value, elem_type<R>(), elem_type<typename N::value_type>(), hint);
+}
+
+// A reduction: ReduceSum takes its axes as an input in opset 17, the others as an attribute;
+// ArgMax one axis (over all axes: of the operand flattened), and gives int64, cast to i32.
+template <class G, std::size_t I, class Kind, unsigned Mask, bool KeepDims>
+std::string export_reduce(export_state& s, std::type_identity<ops::reduce<Kind, Mask, KeepDims>>) {
+  using N = node_t<G, I>;
+  using In = typename node_t<G, N::args[0]>::extents_type;
+  using sig = decltype(signature_of<G, I>());
+  const std::string hint = "%" + std::to_string(I);
+  const std::string x = converted_operands<G, I>(s, sig{}, std::make_index_sequence<1>{})[0];
+  std::vector<std::int64_t> axes;
+  for (std::size_t d = 0; d != In::rank; ++d)
+    if (Mask >> d & 1u) axes.push_back(std::int64_t(d));
+  std::string value;
+  if constexpr (std::is_same_v<Kind, ops::argmax_kind>) {
+    const bool all = axes.size() == In::rank && In::rank > 1;
+    const std::string flat =
+        all ? writer::output_of(s.w.node("Reshape", {x, s.w.int64s({-1})}, hint)) : x;
+    ::onnx::NodeProto& n = s.w.node(Kind::onnx, {flat}, hint);
+    writer::attribute(n, "axis", all || axes.empty() ? std::int64_t(0) : axes[0]);
+    writer::attribute(n, "keepdims", std::int64_t(KeepDims));
+    value = writer::output_of(n);
+    if (all && KeepDims)
+      value = writer::output_of(
+          s.w.node("Reshape", {value, s.w.int64s(std::vector<std::int64_t>(In::rank, 1))}, hint));
+    value = s.w.cast(value, ::onnx::TensorProto::INT64, elem_type<typename N::value_type>(), hint);
+  } else {
+    const bool axes_input = Kind::onnx == std::string_view("ReduceSum");
+    ::onnx::NodeProto& n = axes_input ? s.w.node(Kind::onnx, {x, s.w.int64s(axes)}, hint)
+                                      : s.w.node(Kind::onnx, {x}, hint);
+    if (!axes_input) writer::attribute(n, "axes", axes);
+    writer::attribute(n, "keepdims", std::int64_t(KeepDims));
+    using R = decltype(result_of(sig{}));
+    value =
+        s.w.cast(writer::output_of(n), elem_type<R>(), elem_type<typename N::value_type>(), hint);
+  }
+  return value;
+}
+
+template <extents_type E>
+std::vector<std::int64_t> extents_with(std::int64_t for_dyn) {
+  std::vector<std::int64_t> v;
+  for (std::size_t d = 0; d != E::rank; ++d)
+    v.push_back(E::dims[d] == dyn ? for_dyn : std::int64_t(E::dims[d]));
+  return v;
+}
+
+// Views: a reshape's one dynamic extent is -1 (inferred, as loom infers it); a broadcast's is
+// 1 (Expand keeps the operand's extent there); a slice's open end is INT64_MAX.
+template <class G, std::size_t I, extents_type To>
+std::string export_view(export_state& s,
+                        std::type_identity<ops::reshape<To>>,
+                        const std::string& x) {
+  return writer::output_of(
+      s.w.node("Reshape", {x, s.w.int64s(extents_with<To>(-1))}, "%" + std::to_string(I)));
+}
+template <class G, std::size_t I, std::size_t... P>
+std::string export_view(export_state& s,
+                        std::type_identity<ops::permute<P...>>,
+                        const std::string& x) {
+  ::onnx::NodeProto& n = s.w.node("Transpose", {x}, "%" + std::to_string(I));
+  writer::attribute(n, "perm", std::vector<std::int64_t>{std::int64_t(P)...});
+  return writer::output_of(n);
+}
+template <class G, std::size_t I, extents_type To>
+std::string export_view(export_state& s,
+                        std::type_identity<ops::broadcast_to<To>>,
+                        const std::string& x) {
+  return writer::output_of(
+      s.w.node("Expand", {x, s.w.int64s(extents_with<To>(1))}, "%" + std::to_string(I)));
+}
+template <class G,
+          std::size_t I,
+          std::size_t Axis,
+          std::ptrdiff_t Begin,
+          std::ptrdiff_t End,
+          std::ptrdiff_t Step>
+std::string export_view(export_state& s,
+                        std::type_identity<ops::slice<Axis, Begin, End, Step>>,
+                        const std::string& x) {
+  const std::int64_t end =
+      End == ops::slice_end ? std::numeric_limits<std::int64_t>::max() : std::int64_t(End);
+  return writer::output_of(s.w.node("Slice",
+                                    {x,
+                                     s.w.int64s({Begin}),
+                                     s.w.int64s({end}),
+                                     s.w.int64s({std::int64_t(Axis)}),
+                                     s.w.int64s({Step})},
+                                    "%" + std::to_string(I)));
+}
+
+template <class Op>
+inline constexpr bool exportable_kind =
+    op_kind<Op>() != node_kind::opaque&& op_kind<Op>() != node_kind::opaque_call;
+
+// Node I's value, by name, once the nodes before it are exported.
+template <class G, std::size_t I>
+std::string export_node(export_state& s, const G& g) {
+  using N = node_t<G, I>;
+  using Op = typename N::op_type;
+  using T = typename N::value_type;
+  constexpr node_kind kind = kind_of<N>();
+  static_assert(exportable_kind<Op>,
+                "loom: onnx export: the graph holds an allow_in_graph<F> (F is named below), which "
+                "ONNX export cannot write yet: an opaque callable declares no ONNX form");
+  const std::string hint = "%" + std::to_string(I);
+  if constexpr (kind == node_kind::input) {
+    return s.inputs[Op::index];
+  } else if constexpr (kind == node_kind::scalar) {
+    const T value = hana::at_c<I>(g.nodes).op.value;
+    if (!s.scalars_as_inputs) return s.w.scalar(value);
+    ::onnx::ValueInfoProto& in = *s.w.graph().add_input();
+    in.set_name("scalar" + std::to_string(I));
+    in.mutable_type()->mutable_tensor_type()->set_elem_type(elem_type<T>());
+    in.mutable_type()->mutable_tensor_type()->mutable_shape();
+    return in.name();
+  } else if constexpr (kind == node_kind::literal) {
+    return s.w.scalar(static_cast<T>(Op::value));
+  } else if constexpr (kind == node_kind::hook || kind == node_kind::barrier) {
+    s.dropped.push_back(std::string(kind == node_kind::hook ? "hook " : "fusion_barrier ") + hint);
+    const std::string& x = s.values[N::args[0]];
+    return kind == node_kind::hook && s.hooks_as_identity
+               ? writer::output_of(s.w.node("Identity", {x}, hint))
+               : x;
+  } else if constexpr (kind == node_kind::view) {
+    return export_view<G, I>(s, std::type_identity<Op>{}, s.values[N::args[0]]);
+  } else if constexpr (kind == node_kind::reduction) {
+    return export_reduce<G, I>(s, std::type_identity<Op>{});
+  } else if constexpr (has_onnx_form<Op>) {
+    return export_form<G, I>(s);
+  } else if constexpr (exportable_kind<Op>) {  // cast
+    const std::string& x = s.values[N::args[0]];
+    ::onnx::NodeProto& n = s.w.node(Op::onnx, {x}, hint);
+    writer::attribute(n, "to", std::int64_t(elem_type<T>()));
+    return writer::output_of(n);
+  } else {
+    return {};  // an opaque callable: the static_assert above has said why
+  }
+}
+
+}  // namespace loom::onnx_export

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "loom/core/dtype.hpp"
+
+// Building an ONNX graph one node at a time: fresh value names, nodes with their attributes,
+// and constants as initializers. Knows ONNX, not loom's graph (interop/onnx/nodes.hpp).
+namespace loom::onnx_export {
+
+template <dtype T>
+constexpr int elem_type() {
+  if constexpr (std::is_same_v<T, float>)
+    return ::onnx::TensorProto::FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return ::onnx::TensorProto::DOUBLE;
+  else if constexpr (std::is_same_v<T, std::int32_t>)
+    return ::onnx::TensorProto::INT32;
+  else
+    return ::onnx::TensorProto::BOOL;
+}
+
+class writer {
+ public:
+  explicit writer(::onnx::GraphProto& graph) : graph_(graph) {}
+
+  // A new node `op` on `inputs`; returns the name of its (one) output. `hint` (the loom
+  // value it computes, "%3") goes into the node's name, which the checker's messages quote.
+  ::onnx::NodeProto& node(std::string_view op,
+                          std::initializer_list<std::string> inputs,
+                          std::string_view hint) {
+    ::onnx::NodeProto& n = *graph_.add_node();
+    n.set_op_type(std::string(op));
+    n.set_name(std::string(hint) + "/" + std::string(op) + "_" +
+               std::to_string(graph_.node_size()));
+    for (const std::string& in : inputs) n.add_input(in);
+    n.add_output(fresh());
+    return n;
+  }
+  static const std::string& output_of(const ::onnx::NodeProto& n) { return n.output(0); }
+
+  static void attribute(::onnx::NodeProto& n, std::string_view name, std::int64_t value) {
+    ::onnx::AttributeProto& a = *n.add_attribute();
+    a.set_name(std::string(name));
+    a.set_type(::onnx::AttributeProto::INT);
+    a.set_i(value);
+  }
+  static void attribute(::onnx::NodeProto& n,
+                        std::string_view name,
+                        const std::vector<std::int64_t>& values) {
+    ::onnx::AttributeProto& a = *n.add_attribute();
+    a.set_name(std::string(name));
+    a.set_type(::onnx::AttributeProto::INTS);
+    for (std::int64_t v : values) a.add_ints(v);
+  }
+
+  // `x` as dtype `to` (the ONNX element type), where it is not already.
+  std::string cast(const std::string& x, int from, int to, std::string_view hint) {
+    if (from == to) return x;
+    ::onnx::NodeProto& n = node("Cast", {x}, hint);
+    attribute(n, "to", std::int64_t(to));
+    return output_of(n);
+  }
+
+  // A rank-0 constant of dtype T.
+  template <dtype T>
+  std::string scalar(T value) {
+    ::onnx::TensorProto& t = *graph_.add_initializer();
+    t.set_name(fresh());
+    t.set_data_type(elem_type<T>());
+    if constexpr (std::is_same_v<T, float>)
+      t.add_float_data(value);
+    else if constexpr (std::is_same_v<T, double>)
+      t.add_double_data(value);
+    else
+      t.add_int32_data(value);  // int32 and bool are stored as int32_data
+    return t.name();
+  }
+
+  // A rank-1 int64 constant: shapes, axes, starts.
+  std::string int64s(const std::vector<std::int64_t>& values) {
+    ::onnx::TensorProto& t = *graph_.add_initializer();
+    t.set_name(fresh());
+    t.set_data_type(::onnx::TensorProto::INT64);
+    t.add_dims(std::int64_t(values.size()));
+    for (std::int64_t v : values) t.add_int64_data(v);
+    return t.name();
+  }
+
+  ::onnx::GraphProto& graph() { return graph_; }
+
+ private:
+  std::string fresh() { return "v" + std::to_string(next_++); }
+
+  ::onnx::GraphProto& graph_;
+  int next_ = 0;
+};
+
+}  // namespace loom::onnx_export

@@ -1,0 +1,443 @@
+// ONNX export (loom/onnx.hpp). Two halves:
+// - what the exported ModelProto says (names, dtypes, dynamic extents, initializers, the doc
+//   string), checked here;
+// - that onnxruntime computes what loom computes: each "case" below exports a model and writes
+//   its inputs and loom's outputs, at two sizes of its dynamic extents, under the directory
+//   LOOM_ONNX_CASES; run_onnxruntime.py (the ctest test onnx_runtime, which needs these tests
+//   to have run) checks every model with onnx.checker (full_check) and runs it in onnxruntime.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <loom/loom.hpp>
+#include <loom/onnx.hpp>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "../common/random_fill.hpp"
+#include "../typed/models.hpp"
+#include "npy.hpp"
+
+namespace {
+
+using loom::dyn;
+using loom::extents;
+namespace fs = std::filesystem;
+
+fs::path cases_dir() {
+  const char* dir = std::getenv("LOOM_ONNX_CASES");
+  return dir ? fs::path(dir) : fs::path("onnx_cases");
+}
+
+template <class T>
+void write_tensor(const fs::path& path, const T& t) {
+  loom_onnx_test::write_npy(path.string(), t.data(), t.shape());
+}
+
+template <class R>
+void write_outputs(const fs::path& dir, std::size_t set, const R& result) {
+  if constexpr (requires { std::tuple_size<R>::value; }) {
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+      (write_tensor(dir / (std::to_string(set) + "_output" + std::to_string(K) + ".npy"),
+                    std::get<K>(result)),
+       ...);
+    }
+    (std::make_index_sequence<std::tuple_size_v<R>>{});
+  } else {
+    write_tensor(dir / (std::to_string(set) + "_output0.npy"), result);
+  }
+}
+
+// Exports `m` as case `name` and writes, for each input set (a std::tuple of tensors), the
+// inputs and loom's outputs. `rel` and `abs`: how far onnxruntime may be from loom (exact for
+// integer and bool outputs).
+template <class Model, class... Sets>
+void write_case(const std::string& name,
+                const Model& m,
+                double rel,
+                double abs,
+                const loom::onnx::options& o,
+                const Sets&... sets) {
+  const fs::path dir = cases_dir() / name;
+  fs::create_directories(dir);
+  loom::onnx::save(m, (dir / "model.onnx").string(), o);
+  std::ofstream(dir / "tolerance.txt") << rel << " " << abs << "\n";
+  std::size_t set = 0;
+  (
+      [&] {
+        std::apply(
+            [&](const auto&... in) {
+              std::size_t k = 0;
+              (write_tensor(dir / (std::to_string(set) + "_input" + std::to_string(k++) + ".npy"),
+                            in),
+               ...);
+              write_outputs(dir, set, m(in...));
+            },
+            sets);
+        ++set;
+      }(),
+      ...);
+}
+
+}  // namespace
+
+// The typed cases' models (tests/typed/models.hpp), each for the dtypes its typed case runs,
+// on random inputs of two sizes. All extents dynamic, as there.
+template <class T>
+using vec = loom::tensor<T, extents<dyn>>;
+template <class T>
+using mat = loom::tensor<T, extents<dyn, dyn>>;
+template <class T>
+using cube = loom::tensor<T, extents<dyn, dyn, dyn>>;
+
+template <class T>
+double f32_or(double f32, double f64) {
+  return std::is_same_v<T, float> ? f32 : f64;
+}
+template <class T>
+std::string dtype_suffix() {
+  return "_" + std::string(loom::dtype_name<T>());
+}
+
+// Values of T in [lo, hi]: integers for i32.
+template <class Tensor>
+Tensor filled(loom::shape s, std::uint32_t seed, double lo, double hi) {
+  Tensor t(s);
+  if constexpr (std::is_same_v<typename Tensor::value_type, std::int32_t>)
+    loom_test::fill_int(t, seed, int(lo), int(hi));
+  else
+    loom_test::fill_uniform(t, seed, lo, hi);
+  return t;
+}
+loom::shape shape_of(std::initializer_list<std::size_t> dims) {
+  loom::shape s;
+  s.rank = dims.size();
+  std::size_t d = 0;
+  for (std::size_t e : dims) s.dims[d++] = e;
+  return s;
+}
+
+// Compiles `model` for the tensors of the first set and writes the case.
+template <class Model, class Set, class... Sets>
+void model_case(const std::string& name,
+                Model model,
+                double rel,
+                double abs,
+                const Set& first,
+                const Sets&... more) {
+  const auto m = std::apply(
+      [&](const auto&... in) {
+        return loom::compile(
+            model,
+            loom::input<typename std::remove_cvref_t<decltype(in)>::value_type,
+                        typename std::remove_cvref_t<decltype(in)>::extents_type>{}...);
+      },
+      first);
+  write_case(name, m, rel, abs, {}, first, more...);
+}
+
+TEMPLATE_TEST_CASE("onnx case: element-wise ops", "[onnx]", float, double, std::int32_t) {
+  using T = TestType;
+  const double rel = f32_or<T>(2e-6, 1e-12), abs = f32_or<T>(1e-6, 1e-12);
+  auto unary = [](std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<vec<T>>(shape_of({n}), seed, -9, 9));
+  };
+  model_case("arithmetic_unary" + dtype_suffix<T>(),
+             loom_typed::arithmetic_unary_model,
+             rel,
+             abs,
+             unary(7, 1),
+             unary(1003, 2));
+  auto binary = [](std::size_t m, std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<mat<T>>(shape_of({m, n}), seed, -9, 9),
+                           filled<vec<T>>(shape_of({n}), seed + 1, -2, 2),
+                           filled<mat<T>>(shape_of({m, 1}), seed + 2, -9, 9),
+                           filled<mat<T>>(shape_of({m, n}), seed + 3, 1, 9),   // a divisor
+                           filled<mat<T>>(shape_of({m, 1}), seed + 4, 1, 3));  // pow's base
+  };
+  model_case("binary" + dtype_suffix<T>(),
+             loom_typed::binary_model,
+             rel,
+             abs,
+             binary(3, 5, 3),
+             binary(17, 33, 4));
+  auto compare = [](std::size_t m, std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<mat<T>>(shape_of({m, n}), seed, -3, 3),
+                           filled<mat<T>>(shape_of({m, n}), seed + 1, -3, 3));
+  };
+  model_case("comparison" + dtype_suffix<T>(),
+             loom_typed::comparison_model,
+             0,
+             0,
+             compare(2, 9, 5),
+             compare(12, 40, 6));
+  auto where = [](std::size_t m, std::size_t n, std::uint32_t seed) {
+    mat<bool> cond(shape_of({m, n}));
+    loom_test::fill_bool(cond, seed);
+    return std::make_tuple(std::move(cond),
+                           filled<mat<T>>(shape_of({m, n}), seed + 1, -9, 9),
+                           filled<mat<T>>(shape_of({m, n}), seed + 2, -9, 9));
+  };
+  model_case(
+      "where" + dtype_suffix<T>(), loom_typed::where_model, 0, 0, where(4, 4, 7), where(9, 31, 8));
+  auto cast = [](std::size_t n, std::uint32_t seed) {
+    vec<bool> c(shape_of({n}));
+    loom_test::fill_bool(c, seed);
+    return std::make_tuple(filled<vec<T>>(shape_of({n}), seed + 1, -100, 100),
+                           filled<vec<std::int32_t>>(shape_of({n}), seed + 2, -100, 100),
+                           std::move(c));
+  };
+  model_case(
+      "cast" + dtype_suffix<T>(), loom_typed::cast_model, rel, abs, cast(5, 9), cast(300, 10));
+  if constexpr (!std::is_same_v<T, std::int32_t>) {
+    auto floating = [](std::size_t n, std::uint32_t seed) {
+      return std::make_tuple(filled<vec<T>>(shape_of({n}), seed, -3, 3),
+                             filled<vec<T>>(shape_of({n}), seed + 1, 0.01, 50));
+    };
+    model_case("floating_unary" + dtype_suffix<T>(),
+               loom_typed::floating_unary_model,
+               rel,
+               abs,
+               floating(3, 11),
+               floating(1003, 12));
+    // onnxruntime implements Erf in f32 only, so it cannot run the f64 model above (whose
+    // last result is gelu): the same model without gelu runs everywhere.
+    const auto but_gelu = [](auto x, auto p) {
+      const auto all = loom_typed::floating_unary_model(x, p);
+      static_assert(std::tuple_size_v<std::remove_const_t<decltype(all)>> == 9);
+      return [&]<std::size_t... K>(std::index_sequence<K...>) {
+        return std::make_tuple(std::get<K>(all)...);
+      }
+      (std::make_index_sequence<8>{});
+    };
+    model_case("floating_unary_but_gelu" + dtype_suffix<T>(),
+               but_gelu,
+               rel,
+               abs,
+               floating(3, 13),
+               floating(1003, 14));
+  }
+}
+
+TEMPLATE_TEST_CASE("onnx case: reductions", "[onnx]", float, double, std::int32_t) {
+  using T = TestType;
+  // Near 1 for floats, so that products stay in range; -1, 0 and 1 for i32, with ties for
+  // argmax, which both take the first of.
+  const double lo = std::is_same_v<T, std::int32_t> ? -1 : 0.5,
+               hi = std::is_same_v<T, std::int32_t> ? 1 : 1.5;
+  auto set = [&](std::size_t a, std::size_t b, std::size_t c, std::uint32_t seed) {
+    return std::make_tuple(filled<cube<T>>(shape_of({a, b, c}), seed, lo, hi));
+  };
+  const double rel = f32_or<T>(1e-5, 1e-12), abs = f32_or<T>(1e-5, 1e-12);
+  model_case("reduce_last" + dtype_suffix<T>(),
+             loom_typed::reduce_last_model,
+             rel,
+             abs,
+             set(3, 5, 7, 21),
+             set(4, 3, 130, 22));
+  model_case("reduce_leading_kept" + dtype_suffix<T>(),
+             loom_typed::reduce_leading_kept_model,
+             rel,
+             abs,
+             set(3, 5, 7, 23),
+             set(4, 3, 130, 24));
+  model_case("reduce_all" + dtype_suffix<T>(),
+             loom_typed::reduce_all_model,
+             rel,
+             abs,
+             set(3, 5, 7, 25),
+             set(2, 3, 9, 26));
+  model_case("reduce_two_kept" + dtype_suffix<T>(),
+             loom_typed::reduce_two_kept_model,
+             rel,
+             abs,
+             set(3, 5, 7, 27),
+             set(4, 3, 13, 28));
+}
+
+TEST_CASE("onnx case: views", "[onnx]") {
+  auto set = [](std::size_t m, std::size_t n, std::size_t a, std::size_t c, std::uint32_t seed) {
+    return std::make_tuple(
+        filled<mat<float>>(shape_of({m, n}), seed, -1, 1),
+        filled<loom::tensor<float, extents<dyn, 5, dyn>>>(shape_of({a, 5, c}), seed + 1, -1, 1),
+        filled<mat<float>>(shape_of({m, 1}), seed + 2, -1, 1));
+  };
+  model_case("views", loom_typed::view_model, 0, 0, set(6, 11, 3, 2, 31), set(9, 25, 2, 13, 32));
+}
+
+TEMPLATE_TEST_CASE("onnx case: matmul and composites", "[onnx]", float, double) {
+  using T = TestType;
+  const double rel = f32_or<T>(1e-4, 1e-10), abs = f32_or<T>(1e-5, 1e-12);
+  auto product = [](std::size_t m, std::size_t k, std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<mat<T>>(shape_of({m, k}), seed, -1, 1),
+                           filled<mat<T>>(shape_of({k, n}), seed + 1, -1, 1));
+  };
+  model_case("matmul" + dtype_suffix<T>(),
+             loom_typed::matmul_model,
+             rel,
+             abs,
+             product(3, 4, 5, 41),
+             product(20, 33, 17, 42));
+  auto batched =
+      [](std::size_t b, std::size_t m, std::size_t k, std::size_t n, std::uint32_t seed) {
+        return std::make_tuple(filled<cube<T>>(shape_of({b, m, k}), seed, -1, 1),
+                               filled<cube<T>>(shape_of({b, k, n}), seed + 1, -1, 1),
+                               filled<mat<T>>(shape_of({k, n}), seed + 2, -1, 1));
+      };
+  model_case("batched_matmul" + dtype_suffix<T>(),
+             loom_typed::batched_matmul_model,
+             rel,
+             abs,
+             batched(2, 3, 4, 5, 43),
+             batched(3, 9, 16, 7, 44));
+  auto epilogue = [](std::size_t m, std::size_t k, std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<mat<T>>(shape_of({m, k}), seed, -1, 1),
+                           filled<mat<T>>(shape_of({n, k}), seed + 1, -1, 1),
+                           filled<vec<T>>(shape_of({n}), seed + 2, -1, 1));
+  };
+  model_case("matmul_epilogue" + dtype_suffix<T>(),
+             loom_typed::matmul_epilogue_model,
+             rel,
+             abs,
+             epilogue(3, 4, 5, 45),
+             epilogue(21, 30, 12, 46));
+  auto rows = [](std::size_t r, std::size_t c, std::uint32_t seed) {
+    return std::make_tuple(filled<mat<T>>(shape_of({r, c}), seed, -3, 3),
+                           filled<vec<T>>(shape_of({c}), seed + 1, 0.5, 1.5),
+                           filled<vec<T>>(shape_of({c}), seed + 2, -1, 1));
+  };
+  model_case("rows" + dtype_suffix<T>(),
+             loom_typed::rows_model,
+             rel,
+             abs,
+             rows(7, 33, 47),
+             rows(3, 1003, 48));
+  model_case("layer_norm" + dtype_suffix<T>(),
+             loom_typed::layer_norm_model,
+             rel,
+             abs,
+             rows(2, 8, 49),
+             rows(5, 300, 50));
+  auto columns = [](std::size_t r, std::size_t c, std::uint32_t seed) {
+    return std::make_tuple(filled<mat<T>>(shape_of({r, c}), seed, -3, 3));
+  };
+  model_case("columns" + dtype_suffix<T>(),
+             loom_typed::columns_model,
+             rel,
+             abs,
+             columns(7, 33, 51),
+             columns(40, 3, 52));
+  auto losses = [](std::size_t r, std::size_t c, std::uint32_t seed) {
+    auto probs = filled<mat<T>>(shape_of({r, c}), seed + 2, 0.1, 1);
+    for (std::size_t i = 0; i < r; ++i) {  // each row a distribution over the classes
+      T total = 0;
+      for (std::size_t j = 0; j < c; ++j) total += probs(i, j);
+      for (std::size_t j = 0; j < c; ++j) probs(i, j) /= total;
+    }
+    return std::make_tuple(filled<mat<T>>(shape_of({r, c}), seed, -2, 2),
+                           filled<mat<T>>(shape_of({r, c}), seed + 1, -2, 2),
+                           std::move(probs));
+  };
+  model_case("losses" + dtype_suffix<T>(),
+             loom_typed::loss_model,
+             rel,
+             abs,
+             losses(4, 10, 53),
+             losses(16, 100, 54));
+}
+
+TEST_CASE("onnx case: a run-time scalar as a constant, and as an input", "[onnx]") {
+  const float alpha = 0.75f;
+  const auto model = [alpha](auto x) {
+    return loom::tanh(x * alpha) + alpha;
+  };
+  const auto m = loom::compile(model, loom::input<float, extents<dyn>>{});
+  auto set = [](std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<vec<float>>(shape_of({n}), seed, -3, 3));
+  };
+  write_case("scalar_constant", m, 1e-6, 1e-6, {}, set(9, 110), set(100, 120));
+  loom::onnx::options as_input;
+  as_input.scalars_as_inputs = true;
+  write_case("scalar_input", m, 1e-6, 1e-6, as_input, set(9, 110));
+  // The scalars' value, for onnxruntime to feed: graph inputs scalarN, N the scalar nodes (a
+  // captured float traced twice is two of them).
+  const auto proto = loom::onnx::to_model_proto(m, as_input);
+  REQUIRE(proto.graph().input_size() == 3);
+  loom::tensor<float, extents<>> value;
+  value.data()[0] = alpha;
+  for (int k = 1; k < proto.graph().input_size(); ++k) {
+    CHECK(proto.graph().input(k).name().rfind("scalar", 0) == 0);
+    write_tensor(cases_dir() / "scalar_input" / ("0_" + proto.graph().input(k).name() + ".npy"),
+                 value);
+  }
+}
+
+TEST_CASE("onnx export: names, dtypes and extents of inputs and outputs", "[onnx]") {
+  struct tokens;
+  const auto model = [](auto x, auto mask) {
+    return std::make_tuple(loom::where(mask, x, 0.f), loom::sum(x));
+  };
+  const auto m =
+      loom::compile(model,
+                    loom::input<float, extents<dyn, 4>, loom::dims<tokens, loom::unnamed>>{},
+                    loom::input<bool, extents<dyn, 4>, loom::dims<tokens, loom::unnamed>>{});
+  loom::onnx::options o;
+  o.input_names = {"x", "mask"};
+  o.output_names = {"masked"};  // the second keeps its default name
+  const auto proto = loom::onnx::to_model_proto(m, o);
+  CHECK(proto.opset_import(0).version() == 17);
+  CHECK(proto.producer_name() == "loom");
+  const auto& g = proto.graph();
+  REQUIRE(g.input_size() == 2);
+  CHECK(g.input(0).name() == "x");
+  CHECK(g.input(1).name() == "mask");
+  CHECK(g.input(0).type().tensor_type().elem_type() == onnx::TensorProto::FLOAT);
+  CHECK(g.input(1).type().tensor_type().elem_type() == onnx::TensorProto::BOOL);
+  // The named extent is one symbol on both inputs; the static one a value.
+  const auto& dims_x = g.input(0).type().tensor_type().shape();
+  REQUIRE(dims_x.dim_size() == 2);
+  CHECK(dims_x.dim(0).dim_param() == g.input(1).type().tensor_type().shape().dim(0).dim_param());
+  CHECK(dims_x.dim(0).dim_param().find("tokens") != std::string::npos);
+  CHECK(dims_x.dim(1).dim_value() == 4);
+  REQUIRE(g.output_size() == 2);
+  CHECK(g.output(0).name() == "masked");
+  CHECK(g.output(1).name() == "output1");
+  CHECK(g.output(1).type().tensor_type().shape().dim_size() == 0);
+}
+
+struct record_hook {
+  void operator()(loom::tensor_view<const float, extents<dyn>>) const {}
+};
+
+TEST_CASE("onnx export: hooks and fusion barriers export as nothing, and say so", "[onnx]") {
+  const auto model = [](auto x) {
+    return loom::fusion_barrier(loom::hook(x * 2.f, record_hook{})) + 1.f;
+  };
+  const auto m = loom::compile(model, loom::input<float, extents<dyn>>{});
+  const auto plain = loom::onnx::to_model_proto(m);
+  CHECK(plain.doc_string().find("exported as nothing: hook %") != std::string::npos);
+  CHECK(plain.doc_string().find("fusion_barrier %") != std::string::npos);
+  int identities = 0;
+  for (const auto& n : plain.graph().node()) identities += n.op_type() == "Identity";
+  CHECK(identities == 1);  // the output's
+  loom::onnx::options with_identity;
+  with_identity.hooks_as_identity = true;
+  const auto identity_hooks = loom::onnx::to_model_proto(m, with_identity);
+  int with = 0;
+  for (const auto& n : identity_hooks.graph().node()) with += n.op_type() == "Identity";
+  CHECK(with == 2);
+}
+
+TEST_CASE("onnx export: an opset other than 17 is refused", "[onnx][errors]") {
+  const auto m = loom::compile([](auto x) { return x + 1.f; }, loom::input<float, extents<dyn>>{});
+  loom::onnx::options o;
+  o.opset = 18;
+  CHECK_THROWS_MATCHES(
+      loom::onnx::to_model_proto(m, o),
+      loom::export_error,
+      Catch::Message("loom: onnx export: opset 18 is not supported; loom writes opset 17"));
+  CHECK_THROWS_AS(loom::onnx::save(m, "/nonexistent-dir/model.onnx"), loom::export_error);
+}
