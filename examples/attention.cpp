@@ -8,52 +8,22 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <random>
 #include <vector>
 
+#include "attention_block.hpp"
+
 int main() {
-  using loom::dyn;
-  using loom::extents;
-  constexpr std::size_t d = 32, tokens = 100;
-  const float scale = 1 / std::sqrt(float(d));
-
-  auto block = [scale](auto x, auto wq, auto wk, auto wv, auto gamma, auto beta) {
-    auto q = loom::matmul(x, wq);
-    auto k = loom::matmul(x, wk);
-    auto v = loom::matmul(x, wv);
-    // The scale is a run-time float: softmax reads the scores several times, and those
-    // copies are one node, as with a loom::lit (the guide's "Run-time scalars and reuse").
-    auto p = loom::softmax(loom::matmul(q, loom::transpose(k)) * scale);
-    return loom::layer_norm(loom::matmul(p, v) + x, gamma, beta, 1e-5);
-  };
-
-  using weights = loom::input<float, extents<d, d>>;
-  using vector = loom::input<float, extents<d>>;
-  auto compiled = loom::compile(block,
-                                loom::input<float, extents<dyn, d>>{},
-                                weights{},
-                                weights{},
-                                weights{},
-                                vector{},
-                                vector{});
+  using example::d;
+  constexpr std::size_t tokens = 100;
+  const auto block = example::attention_block();
+  auto compiled = example::compile_attention_block();
   // q, k and v are three GEMMs; the scores' GEMM carries the softmax, the last one the
   // residual and the layer norm.
   static_assert(decltype(compiled)::kernel_count == 5);
   std::cout << loom::explain(compiled) << "\n";
 
-  std::mt19937 gen(11);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  auto fill = [&](auto& t, float scale, float shift = 0) {
-    for (auto& e : t) e = normal(gen) * scale + shift;
-  };
-  loom::tensor<float, extents<dyn, d>> x(tokens);
-  loom::tensor<float, extents<d, d>> wq, wk, wv;
-  loom::tensor<float, extents<d>> gamma, beta;
-  fill(x, 1.f);
-  for (auto* w : {&wq, &wk, &wv}) fill(*w, 1.f / std::sqrt(float(d)));
-  fill(gamma, 0.1f, 1.f);
-  fill(beta, 0.1f);
-
+  const example::attention_inputs in(tokens);
+  const auto& [x, wq, wk, wv, gamma, beta] = in;
   const auto fused = compiled(x, wq, wk, wv, gamma, beta);
   const auto eager = block(x, wq, wk, wv, gamma, beta);
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <loom/loom.hpp>
+#include <loom/npy.hpp>
 #include <loom/onnx.hpp>
 #include <string>
 #include <tuple>
@@ -19,7 +20,6 @@
 
 #include "../common/random_fill.hpp"
 #include "../typed/models.hpp"
-#include "npy.hpp"
 
 namespace {
 
@@ -34,7 +34,7 @@ fs::path cases_dir() {
 
 template <class T>
 void write_tensor(const fs::path& path, const T& t) {
-  loom_onnx_test::write_npy(path.string(), t.data(), t.shape());
+  loom::save_npy(path.string(), t);
 }
 
 template <class R>
