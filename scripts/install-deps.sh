@@ -3,7 +3,8 @@
 # sudo available). A no-op, without touching apt or pip, when everything is present.
 #
 # Debian packages, then a Python environment for the ONNX tests in <repo>/.venv-onnx
-# (git-ignored): onnx's full checker and onnxruntime, which Debian does not package.
+# (git-ignored): onnx's full checker, onnxruntime and onnxruntime-extensions (custom ops in
+# Python), which Debian does not package.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -28,8 +29,9 @@ fi
 
 # Pinned: the versions the ONNX tests were written against.
 venv=$repo/.venv-onnx
-if ! "$venv/bin/python3" -c 'import onnx, onnxruntime' >/dev/null 2>&1; then
-  echo "install-deps: creating $venv (onnx, onnxruntime)"
+if ! "$venv/bin/python3" -c 'import onnx, onnxruntime, onnxruntime_extensions' >/dev/null 2>&1; then
+  echo "install-deps: creating $venv (onnx, onnxruntime, onnxruntime-extensions)"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check onnx==1.23.2 onnxruntime==1.32.0
+  "$venv/bin/pip" install --quiet --disable-pip-version-check onnx==1.23.2 onnxruntime==1.32.0 \
+    onnxruntime-extensions==0.15.2
 fi

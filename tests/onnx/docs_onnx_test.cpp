@@ -2,9 +2,22 @@
 // `// [snippet:NAME]` markers, appears verbatim in the guide (docs_snippets_in_sync); the
 // CHECKs hold what the guide says of it.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <loom/loom.hpp>
 #include <loom/onnx.hpp>
+#include <string_view>
+
+// [snippet:onnx_custom_op]
+// Opaque to loom; in ONNX, onnxruntime's own FastGelu (its com.microsoft domain).
+struct fast_gelu {
+  static constexpr std::string_view onnx_op = "FastGelu";
+  static constexpr std::string_view onnx_domain = "com.microsoft";
+  float operator()(float x) const {
+    return 0.5f * x * (1.f + std::tanh(0.7978845608f * (x + 0.044715f * x * x * x)));
+  }
+};
+// [/snippet:onnx_custom_op]
 
 TEST_CASE("guide: ONNX export", "[docs][onnx]") {
   const auto dir = std::filesystem::temp_directory_path();
@@ -38,4 +51,24 @@ TEST_CASE("guide: ONNX export", "[docs][onnx]") {
   CHECK(g.node(3).op_type() == "Identity");
   CHECK(g.output(0).name() == "output0");
   std::filesystem::remove(dir / "layer.onnx");
+}
+
+TEST_CASE("guide: ONNX export of an allow_in_graph callable as a custom op", "[docs][onnx]") {
+  // [snippet:onnx_custom_op_use]
+  auto model = [](auto x) {
+    const auto y = loom::allow_in_graph<fast_gelu>{}(x);  // one opaque node
+    return y * 2.f;
+  };
+  auto compiled = loom::compile(model, loom::input<float, loom::extents<loom::dyn>>{});
+  onnx::ModelProto proto = loom::onnx::to_model_proto(compiled);
+  // nodes: FastGelu (domain com.microsoft), Mul, Identity; opset_import: "" 17, com.microsoft 1
+  // [/snippet:onnx_custom_op_use]
+  const auto& g = proto.graph();
+  REQUIRE(g.node_size() == 3);
+  CHECK(g.node(0).op_type() == "FastGelu");
+  CHECK(g.node(0).domain() == "com.microsoft");
+  CHECK(g.node(1).op_type() == "Mul");
+  REQUIRE(proto.opset_import_size() == 2);
+  CHECK(proto.opset_import(1).domain() == "com.microsoft");
+  CHECK(proto.opset_import(1).version() == 1);
 }

@@ -15,6 +15,7 @@
 #include <loom/npy.hpp>
 #include <loom/onnx.hpp>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -375,6 +376,53 @@ TEST_CASE("onnx case: a run-time scalar as a constant, and as an input", "[onnx]
   }
 }
 
+// Custom ops: each F names its ONNX op and domain, and custom_ops.py gives onnxruntime the
+// same functions (through onnxruntime-extensions).
+struct clipped_exp {
+  static constexpr std::string_view onnx_op = "ClippedExp";
+  static constexpr std::string_view onnx_domain = "test.loom";
+  float operator()(float x) const { return std::exp(std::fmin(x, 2.f)); }
+};
+struct running_sum {
+  using granularity = loom::whole_tensor;
+  static constexpr std::string_view onnx_op = "RunningSum";
+  static constexpr std::string_view onnx_domain = "test.loom";
+  void operator()(loom::tensor_view<const float, extents<dyn>> x,
+                  loom::tensor_view<float, extents<dyn>> out) const {
+    float total = 0;
+    for (std::size_t k = 0; k < x.size(); ++k) out.data()[k] = total += x.data()[k];
+  }
+};
+
+TEST_CASE("onnx case: allow_in_graph callables as custom ops", "[onnx]") {
+  const auto model = [](auto x) {
+    return loom::allow_in_graph<running_sum>{}(loom::allow_in_graph<clipped_exp>{}(x)*0.5f) + 1.f;
+  };
+  const auto m = loom::compile(model, loom::input<float, extents<dyn>>{});
+  const auto proto = loom::onnx::to_model_proto(m);
+  const auto& g = proto.graph();
+  int custom = 0;
+  for (const auto& n : g.node())
+    if (n.domain() == "test.loom") {
+      ++custom;
+      CHECK((n.op_type() == "ClippedExp" || n.op_type() == "RunningSum"));
+      bool typed = false;  // the custom op's result has its type written out
+      for (const auto& v : g.value_info())
+        typed = typed || (v.name() == n.output(0) &&
+                          v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT);
+      CHECK(typed);
+    }
+  CHECK(custom == 2);
+  int imports = 0;
+  for (const auto& o : proto.opset_import())
+    imports += o.domain() == "test.loom" && o.version() == 1;
+  CHECK(imports == 1);
+  auto set = [](std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<vec<float>>(shape_of({n}), seed, -3, 3));
+  };
+  write_case("custom_ops", m, 1e-5, 1e-5, {}, set(10, 130), set(1000, 140));
+}
+
 TEST_CASE("onnx export: names, dtypes and extents of inputs and outputs", "[onnx]") {
   struct tokens;
   const auto model = [](auto x, auto mask) {
@@ -440,4 +488,23 @@ TEST_CASE("onnx export: an opset other than 17 is refused", "[onnx][errors]") {
       loom::export_error,
       Catch::Message("loom: onnx export: opset 18 is not supported; loom writes opset 17"));
   CHECK_THROWS_AS(loom::onnx::save(m, "/nonexistent-dir/model.onnx"), loom::export_error);
+}
+
+TEST_CASE("onnx export: what ONNX's checks reject is loom::export_error, naming the node",
+          "[onnx][errors]") {
+  // A model loom wrote, then broken by hand: its Relu renamed to an op ONNX does not have.
+  const auto m =
+      loom::compile([](auto x) { return loom::relu(x); }, loom::input<float, extents<dyn>>{});
+  onnx::ModelProto proto = loom::onnx::to_model_proto(m);
+  REQUIRE(proto.graph().node(0).op_type() == "Relu");
+  proto.mutable_graph()->mutable_node(0)->set_op_type("Rectify");
+  std::string message;
+  try {
+    loom::onnx_export::validate(proto);
+  } catch (const loom::export_error& e) {
+    message = e.what();
+  }
+  CHECK(message.rfind("loom: onnx export: the model fails ONNX's checks: ", 0) == 0);
+  CHECK(message.find("Rectify") != std::string::npos);
+  CHECK(message.find(proto.graph().node(0).name()) != std::string::npos);
 }

@@ -84,7 +84,7 @@ template <class Model>
   ::onnx::GraphProto& graph = *model.mutable_graph();
   graph.set_name("loom");
   writer w(graph);
-  export_state s{w, {}, {}, {}, o.hooks_as_identity, o.scalars_as_inputs};
+  export_state s{w, {}, {}, {}, {}, o.hooks_as_identity, o.scalars_as_inputs};
   [&]<class... In>(std::tuple<In...>*) {
     std::size_t k = 0;
     ((s.inputs.push_back(name_or(o.input_names, k, "input")),
@@ -114,6 +114,11 @@ template <class Model>
         ...);
   }
   (std::make_index_sequence<G::output_count>{});
+  for (const std::string& domain : s.domains) {
+    ::onnx::OperatorSetIdProto& custom = *model.add_opset_import();
+    custom.set_domain(domain);
+    custom.set_version(1);
+  }
   std::string doc = "written by loom " + std::string(loom::version);
   if (!s.dropped.empty()) {
     doc += "; exported as nothing:";

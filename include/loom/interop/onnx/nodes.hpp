@@ -1,26 +1,27 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "loom/core/errors.hpp"
 #include "loom/graph/flatten.hpp"
 #include "loom/graph/node_kind.hpp"
 #include "loom/graph/ops/reduce.hpp"
 #include "loom/graph/ops/select.hpp"
 #include "loom/graph/ops/view.hpp"
-#include "loom/graph/type_name.hpp"
 #include "loom/interop/onnx/writer.hpp"
 
 // Each loom node as ONNX nodes (opset 17), from what its op descriptor declares: `onnx`, an
 // onnx_form for element-wise ops and matmul, the ONNX op's name for reductions, views and
-// casts, whose parameters are written here.
+// casts, whose parameters are written here; an allow_in_graph<F> as the custom op F names.
 namespace loom::onnx_export {
 
 // What exporting a graph has made so far: every node's value by name, and what it left out.
@@ -29,6 +30,7 @@ struct export_state {
   std::vector<std::string> inputs;   // the graph inputs' names, by model input
   std::vector<std::string> values;   // values[i]: the ONNX name of node i's value
   std::vector<std::string> dropped;  // hooks and barriers, which export as nothing
+  std::set<std::string> domains;     // the custom ops' domains, each imported once
   bool hooks_as_identity = false;
   bool scalars_as_inputs = false;
 };
@@ -186,9 +188,44 @@ std::string export_view(export_state& s,
                                     "%" + std::to_string(I)));
 }
 
+// An allow_in_graph<F> whose F names the ONNX op it stands for, in a domain of its own: it is
+// written as a node of that op, which the runtime must supply (a custom op).
+template <class F>
+concept onnx_custom_op = requires {
+  { F::onnx_op } -> std::convertible_to<std::string_view>;
+  { F::onnx_domain } -> std::convertible_to<std::string_view>;
+};
+
 template <class Op>
-inline constexpr bool exportable_kind =
-    op_kind<Op>() != node_kind::opaque&& op_kind<Op>() != node_kind::opaque_call;
+constexpr bool exportable() {
+  if constexpr (op_kind<Op>() == node_kind::opaque || op_kind<Op>() == node_kind::opaque_call)
+    return onnx_custom_op<typename Op::callable_type>;
+  else
+    return true;
+}
+
+// An opaque node as its custom op: the operands as they are, the domain imported once, and
+// the result's type written out (value_info), since ONNX knows nothing of the op.
+template <class G, std::size_t I>
+std::string export_custom(export_state& s) {
+  using N = node_t<G, I>;
+  using F = typename N::op_type::callable_type;
+  ::onnx::NodeProto& n = s.w.node(F::onnx_op, {}, "%" + std::to_string(I));
+  n.set_domain(std::string(F::onnx_domain));
+  for (std::size_t a : N::args) n.add_input(s.values[a]);
+  s.domains.insert(std::string(F::onnx_domain));
+  ::onnx::ValueInfoProto& v = *s.w.graph().add_value_info();
+  v.set_name(writer::output_of(n));
+  ::onnx::TypeProto_Tensor& t = *v.mutable_type()->mutable_tensor_type();
+  t.set_elem_type(elem_type<typename N::value_type>());
+  ::onnx::TensorShapeProto& shape = *t.mutable_shape();
+  using E = typename N::extents_type;
+  for (std::size_t d = 0; d != E::rank; ++d) {
+    ::onnx::TensorShapeProto_Dimension& dim = *shape.add_dim();
+    if (E::dims[d] != dyn) dim.set_dim_value(std::int64_t(E::dims[d]));
+  }
+  return writer::output_of(n);
+}
 
 // Node I's value, by name, once the nodes before it are exported.
 template <class G, std::size_t I>
@@ -197,9 +234,11 @@ std::string export_node(export_state& s, const G& g) {
   using Op = typename N::op_type;
   using T = typename N::value_type;
   constexpr node_kind kind = kind_of<N>();
-  static_assert(exportable_kind<Op>,
-                "loom: onnx export: the graph holds an allow_in_graph<F> (F is named below), which "
-                "ONNX export cannot write yet: an opaque callable declares no ONNX form");
+  static_assert(
+      exportable<Op>(),
+      "loom: onnx export: the graph holds an allow_in_graph<F> (F is named below) whose F "
+      "declares no ONNX form: give F `onnx_op` and `onnx_domain`, the custom op a runtime "
+      "supplies for it");
   const std::string hint = "%" + std::to_string(I);
   if constexpr (kind == node_kind::input) {
     return s.inputs[Op::index];
@@ -223,15 +262,18 @@ std::string export_node(export_state& s, const G& g) {
     return export_view<G, I>(s, std::type_identity<Op>{}, s.values[N::args[0]]);
   } else if constexpr (kind == node_kind::reduction) {
     return export_reduce<G, I>(s, std::type_identity<Op>{});
+  } else if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call) {
+    if constexpr (exportable<Op>())
+      return export_custom<G, I>(s);
+    else
+      return {};  // the static_assert above has said why
   } else if constexpr (has_onnx_form<Op>) {
     return export_form<G, I>(s);
-  } else if constexpr (exportable_kind<Op>) {  // cast
+  } else {  // cast
     const std::string& x = s.values[N::args[0]];
     ::onnx::NodeProto& n = s.w.node(Op::onnx, {x}, hint);
     writer::attribute(n, "to", std::int64_t(elem_type<T>()));
     return writer::output_of(n);
-  } else {
-    return {};  // an opaque callable: the static_assert above has said why
   }
 }
 
