@@ -36,7 +36,7 @@ TEST_CASE("guide: ONNX export", "[docs][onnx]") {
 
   onnx::ModelProto proto = loom::onnx::to_model_proto(compiled);  // the same, in memory
   // proto.graph(): inputs input0 [input0_dim0, 64], input1 [64, 32], input2 [32];
-  // nodes MatMul, Add, Relu, Identity; output output0
+  // nodes MatMul, Add, Relu, Identity; output output0 [input0_dim0, 32]
   // [/snippet:onnx]
   CHECK(std::filesystem::file_size(dir / "layer.onnx") > 0);
   const auto& g = proto.graph();
@@ -50,6 +50,7 @@ TEST_CASE("guide: ONNX export", "[docs][onnx]") {
   CHECK(g.node(2).op_type() == "Relu");
   CHECK(g.node(3).op_type() == "Identity");
   CHECK(g.output(0).name() == "output0");
+  CHECK(g.output(0).type().tensor_type().shape().dim(0).dim_param() == "input0_dim0");
   std::filesystem::remove(dir / "layer.onnx");
 }
 

@@ -454,6 +454,11 @@ TEST_CASE("onnx export: names, dtypes and extents of inputs and outputs", "[onnx
   CHECK(g.output(0).name() == "masked");
   CHECK(g.output(1).name() == "output1");
   CHECK(g.output(1).type().tensor_type().shape().dim_size() == 0);
+  // The output's dynamic extent is the inputs' (loom knows it): the same symbol.
+  const auto& dims_out = g.output(0).type().tensor_type().shape();
+  REQUIRE(dims_out.dim_size() == 2);
+  CHECK(dims_out.dim(0).dim_param() == dims_x.dim(0).dim_param());
+  CHECK(dims_out.dim(1).dim_value() == 4);
 }
 
 struct record_hook {

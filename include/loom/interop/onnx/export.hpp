@@ -15,6 +15,7 @@
 #include "loom/core/errors.hpp"
 #include "loom/graph/flatten.hpp"
 #include "loom/graph/input.hpp"
+#include "loom/graph/plan.hpp"
 #include "loom/graph/type_name.hpp"
 #include "loom/interop/onnx/nodes.hpp"
 #include "loom/version.hpp"
@@ -43,29 +44,64 @@ inline std::string name_or(const std::vector<std::string>& names,
   return k < names.size() ? names[k] : prefix + std::to_string(k);
 }
 
-// A graph input or output's type: dtype, static extents as values and dynamic ones by name
-// (`dim_param`): the name loom::dims gives the axis, else inputK_dimD. Outputs leave dynamic
-// extents unnamed (shape inference and the runtime fill them in).
-template <class T, class E, class Dims>
-void write_type(::onnx::ValueInfoProto& v, std::size_t input) {
-  ::onnx::TypeProto_Tensor& t = *v.mutable_type()->mutable_tensor_type();
-  t.set_elem_type(elem_type<T>());
-  ::onnx::TensorShapeProto& shape = *t.mutable_shape();
+// The symbol (`dim_param`) of each axis of input K with extents E: the name loom::dims gives the
+// axis, else inputK_dimD; empty for a static extent.
+template <class E, class Dims>
+std::vector<std::string> input_dim_params(std::size_t k) {
+  std::vector<std::string> params(E::rank);
   [&]<std::size_t... D>(std::index_sequence<D...>) {
     (
         [&] {
-          ::onnx::TensorShapeProto_Dimension& dim = *shape.add_dim();
           using name = detail::dim_name_t<Dims, D>;
-          if constexpr (E::dims[D] != dyn)
-            dim.set_dim_value(std::int64_t(E::dims[D]));
-          else if constexpr (!std::is_same_v<name, unnamed>)
-            dim.set_dim_param(std::string(type_name<name>()));
-          else if (input != std::size_t(-1))
-            dim.set_dim_param("input" + std::to_string(input) + "_dim" + std::to_string(D));
+          if constexpr (E::dims[D] == dyn && !std::is_same_v<name, unnamed>)
+            params[D] = std::string(type_name<name>());
+          else if constexpr (E::dims[D] == dyn)
+            params[D] = "input" + std::to_string(k) + "_dim" + std::to_string(D);
         }(),
         ...);
   }
   (std::make_index_sequence<E::rank>{});
+  return params;
+}
+
+// A graph input or output's type: dtype, static extents as values, dynamic ones by their
+// symbol in `params` (none where that is empty: shape inference and the runtime fill it in).
+template <class T, class E>
+void write_type(::onnx::ValueInfoProto& v, const std::vector<std::string>& params) {
+  ::onnx::TypeProto_Tensor& t = *v.mutable_type()->mutable_tensor_type();
+  t.set_elem_type(elem_type<T>());
+  ::onnx::TensorShapeProto& shape = *t.mutable_shape();
+  for (std::size_t d = 0; d != E::rank; ++d) {
+    ::onnx::TensorShapeProto_Dimension& dim = *shape.add_dim();
+    if (E::dims[d] != dyn)
+      dim.set_dim_value(std::int64_t(E::dims[d]));
+    else if (!params[d].empty())
+      dim.set_dim_param(params[d]);
+  }
+}
+
+// The symbols of node I's dynamic extents where the plan knows them to be an input's
+// (fusion_plan::symbolic: equal names, equal extents for every input).
+template <class G, std::size_t I>
+std::vector<std::string> output_dim_params(const std::vector<std::vector<std::string>>& inputs) {
+  using plan = fusion_plan<G>;
+  std::vector<std::string> params(node_t<G, I>::extents_type::rank);
+  [&]<std::size_t... J>(std::index_sequence<J...>) {
+    (
+        [&] {
+          if constexpr (kind_of<node_t<G, J>>() == node_kind::input) {
+            const std::size_t k = node_t<G, J>::op_type::index;
+            for (std::size_t d = 0; d < params.size(); ++d)
+              for (std::size_t a = 0; a < inputs[k].size(); ++a)
+                if (params[d].empty() && !inputs[k][a].empty() &&
+                    plan::symbolic[I][d] == plan::symbolic[J][a])
+                  params[d] = inputs[k][a];
+          }
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+  return params;
 }
 
 template <class Model>
@@ -85,12 +121,15 @@ template <class Model>
   graph.set_name("loom");
   writer w(graph);
   export_state s{w, {}, {}, {}, {}, o.hooks_as_identity, o.scalars_as_inputs};
+  std::vector<std::vector<std::string>> input_params;
   [&]<class... In>(std::tuple<In...>*) {
     std::size_t k = 0;
     ((s.inputs.push_back(name_or(o.input_names, k, "input")),
+      input_params.push_back(
+          input_dim_params<typename In::extents_type, typename In::dims_type>(k)),
       graph.add_input()->set_name(s.inputs.back()),
-      write_type<typename In::value_type, typename In::extents_type, typename In::dims_type>(
-          *graph.mutable_input(int(k)), k),
+      write_type<typename In::value_type, typename In::extents_type>(*graph.mutable_input(int(k)),
+                                                                     input_params.back()),
       ++k),
      ...);
   }(static_cast<typename Model::input_types*>(nullptr));
@@ -109,7 +148,8 @@ template <class Model>
           n.set_output(0, name_or(o.output_names, K, "output"));
           ::onnx::ValueInfoProto& v = *graph.add_output();
           v.set_name(n.output(0));
-          write_type<typename N::value_type, typename N::extents_type, dims<>>(v, std::size_t(-1));
+          write_type<typename N::value_type, typename N::extents_type>(
+              v, output_dim_params<G, o_node>(input_params));
         }(),
         ...);
   }
