@@ -8,6 +8,7 @@
 
 #include "loom/core/config.hpp"
 #include "loom/core/errors.hpp"
+#include "loom/core/layout.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/interop/dlpack_abi.hpp"
 #include "loom/tensor/tensor.hpp"
@@ -65,6 +66,14 @@ namespace dlpack_abi {
   throw dlpack_error("loom: from_dlpack: " + why);
 }
 
+// "[a, b, ...]": the strides of `l`, for messages.
+inline std::string strides_text(const layout& l) {
+  std::string text = "[";
+  for (std::size_t d = 0; d < l.dims.rank; ++d)
+    text += (d ? ", " : "") + std::to_string(l.stride[d]);
+  return text + "]";
+}
+
 // The shape of `t`, once it is row-major and compact (strides null, or those of the shape;
 // any stride along an extent of 1).
 inline shape checked_layout(const DLTensor& t, std::size_t rank) {
@@ -78,18 +87,14 @@ inline shape checked_layout(const DLTensor& t, std::size_t rank) {
     s.dims[d] = static_cast<std::size_t>(t.shape[d]);
   }
   if (t.strides == nullptr) return s;
-  std::int64_t expected = 1;
-  std::string given, compact;
-  bool ok = true;
-  for (std::size_t d = rank; d-- > 0;) {
-    ok = ok && (s.dims[d] == 1 || t.strides[d] == expected);
-    given = std::to_string(t.strides[d]) + (d + 1 < rank ? ", " : "") + given;
-    compact = std::to_string(expected) + (d + 1 < rank ? ", " : "") + compact;
-    expected *= static_cast<std::int64_t>(s.dims[d]);
-  }
-  if (!ok)
-    fail("strides [" + given + "] of shape " + s.to_string() + " are not row-major and compact ([" +
-         compact + "]); loom views need compact row-major elements");
+  layout given;
+  given.dims = s;
+  for (std::size_t d = 0; d < rank; ++d)
+    given.stride[d] = static_cast<std::ptrdiff_t>(t.strides[d]);
+  if (!given.is_contiguous())
+    fail("strides " + strides_text(given) + " of shape " + s.to_string() +
+         " are not row-major and compact (" + strides_text(layout::contiguous(s)) +
+         "); loom views need compact row-major elements");
   return s;
 }
 

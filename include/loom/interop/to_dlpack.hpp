@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "loom/core/layout.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/interop/dlpack_abi.hpp"
 #include "loom/tensor/tensor.hpp"
@@ -39,11 +40,10 @@ Managed* export_view(const tensor_view<T, E, Space>& v, Owned owned) {
   const shape& s = v.shape();
   // Strides always written, in elements, row-major: consumers that ignore a null strides
   // field's meaning still read the layout right.
-  std::int64_t stride = 1;
-  for (std::size_t d = s.rank; d-- > 0;) {
+  const layout compact = layout::contiguous(s);
+  for (std::size_t d = 0; d < s.rank; ++d) {
     holder->shape[d] = static_cast<std::int64_t>(s.dims[d]);
-    holder->strides[d] = stride;
-    stride *= static_cast<std::int64_t>(s.dims[d]);
+    holder->strides[d] = compact.stride[d];
   }
   DLTensor& t = holder->managed.dl_tensor;
   t.data = const_cast<std::remove_const_t<T>*>(v.data());
