@@ -9,8 +9,8 @@
 namespace loom {
 
 // One ONNX node of an op's spelling. The first step takes the op's operands (after the
-// casts its signature implies); each later step takes the previous step's result as its first
-// input, and as its second, where it has one, the op's first operand again or a constant of
+// casts its signature implies), each later step the previous step's result; a step's second
+// input, where it has one, comes after those: the op's first operand again or a constant of
 // the op's dtype.
 struct onnx_step {
   enum second_input { none, operand, constant };

@@ -64,22 +64,6 @@ std::vector<std::string> input_dim_params(std::size_t k) {
   return params;
 }
 
-// A graph input or output's type: dtype, static extents as values, dynamic ones by their
-// symbol in `params` (none where that is empty: shape inference and the runtime fill it in).
-template <class T, class E>
-void write_type(::onnx::ValueInfoProto& v, const std::vector<std::string>& params) {
-  ::onnx::TypeProto_Tensor& t = *v.mutable_type()->mutable_tensor_type();
-  t.set_elem_type(elem_type<T>());
-  ::onnx::TensorShapeProto& shape = *t.mutable_shape();
-  for (std::size_t d = 0; d != E::rank; ++d) {
-    ::onnx::TensorShapeProto_Dimension& dim = *shape.add_dim();
-    if (E::dims[d] != dyn)
-      dim.set_dim_value(std::int64_t(E::dims[d]));
-    else if (!params[d].empty())
-      dim.set_dim_param(params[d]);
-  }
-}
-
 // The symbols of node I's dynamic extents where the plan knows them to be an input's
 // (fusion_plan::symbolic: equal names, equal extents for every input).
 template <class G, std::size_t I>
@@ -128,8 +112,8 @@ template <class Model>
       input_params.push_back(
           input_dim_params<typename In::extents_type, typename In::dims_type>(k)),
       graph.add_input()->set_name(s.inputs.back()),
-      write_type<typename In::value_type, typename In::extents_type>(*graph.mutable_input(int(k)),
-                                                                     input_params.back()),
+      writer::write_type<typename In::value_type, typename In::extents_type>(
+          *graph.mutable_input(int(k)), input_params.back()),
       ++k),
      ...);
   }(static_cast<typename Model::input_types*>(nullptr));
@@ -148,7 +132,7 @@ template <class Model>
           n.set_output(0, name_or(o.output_names, K, "output"));
           ::onnx::ValueInfoProto& v = *graph.add_output();
           v.set_name(n.output(0));
-          write_type<typename N::value_type, typename N::extents_type>(
+          writer::write_type<typename N::value_type, typename N::extents_type>(
               v, output_dim_params<G, o_node>(input_params));
         }(),
         ...);

@@ -79,20 +79,11 @@ std::string export_form(export_state& s) {
   std::string value;
   for (std::size_t k = 0; k < Op::onnx.steps.size(); ++k) {
     const onnx_step& step = Op::onnx.steps[k];
-    if (k == 0 && step.second == onnx_step::none) {
-      ::onnx::NodeProto& n = s.w.node(step.op, {}, hint);
-      for (const std::string& x : in) n.add_input(x);
-      value = writer::output_of(n);
-      continue;
-    }
-    const std::string first = k == 0 ? in[0] : value;
-    if (step.second == onnx_step::none) {
-      value = writer::output_of(s.w.node(step.op, {first}, hint));
-    } else {
-      const std::string second =
-          step.second == onnx_step::operand ? in[0] : s.w.scalar(static_cast<T>(step.value));
-      value = writer::output_of(s.w.node(step.op, {first, second}, hint));
-    }
+    std::vector<std::string> args =
+        k == 0 ? std::vector<std::string>(in.begin(), in.end()) : std::vector<std::string>{value};
+    if (step.second == onnx_step::operand) args.push_back(in[0]);
+    if (step.second == onnx_step::constant) args.push_back(s.w.scalar(static_cast<T>(step.value)));
+    value = writer::output_of(s.w.node(step.op, args, hint));
   }
   using R = decltype(result_of(sig{}));
   return s.w.cast(value, elem_type<R>(), elem_type<typename N::value_type>(), hint);
@@ -210,20 +201,14 @@ template <class G, std::size_t I>
 std::string export_custom(export_state& s) {
   using N = node_t<G, I>;
   using F = typename N::op_type::callable_type;
-  ::onnx::NodeProto& n = s.w.node(F::onnx_op, {}, "%" + std::to_string(I));
+  std::vector<std::string> operands;
+  for (std::size_t a : N::args) operands.push_back(s.values[a]);
+  ::onnx::NodeProto& n = s.w.node(F::onnx_op, operands, "%" + std::to_string(I));
   n.set_domain(std::string(F::onnx_domain));
-  for (std::size_t a : N::args) n.add_input(s.values[a]);
   s.domains.insert(std::string(F::onnx_domain));
   ::onnx::ValueInfoProto& v = *s.w.graph().add_value_info();
   v.set_name(writer::output_of(n));
-  ::onnx::TypeProto_Tensor& t = *v.mutable_type()->mutable_tensor_type();
-  t.set_elem_type(elem_type<typename N::value_type>());
-  ::onnx::TensorShapeProto& shape = *t.mutable_shape();
-  using E = typename N::extents_type;
-  for (std::size_t d = 0; d != E::rank; ++d) {
-    ::onnx::TensorShapeProto_Dimension& dim = *shape.add_dim();
-    if (E::dims[d] != dyn) dim.set_dim_value(std::int64_t(E::dims[d]));
-  }
+  writer::write_type<typename N::value_type, typename N::extents_type>(v);
   return writer::output_of(n);
 }
 
@@ -247,8 +232,7 @@ std::string export_node(export_state& s, const G& g) {
     if (!s.scalars_as_inputs) return s.w.scalar(value);
     ::onnx::ValueInfoProto& in = *s.w.graph().add_input();
     in.set_name("scalar" + std::to_string(I));
-    in.mutable_type()->mutable_tensor_type()->set_elem_type(elem_type<T>());
-    in.mutable_type()->mutable_tensor_type()->mutable_shape();
+    writer::write_type<T, extents<>>(in);
     return in.name();
   } else if constexpr (kind == node_kind::literal) {
     return s.w.scalar(static_cast<T>(Op::value));

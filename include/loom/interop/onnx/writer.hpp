@@ -3,13 +3,13 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "loom/core/dtype.hpp"
+#include "loom/core/extents.hpp"
 
 // Building an ONNX graph one node at a time: fresh value names, nodes with their attributes,
 // and constants as initializers. Knows ONNX, not loom's graph (interop/onnx/nodes.hpp).
@@ -34,7 +34,7 @@ class writer {
   // A new node `op` on `inputs`; returns the name of its (one) output. `hint` (the loom
   // value it computes, "%3") goes into the node's name, which the checker's messages quote.
   ::onnx::NodeProto& node(std::string_view op,
-                          std::initializer_list<std::string> inputs,
+                          const std::vector<std::string>& inputs,
                           std::string_view hint) {
     ::onnx::NodeProto& n = *graph_.add_node();
     n.set_op_type(std::string(op));
@@ -59,6 +59,23 @@ class writer {
     a.set_name(std::string(name));
     a.set_type(::onnx::AttributeProto::INTS);
     for (std::int64_t v : values) a.add_ints(v);
+  }
+
+  // A value's type: dtype, static extents as values, dynamic ones by their symbol in
+  // `params` (none where that is empty, or where `params` is: shape inference and the runtime
+  // fill it in).
+  template <dtype T, extents_type E>
+  static void write_type(::onnx::ValueInfoProto& v, const std::vector<std::string>& params = {}) {
+    ::onnx::TypeProto_Tensor& t = *v.mutable_type()->mutable_tensor_type();
+    t.set_elem_type(elem_type<T>());
+    ::onnx::TensorShapeProto& shape = *t.mutable_shape();
+    for (std::size_t d = 0; d != E::rank; ++d) {
+      ::onnx::TensorShapeProto_Dimension& dim = *shape.add_dim();
+      if (E::dims[d] != dyn)
+        dim.set_dim_value(std::int64_t(E::dims[d]));
+      else if (d < params.size() && !params[d].empty())
+        dim.set_dim_param(params[d]);
+    }
   }
 
   // `x` as dtype `to` (the ONNX element type), where it is not already.
