@@ -33,22 +33,17 @@ fs::path cases_dir() {
   return dir ? fs::path(dir) : fs::path("onnx_cases");
 }
 
-template <class T>
-void write_tensor(const fs::path& path, const T& t) {
-  loom::save_npy(path.string(), t);
-}
-
 template <class R>
 void write_outputs(const fs::path& dir, std::size_t set, const R& result) {
   if constexpr (requires { std::tuple_size<R>::value; }) {
     [&]<std::size_t... K>(std::index_sequence<K...>) {
-      (write_tensor(dir / (std::to_string(set) + "_output" + std::to_string(K) + ".npy"),
-                    std::get<K>(result)),
+      (loom::save_npy(dir / (std::to_string(set) + "_output" + std::to_string(K) + ".npy"),
+                      std::get<K>(result)),
        ...);
     }
     (std::make_index_sequence<std::tuple_size_v<R>>{});
   } else {
-    write_tensor(dir / (std::to_string(set) + "_output0.npy"), result);
+    loom::save_npy(dir / (std::to_string(set) + "_output0.npy"), result);
   }
 }
 
@@ -72,8 +67,8 @@ void write_case(const std::string& name,
         std::apply(
             [&](const auto&... in) {
               std::size_t k = 0;
-              (write_tensor(dir / (std::to_string(set) + "_input" + std::to_string(k++) + ".npy"),
-                            in),
+              (loom::save_npy(dir / (std::to_string(set) + "_input" + std::to_string(k++) + ".npy"),
+                              in),
                ...);
               write_outputs(dir, set, m(in...));
             },
@@ -371,8 +366,8 @@ TEST_CASE("onnx case: a run-time scalar as a constant, and as an input", "[onnx]
   value.data()[0] = alpha;
   for (int k = 1; k < proto.graph().input_size(); ++k) {
     CHECK(proto.graph().input(k).name().rfind("scalar", 0) == 0);
-    write_tensor(cases_dir() / "scalar_input" / ("0_" + proto.graph().input(k).name() + ".npy"),
-                 value);
+    loom::save_npy(cases_dir() / "scalar_input" / ("0_" + proto.graph().input(k).name() + ".npy"),
+                   value);
   }
 }
 
