@@ -1,6 +1,6 @@
-// The seed program: ReLU, then a callable loom must not trace into, kept as one opaque node.
-// Prints the traced graph and its plan, checks the fused result against eager mode and a
-// plain loop, and times fused against eager.
+// The seed program (seed_model.hpp): ReLU, then a callable loom must not trace into, kept as
+// one opaque node. Prints the traced graph and its plan, checks the fused result against eager mode
+// and a plain loop, and times fused against eager.
 #include <loom/loom.hpp>
 
 #include <chrono>
@@ -9,18 +9,10 @@
 #include <iostream>
 #include <random>
 
-struct custom_hook_function {  // opaque: loom never traces into it
-  float operator()(float x) const {
-    float r = x * 2;
-    r += 10;
-    return r;
-  }
-};
+#include "seed_model.hpp"
 
-auto my_model = [](auto x) {
-  auto y = loom::relu(x);                                  // traced
-  return loom::allow_in_graph<custom_hook_function>{}(y);  // one opaque node
-};
+using example::custom_hook_function;
+using example::my_model;
 
 template <class F>
 double best_ms(F&& f) {

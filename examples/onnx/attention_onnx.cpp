@@ -1,6 +1,6 @@
 // The attention block of attention.cpp exported to ONNX: writes attention.onnx (checked by
 // ONNX's checker and shape inference on the way), the block's inputs and loom's result as
-// .npy files, in the current directory. check_attention.py, next to this file, runs the model
+// .npy files, in the current directory. check_onnx.py, next to this file, runs the model
 // in onnxruntime on those inputs and prints the largest difference to loom's result.
 #include <loom/loom.hpp>
 #include <loom/npy.hpp>

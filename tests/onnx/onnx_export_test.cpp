@@ -5,6 +5,7 @@
 //   its inputs and loom's outputs, at two sizes of its dynamic extents, under the directory
 //   LOOM_ONNX_CASES; run_onnxruntime.py (the ctest test onnx_runtime, which needs these tests
 //   to have run) checks every model with onnx.checker (full_check) and runs it in onnxruntime.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "../common/random_fill.hpp"
 #include "../typed/models.hpp"
@@ -116,6 +118,19 @@ loom::shape shape_of(std::initializer_list<std::size_t> dims) {
   return s;
 }
 
+// `model` compiled for the tensors of `set`.
+template <class Model, class Set>
+auto compile_for(Model model, const Set& set) {
+  return std::apply(
+      [&](const auto&... in) {
+        return loom::compile(
+            model,
+            loom::input<typename std::remove_cvref_t<decltype(in)>::value_type,
+                        typename std::remove_cvref_t<decltype(in)>::extents_type>{}...);
+      },
+      set);
+}
+
 // Compiles `model` for the tensors of the first set and writes the case.
 template <class Model, class Set, class... Sets>
 void model_case(const std::string& name,
@@ -124,15 +139,7 @@ void model_case(const std::string& name,
                 double abs,
                 const Set& first,
                 const Sets&... more) {
-  const auto m = std::apply(
-      [&](const auto&... in) {
-        return loom::compile(
-            model,
-            loom::input<typename std::remove_cvref_t<decltype(in)>::value_type,
-                        typename std::remove_cvref_t<decltype(in)>::extents_type>{}...);
-      },
-      first);
-  write_case(name, m, rel, abs, {}, first, more...);
+  write_case(name, compile_for(model, first), rel, abs, {}, first, more...);
 }
 
 TEMPLATE_TEST_CASE("onnx case: element-wise ops", "[onnx]", float, double, std::int32_t) {
@@ -218,15 +225,18 @@ TEMPLATE_TEST_CASE("onnx case: element-wise ops", "[onnx]", float, double, std::
   }
 }
 
-TEMPLATE_TEST_CASE("onnx case: reductions", "[onnx]", float, double, std::int32_t) {
-  using T = TestType;
-  // Near 1 for floats, so that products stay in range; -1, 0 and 1 for i32, with ties for
-  // argmax, which both take the first of.
+// A reduction's input: near 1 for floats, so that products stay in range; -1, 0 and 1 for
+// i32, with ties for argmax, which both take the first of.
+template <class T>
+std::tuple<cube<T>> reduction_set(std::size_t a, std::size_t b, std::size_t c, std::uint32_t seed) {
   const double lo = std::is_same_v<T, std::int32_t> ? -1 : 0.5,
                hi = std::is_same_v<T, std::int32_t> ? 1 : 1.5;
-  auto set = [&](std::size_t a, std::size_t b, std::size_t c, std::uint32_t seed) {
-    return std::make_tuple(filled<cube<T>>(shape_of({a, b, c}), seed, lo, hi));
-  };
+  return std::make_tuple(filled<cube<T>>(shape_of({a, b, c}), seed, lo, hi));
+}
+
+TEMPLATE_TEST_CASE("onnx case: reductions", "[onnx]", float, double, std::int32_t) {
+  using T = TestType;
+  const auto set = reduction_set<T>;
   const double rel = f32_or<T>(1e-5, 1e-12), abs = f32_or<T>(1e-5, 1e-12);
   model_case("reduce_last" + dtype_suffix<T>(),
              loom_typed::reduce_last_model,
@@ -479,14 +489,15 @@ TEST_CASE("onnx export: hooks and fusion barriers export as nothing, and say so"
   CHECK(with == 2);
 }
 
-TEST_CASE("onnx export: an opset other than 17 is refused", "[onnx][errors]") {
+TEST_CASE("onnx export: an opset other than 17, 18 and 20 is refused", "[onnx][errors]") {
   const auto m = loom::compile([](auto x) { return x + 1.f; }, loom::input<float, extents<dyn>>{});
   loom::onnx::options o;
-  o.opset = 18;
+  o.opset = 19;
   CHECK_THROWS_MATCHES(
       loom::onnx::to_model_proto(m, o),
       loom::export_error,
-      Catch::Message("loom: onnx export: opset 18 is not supported; loom writes opset 17"));
+      Catch::Message(
+          "loom: onnx export: opset 19 is not supported; loom writes opsets 17, 18 and 20"));
   CHECK_THROWS_AS(loom::onnx::save(m, "/nonexistent-dir/model.onnx"), loom::export_error);
 }
 
@@ -507,4 +518,214 @@ TEST_CASE("onnx export: what ONNX's checks reject is loom::export_error, naming 
   CHECK(message.rfind("loom: onnx export: the model fails ONNX's checks: ", 0) == 0);
   CHECK(message.find("Rectify") != std::string::npos);
   CHECK(message.find(proto.graph().node(0).name()) != std::string::npos);
+}
+
+// The ONNX ops (op_type) of a model's graph, in order.
+std::vector<std::string> op_types(const onnx::GraphProto& g) {
+  std::vector<std::string> ops;
+  for (const auto& n : g.node()) ops.push_back(n.op_type());
+  return ops;
+}
+std::size_t count_of(const std::vector<std::string>& ops, std::string_view op) {
+  return std::size_t(std::count(ops.begin(), ops.end(), op));
+}
+
+TEMPLATE_TEST_CASE("onnx case: opsets 18 and 20", "[onnx]", float, double, std::int32_t) {
+  using T = TestType;
+  const auto cubes = reduction_set<T>;
+  const double rel = f32_or<T>(1e-5, 1e-12), abs = f32_or<T>(1e-5, 1e-12);
+  for (int opset : {18, 20}) {
+    loom::onnx::options o;
+    o.opset = opset;
+    const auto reduce = compile_for(loom_typed::reduce_two_kept_model, cubes(3, 5, 7, 61));
+    write_case("reduce_two_kept_opset" + std::to_string(opset) + dtype_suffix<T>(),
+               reduce,
+               rel,
+               abs,
+               o,
+               cubes(3, 5, 7, 61),
+               cubes(4, 3, 13, 62));
+    // From opset 18 on, every reduction takes its axes as an input.
+    const auto proto = loom::onnx::to_model_proto(reduce, o);
+    CHECK(proto.opset_import(0).version() == opset);
+    CHECK(proto.ir_version() == (opset == 20 ? 9 : 8));
+    for (const auto& n : proto.graph().node())
+      if (n.op_type().rfind("Reduce", 0) == 0) CHECK(n.input_size() == 2);
+    // Debian's ONNX 1.12 knows neither opset: the model says it is unchecked (the Python
+    // checker in onnx_runtime checks it).
+    CHECK(proto.doc_string().find("not checked") != std::string::npos);
+  }
+  if constexpr (!std::is_same_v<T, std::int32_t>) {
+    loom::onnx::options at20;
+    at20.opset = 20;
+    auto floating = [](std::size_t n, std::uint32_t seed) {
+      return std::make_tuple(filled<vec<T>>(shape_of({n}), seed, -3, 3),
+                             filled<vec<T>>(shape_of({n}), seed + 1, 0.01, 50));
+    };
+    const auto unary = compile_for(loom_typed::floating_unary_model, floating(3, 63));
+    write_case("floating_unary_opset20" + dtype_suffix<T>(),
+               unary,
+               f32_or<T>(2e-6, 1e-12),
+               f32_or<T>(1e-6, 1e-12),
+               at20,
+               floating(3, 63),
+               floating(1003, 64));
+    // gelu: its erf formula at 17, ONNX's Gelu from 20.
+    const auto ops17 = op_types(loom::onnx::to_model_proto(unary).graph());
+    const auto ops20 = op_types(loom::onnx::to_model_proto(unary, at20).graph());
+    CHECK((count_of(ops17, "Erf") == 1 && count_of(ops17, "Gelu") == 0));
+    CHECK((count_of(ops20, "Erf") == 0 && count_of(ops20, "Gelu") == 1));
+    auto rows = [](std::size_t r, std::size_t c, std::uint32_t seed) {
+      return std::make_tuple(filled<mat<T>>(shape_of({r, c}), seed, -3, 3),
+                             filled<vec<T>>(shape_of({c}), seed + 1, 0.5, 1.5),
+                             filled<vec<T>>(shape_of({c}), seed + 2, -1, 1));
+    };
+    write_case("rows_opset20" + dtype_suffix<T>(),
+               compile_for(loom_typed::rows_model, rows(7, 33, 65)),
+               f32_or<T>(1e-4, 1e-10),
+               f32_or<T>(1e-5, 1e-12),
+               at20,
+               rows(7, 33, 65),
+               rows(3, 1003, 66));
+  }
+}
+
+TEST_CASE("onnx export: composites and bias adds as the ONNX ops that compute them", "[onnx]") {
+  const auto rows = loom::compile(loom_typed::rows_model,
+                                  loom::input<float, extents<dyn, dyn>>{},
+                                  loom::input<float, extents<dyn>>{},
+                                  loom::input<float, extents<dyn>>{});
+  const auto ops = op_types(loom::onnx::to_model_proto(rows).graph());
+  CHECK(count_of(ops, "Softmax") == 1);
+  CHECK(count_of(ops, "LogSoftmax") == 1);
+  // layer_norm with gamma and beta; without them it stays its formula (one Sqrt).
+  CHECK(count_of(ops, "LayerNormalization") == 1);
+  CHECK(count_of(ops, "Sqrt") == 1);
+  CHECK(count_of(ops, "Div") == 0);  // softmax's division is inside Softmax
+
+  const auto epilogue = loom::compile(loom_typed::matmul_epilogue_model,
+                                      loom::input<double, extents<dyn, dyn>>{},
+                                      loom::input<double, extents<dyn, dyn>>{},
+                                      loom::input<double, extents<dyn>>{});
+  const auto gemm = op_types(loom::onnx::to_model_proto(epilogue).graph());
+  CHECK(gemm == std::vector<std::string>{"Transpose", "Gemm", "Identity"});
+
+  // Over two axes ONNX has no Softmax; a product read twice, or batched, is no Gemm.
+  const auto others = loom::compile(
+      [](auto x, auto a, auto c) {
+        const auto p = loom::matmul(a, a);
+        return std::make_tuple(
+            loom::softmax(x, loom::axes<0, 1>), p + c, p, loom::matmul(x, x) + c);
+      },
+      loom::input<float, extents<2, 3, 3>>{},
+      loom::input<float, extents<3, 3>>{},
+      loom::input<float, extents<3>>{});
+  const auto plain = op_types(loom::onnx::to_model_proto(others).graph());
+  CHECK(count_of(plain, "Softmax") == 0);
+  CHECK(count_of(plain, "Gemm") == 0);
+  CHECK(count_of(plain, "MatMul") == 2);
+}
+
+TEMPLATE_TEST_CASE("onnx case: an MLP classifier", "[onnx]", float, double) {
+  using T = TestType;
+  const auto mlp = [](auto x, auto w1, auto b1, auto w2, auto b2) {
+    const auto h = loom::relu(loom::matmul(x, w1) + b1);
+    return loom::softmax(loom::matmul(h, loom::transpose(w2)) + b2);
+  };
+  auto set = [](std::size_t batch, std::uint32_t seed) {
+    return std::make_tuple(
+        filled<loom::tensor<T, extents<dyn, 16>>>(shape_of({batch, 16}), seed, -1, 1),
+        filled<loom::tensor<T, extents<16, 32>>>(shape_of({16, 32}), 71, -0.5, 0.5),
+        filled<loom::tensor<T, extents<32>>>(shape_of({32}), 72, -0.1, 0.1),
+        filled<loom::tensor<T, extents<10, 32>>>(shape_of({10, 32}), 73, -0.5, 0.5),
+        filled<loom::tensor<T, extents<10>>>(shape_of({10}), 74, -0.1, 0.1));
+  };
+  const auto m = compile_for(mlp, set(1, 75));
+  CHECK(op_types(loom::onnx::to_model_proto(m).graph()) ==
+        std::vector<std::string>{"Gemm", "Relu", "Transpose", "Gemm", "Softmax", "Identity"});
+  write_case("mlp" + dtype_suffix<T>(),
+             m,
+             f32_or<T>(1e-5, 1e-12),
+             f32_or<T>(1e-6, 1e-12),
+             {},
+             set(1, 75),
+             set(37, 76));
+}
+
+// Tier 1: callables that declare their decomposition in loom ops, exported as ONNX functions.
+// The seed's black box, element-wise:
+struct seed_hook {
+  template <class T>
+  T operator()(T x) const {
+    return x * 2 + 10;
+  }
+  static auto decomposition(auto x) { return x * 2.f + 10.f; }
+};
+// A whole-tensor one, normalising by the sum:
+struct normalise {
+  using granularity = loom::whole_tensor;
+  void operator()(loom::tensor_view<const float, extents<dyn>> x,
+                  loom::tensor_view<float, extents<dyn>> out) const {
+    float total = 0;
+    for (std::size_t k = 0; k < x.size(); ++k) total += x.data()[k];
+    for (std::size_t k = 0; k < x.size(); ++k) out.data()[k] = x.data()[k] / total;
+  }
+  static auto decomposition(auto x) { return x / loom::sum(x); }
+};
+// Both a decomposition and a custom op: the function wins, which any runtime runs.
+struct also_custom {
+  static constexpr std::string_view onnx_op = "Unknown";
+  static constexpr std::string_view onnx_domain = "test.loom";
+  float operator()(float x) const { return std::tanh(x) * x; }
+  static auto decomposition(auto x) { return loom::tanh(x) * x; }
+};
+
+TEST_CASE("onnx case: allow_in_graph callables as ONNX functions", "[onnx]") {
+  const auto model = [](auto x) {
+    const auto y = loom::allow_in_graph<seed_hook>{}(loom::relu(x));
+    return std::make_tuple(
+        y, loom::allow_in_graph<normalise>{}(loom::exp(x)), loom::allow_in_graph<also_custom>{}(x));
+  };
+  const auto m = loom::compile(model, loom::input<float, extents<dyn>>{});
+  const auto proto = loom::onnx::to_model_proto(m);
+  REQUIRE(proto.functions_size() == 3);
+  CHECK(proto.functions(0).name() == "seed_hook");
+  CHECK(proto.functions(0).domain() == "loom.functions");
+  // The body: its constants as Constant nodes, then the decomposition's ops.
+  std::vector<std::string> body;
+  for (const auto& n : proto.functions(0).node()) body.push_back(n.op_type());
+  CHECK(body == std::vector<std::string>{"Constant", "Constant", "Mul", "Add", "Identity"});
+  CHECK(proto.functions(0).opset_import(0).version() == 17);
+  CHECK(proto.functions(1).name() == "normalise");
+  CHECK(proto.functions(2).name() == "also_custom");
+  int calls = 0;
+  for (const auto& n : proto.graph().node()) calls += n.domain() == "loom.functions";
+  CHECK(calls == 3);
+  int imports = 0;
+  for (const auto& o : proto.opset_import()) imports += o.domain() == "loom.functions";
+  CHECK(imports == 1);
+  auto set = [](std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<vec<float>>(shape_of({n}), seed, -3, 3));
+  };
+  write_case("functions", m, 1e-5, 1e-6, {}, set(10, 150), set(1000, 160));
+  loom::onnx::options at20;
+  at20.opset = 20;
+  write_case("functions_opset20", m, 1e-5, 1e-6, at20, set(10, 170));
+}
+
+TEST_CASE("onnx export: one function per decomposed body", "[onnx]") {
+  // seed_hook on f32 twice (one function, two calls) and on f64 (a second function: its
+  // constants are f64).
+  const auto m = loom::compile(
+      [](auto x, auto y) {
+        return std::make_tuple(loom::allow_in_graph<seed_hook>{}(x),
+                               loom::allow_in_graph<seed_hook>{}(x * 3.f),
+                               loom::allow_in_graph<seed_hook>{}(y));
+      },
+      loom::input<float, extents<dyn>>{},
+      loom::input<double, extents<4>>{});
+  const auto proto = loom::onnx::to_model_proto(m);
+  REQUIRE(proto.functions_size() == 2);
+  CHECK(proto.functions(0).name() == "seed_hook");
+  CHECK(proto.functions(1).name() == "seed_hook_2");
 }

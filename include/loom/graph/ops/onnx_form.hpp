@@ -4,8 +4,9 @@
 #include <cstddef>
 #include <string_view>
 
-// How an element-wise op is written in ONNX (opset 17): plain data each op descriptor holds as
-// `onnx`, which the ONNX exporter (interop/onnx_export.hpp) reads. No protobuf here.
+// How an element-wise op is written in ONNX: plain data each op descriptor holds as `onnx`
+// (valid at every opset loom writes: 17, 18 and 20) and, where a later opset has the op itself,
+// as `onnx_native`. The ONNX exporter (interop/onnx/nodes.hpp) reads them. No protobuf here.
 namespace loom {
 
 // One ONNX node of an op's spelling. The first step takes the op's operands (after the
@@ -27,5 +28,12 @@ struct onnx_form {
 
 template <class... Step>
 onnx_form(Step...) -> onnx_form<sizeof...(Step)>;
+
+// The one ONNX op that computes a loom op from opset `since` on, where `onnx` spells it out
+// before (gelu: Gelu from opset 20).
+struct onnx_native_op {
+  int since;
+  std::string_view op;
+};
 
 }  // namespace loom

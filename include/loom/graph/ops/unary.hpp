@@ -234,6 +234,7 @@ struct gelu : floating_unary {
                                   onnx_step{"Add", onnx_step::constant, 1},
                                   onnx_step{"Mul", onnx_step::operand},
                                   onnx_step{"Mul", onnx_step::constant, 0.5}};
+  static constexpr onnx_native_op onnx_native{20, "Gelu"};
   static constexpr int cost = 20;  // erf and four arithmetic operations
   template <class T>
   LOOM_HD static T scalar(T x) {

@@ -17,6 +17,7 @@
 #include "loom/graph/input.hpp"
 #include "loom/graph/plan.hpp"
 #include "loom/graph/type_name.hpp"
+#include "loom/interop/onnx/function.hpp"
 #include "loom/interop/onnx/nodes.hpp"
 #include "loom/version.hpp"
 
@@ -24,6 +25,7 @@ namespace loom::onnx {
 
 // How a model is written. Names default to input0, input1, ... and output0, ...
 struct options {
+  // The ONNX opset: 17, 18 or 20 (see ir_version_of for the IR version each one needs).
   int opset = 17;
   std::vector<std::string> input_names;
   std::vector<std::string> output_names;
@@ -88,14 +90,20 @@ std::vector<std::string> output_dim_params(const std::vector<std::vector<std::st
   return params;
 }
 
+// The IR version each opset loom writes first appeared with (ONNX's versioning table): 8 for
+// opsets 17 and 18, 9 for 20; 0 for an opset loom does not write.
+constexpr int ir_version_of(int opset) {
+  return opset == 17 || opset == 18 ? 8 : opset == 20 ? 9 : 0;
+}
+
 template <class Model>
 ::onnx::ModelProto model_proto(const Model& m, const onnx::options& o) {
   using G = typename Model::graph_type;
-  if (o.opset != 17)
+  if (ir_version_of(o.opset) == 0)
     throw export_error("loom: onnx export: opset " + std::to_string(o.opset) +
-                       " is not supported; loom writes opset 17");
+                       " is not supported; loom writes opsets 17, 18 and 20");
   ::onnx::ModelProto model;
-  model.set_ir_version(8);  // the IR version of opset 17
+  model.set_ir_version(ir_version_of(o.opset));
   model.set_producer_name("loom");
   model.set_producer_version(std::string(loom::version));
   ::onnx::OperatorSetIdProto& opset = *model.add_opset_import();
@@ -104,7 +112,8 @@ template <class Model>
   ::onnx::GraphProto& graph = *model.mutable_graph();
   graph.set_name("loom");
   writer w(graph);
-  export_state s{w, {}, {}, {}, {}, o.hooks_as_identity, o.scalars_as_inputs};
+  model_parts parts;
+  export_state s{w, parts, o.opset, o.hooks_as_identity, o.scalars_as_inputs, {}, {}};
   std::vector<std::vector<std::string>> input_params;
   [&]<class... In>(std::tuple<In...>*) {
     std::size_t k = 0;
@@ -117,10 +126,7 @@ template <class Model>
       ++k),
      ...);
   }(static_cast<typename Model::input_types*>(nullptr));
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((s.values.push_back(export_node<G, I>(s, m.graph()))), ...);
-  }
-  (std::make_index_sequence<G::node_count>{});
+  export_nodes(s, m.graph());
   // Outputs by the names asked for, through Identity: a value may be an input, a constant or
   // another output too.
   [&]<std::size_t... K>(std::index_sequence<K...>) {
@@ -138,18 +144,29 @@ template <class Model>
         ...);
   }
   (std::make_index_sequence<G::output_count>{});
-  for (const std::string& domain : s.domains) {
+  std::vector<std::string> results;
+  for (const ::onnx::ValueInfoProto& out : graph.output()) results.push_back(out.name());
+  writer::drop_unused(graph, results);
+  for (::onnx::FunctionProto& f : parts.functions) *model.add_functions() = std::move(f);
+  for (const std::string& domain : parts.domains) {
     ::onnx::OperatorSetIdProto& custom = *model.add_opset_import();
     custom.set_domain(domain);
     custom.set_version(1);
   }
   std::string doc = "written by loom " + std::string(loom::version);
-  if (!s.dropped.empty()) {
+  if (!parts.dropped.empty()) {
     doc += "; exported as nothing:";
-    for (const std::string& d : s.dropped) doc += " " + d;
+    for (const std::string& d : parts.dropped) doc += " " + d;
   }
   model.set_doc_string(doc);
   return model;
+}
+
+// Whether the ONNX library loom is built with knows the model's opset and IR version, and so
+// can check it (Debian's ONNX 1.12 knows opset 17 and IR 8, not 18 or 20).
+inline bool checkable(const ::onnx::ModelProto& model) {
+  const int known = ::onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at("").second;
+  return model.opset_import(0).version() <= known && model.ir_version() <= ::onnx::IR_VERSION;
 }
 
 // ONNX's own checker and shape inference, strict: what fails them is loom's error.
@@ -168,12 +185,17 @@ inline void validate(::onnx::ModelProto& model) {
 
 namespace loom::onnx {
 
-// The compiled model as an ONNX ModelProto (opset 17), checked by ONNX's checker and shape
-// inference (loom::export_error where they fail).
+// The compiled model as an ONNX ModelProto, checked by ONNX's checker and shape inference
+// (loom::export_error where they fail). Where the ONNX library loom is built with does not know
+// the opset, it cannot check the model, and the model's doc string says so.
 template <class Model>
 ::onnx::ModelProto to_model_proto(const Model& compiled, const options& o = {}) {
   ::onnx::ModelProto model = onnx_export::model_proto(compiled, o);
-  onnx_export::validate(model);
+  if (onnx_export::checkable(model))
+    onnx_export::validate(model);
+  else
+    model.set_doc_string(model.doc_string() + "; not checked: the ONNX library loom was built " +
+                         "with does not know opset " + std::to_string(o.opset));
   return model;
 }
 

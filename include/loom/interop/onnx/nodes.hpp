@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <limits>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -17,23 +19,14 @@
 #include "loom/graph/ops/reduce.hpp"
 #include "loom/graph/ops/select.hpp"
 #include "loom/graph/ops/view.hpp"
+#include "loom/interop/onnx/fused_ops.hpp"
+#include "loom/interop/onnx/state.hpp"
 #include "loom/interop/onnx/writer.hpp"
 
-// Each loom node as ONNX nodes (opset 17), from what its op descriptor declares: `onnx`, an
-// onnx_form for element-wise ops and matmul, the ONNX op's name for reductions, views and
-// casts, whose parameters are written here; an allow_in_graph<F> as the custom op F names.
+// Each loom node as ONNX nodes (opset 17, 18 or 20), from what its op descriptor declares:
+// `onnx`, an onnx_form for element-wise ops and matmul, the ONNX op's name for reductions,
+// views and casts, whose parameters are written here; an allow_in_graph<F> by what F declares.
 namespace loom::onnx_export {
-
-// What exporting a graph has made so far: every node's value by name, and what it left out.
-struct export_state {
-  writer& w;
-  std::vector<std::string> inputs;   // the graph inputs' names, by model input
-  std::vector<std::string> values;   // values[i]: the ONNX name of node i's value
-  std::vector<std::string> dropped;  // hooks and barriers, which export as nothing
-  std::set<std::string> domains;     // the custom ops' domains, each imported once
-  bool hooks_as_identity = false;
-  bool scalars_as_inputs = false;
-};
 
 template <class Op>
 inline constexpr bool has_onnx_form = requires {
@@ -67,7 +60,8 @@ R result_of(signature<R, O...>);
 template <class R, class O0, class... O>
 O0 first_operand_of(signature<R, O0, O...>);
 
-// An op with an onnx_form: its steps, the first on the converted operands.
+// An op with an onnx_form: its steps, the first on the converted operands; or its native op,
+// where the opset has it.
 template <class G, std::size_t I>
 std::string export_form(export_state& s) {
   using N = node_t<G, I>;
@@ -76,9 +70,17 @@ std::string export_form(export_state& s) {
   using T = decltype(first_operand_of(sig{}));
   const std::string hint = "%" + std::to_string(I);
   const auto in = converted_operands<G, I>(s, sig{}, std::make_index_sequence<N::arity>{});
+  std::span<const onnx_step> steps = Op::onnx.steps;
+  std::array<onnx_step, 1> native;
+  if constexpr (requires { Op::onnx_native; }) {
+    if (s.opset >= Op::onnx_native.since) {
+      native[0] = onnx_step{Op::onnx_native.op};
+      steps = native;
+    }
+  }
   std::string value;
-  for (std::size_t k = 0; k < Op::onnx.steps.size(); ++k) {
-    const onnx_step& step = Op::onnx.steps[k];
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    const onnx_step& step = steps[k];
     std::vector<std::string> args =
         k == 0 ? std::vector<std::string>(in.begin(), in.end()) : std::vector<std::string>{value};
     if (step.second == onnx_step::operand) args.push_back(in[0]);
@@ -89,7 +91,8 @@ std::string export_form(export_state& s) {
   return s.w.cast(value, elem_type<R>(), elem_type<typename N::value_type>(), hint);
 }
 
-// A reduction: ReduceSum takes its axes as an input in opset 17, the others as an attribute;
+// A reduction: ReduceSum takes its axes as an input, the others as an attribute before opset
+// 18 and as an input from 18 on;
 // ArgMax one axis (over all axes: of the operand flattened), and gives int64, cast to i32.
 template <class G, std::size_t I, class Kind, unsigned Mask, bool KeepDims>
 std::string export_reduce(export_state& s, std::type_identity<ops::reduce<Kind, Mask, KeepDims>>) {
@@ -115,7 +118,7 @@ std::string export_reduce(export_state& s, std::type_identity<ops::reduce<Kind, 
           s.w.node("Reshape", {value, s.w.int64s(std::vector<std::int64_t>(In::rank, 1))}, hint));
     value = s.w.cast(value, ::onnx::TensorProto::INT64, elem_type<typename N::value_type>(), hint);
   } else {
-    const bool axes_input = Kind::onnx == std::string_view("ReduceSum");
+    const bool axes_input = Kind::onnx == std::string_view("ReduceSum") || s.opset >= 18;
     ::onnx::NodeProto& n = axes_input ? s.w.node(Kind::onnx, {x, s.w.int64s(axes)}, hint)
                                       : s.w.node(Kind::onnx, {x}, hint);
     if (!axes_input) writer::attribute(n, "axes", axes);
@@ -179,21 +182,61 @@ std::string export_view(export_state& s,
                                     "%" + std::to_string(I)));
 }
 
-// An allow_in_graph<F> whose F names the ONNX op it stands for, in a domain of its own: it is
-// written as a node of that op, which the runtime must supply (a custom op).
+// What an allow_in_graph<F> exports as, by what F declares (the first that applies):
+// - `decomposition`, F written with loom ops: a model-local ONNX function (FunctionProto),
+//   which stock runtimes run (interop/onnx/function.hpp);
+// - `onnx_op` and `onnx_domain`: a node of that custom op, which the runtime must supply;
+// - neither: nothing, and the export is a compile error naming F.
+enum class opaque_tier { function, custom_op, none };
+
+// The placeholders a decomposition is traced on: one per operand of node I, of its dtype and
+// extents.
+template <class G, std::size_t I, std::size_t... A>
+auto decomposition_operands(std::index_sequence<A...>)
+    -> std::tuple<input_leaf<A,
+                             typename node_t<G, node_t<G, I>::args[A]>::value_type,
+                             typename node_t<G, node_t<G, I>::args[A]>::extents_type>...>;
+template <class G, std::size_t I>
+using decomposition_operands_t =
+    decltype(decomposition_operands<G, I>(std::make_index_sequence<node_t<G, I>::arity>{}));
+
+template <class F, class Operands>
+inline constexpr bool decomposable = false;
+template <class F, class... X>
+inline constexpr bool decomposable<F, std::tuple<X...>> = requires {
+  { F::decomposition(X{}...) } -> traced;
+};
+
 template <class F>
 concept onnx_custom_op = requires {
   { F::onnx_op } -> std::convertible_to<std::string_view>;
   { F::onnx_domain } -> std::convertible_to<std::string_view>;
 };
 
-template <class Op>
+template <class G, std::size_t I>
+constexpr opaque_tier tier_of() {
+  using F = typename node_t<G, I>::op_type::callable_type;
+  if constexpr (decomposable<F, decomposition_operands_t<G, I>>)
+    return opaque_tier::function;
+  else if constexpr (onnx_custom_op<F>)
+    return opaque_tier::custom_op;
+  else
+    return opaque_tier::none;
+}
+
+template <class G, std::size_t I>
 constexpr bool exportable() {
-  if constexpr (op_kind<Op>() == node_kind::opaque || op_kind<Op>() == node_kind::opaque_call)
-    return onnx_custom_op<typename Op::callable_type>;
+  constexpr node_kind kind = kind_of<node_t<G, I>>();
+  if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call)
+    return tier_of<G, I>() != opaque_tier::none;
   else
     return true;
 }
+
+// Node I, an opaque node whose F declares a decomposition, as a call of its function
+// (interop/onnx/function.hpp).
+template <class G, std::size_t I>
+std::string export_function(export_state& s);
 
 // An opaque node as its custom op: the operands as they are, the domain imported once, and
 // the result's type written out (value_info), since ONNX knows nothing of the op.
@@ -205,7 +248,7 @@ std::string export_custom(export_state& s) {
   for (std::size_t a : N::args) operands.push_back(s.values[a]);
   ::onnx::NodeProto& n = s.w.node(F::onnx_op, operands, "%" + std::to_string(I));
   n.set_domain(std::string(F::onnx_domain));
-  s.domains.insert(std::string(F::onnx_domain));
+  s.parts.domains.insert(std::string(F::onnx_domain));
   ::onnx::ValueInfoProto& v = *s.w.graph().add_value_info();
   v.set_name(writer::output_of(n));
   writer::write_type<typename N::value_type, typename N::extents_type>(v);
@@ -219,11 +262,11 @@ std::string export_node(export_state& s, const G& g) {
   using Op = typename N::op_type;
   using T = typename N::value_type;
   constexpr node_kind kind = kind_of<N>();
-  static_assert(
-      exportable<Op>(),
-      "loom: onnx export: the graph holds an allow_in_graph<F> (F is named below) whose F "
-      "declares no ONNX form: give F `onnx_op` and `onnx_domain`, the custom op a runtime "
-      "supplies for it");
+  static_assert(exportable<G, I>(),
+                "loom: onnx export: the graph holds an allow_in_graph<F> (F is named below) "
+                "whose F declares no ONNX form: give F a `decomposition` written with loom ops "
+                "(exported as an ONNX function), or `onnx_op` and `onnx_domain` (a custom op "
+                "the runtime supplies)");
   const std::string hint = "%" + std::to_string(I);
   if constexpr (kind == node_kind::input) {
     return s.inputs[Op::index];
@@ -237,7 +280,8 @@ std::string export_node(export_state& s, const G& g) {
   } else if constexpr (kind == node_kind::literal) {
     return s.w.scalar(static_cast<T>(Op::value));
   } else if constexpr (kind == node_kind::hook || kind == node_kind::barrier) {
-    s.dropped.push_back(std::string(kind == node_kind::hook ? "hook " : "fusion_barrier ") + hint);
+    s.parts.dropped.push_back(std::string(kind == node_kind::hook ? "hook " : "fusion_barrier ") +
+                              hint);
     const std::string& x = s.values[N::args[0]];
     return kind == node_kind::hook && s.hooks_as_identity
                ? writer::output_of(s.w.node("Identity", {x}, hint))
@@ -247,11 +291,15 @@ std::string export_node(export_state& s, const G& g) {
   } else if constexpr (kind == node_kind::reduction) {
     return export_reduce<G, I>(s, std::type_identity<Op>{});
   } else if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call) {
-    if constexpr (exportable<Op>())
+    if constexpr (tier_of<G, I>() == opaque_tier::function)
+      return export_function<G, I>(s);
+    else if constexpr (tier_of<G, I>() == opaque_tier::custom_op)
       return export_custom<G, I>(s);
     else
       return {};  // the static_assert above has said why
   } else if constexpr (has_onnx_form<Op>) {
+    if constexpr (fused_at<G, I>() != fused_op::none)
+      if (fuses<G, I>(s)) return export_fused<G, I>(s, g);
     return export_form<G, I>(s);
   } else {  // cast
     const std::string& x = s.values[N::args[0]];
@@ -259,6 +307,15 @@ std::string export_node(export_state& s, const G& g) {
     writer::attribute(n, "to", std::int64_t(elem_type<T>()));
     return writer::output_of(n);
   }
+}
+
+// Every node of g, in order, into s.values.
+template <class G>
+void export_nodes(export_state& s, const G& g) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((s.values.push_back(export_node<G, I>(s, g))), ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
 }
 
 }  // namespace loom::onnx_export

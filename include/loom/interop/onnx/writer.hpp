@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -51,6 +52,12 @@ class writer {
     a.set_name(std::string(name));
     a.set_type(::onnx::AttributeProto::INT);
     a.set_i(value);
+  }
+  static void attribute(::onnx::NodeProto& n, std::string_view name, float value) {
+    ::onnx::AttributeProto& a = *n.add_attribute();
+    a.set_name(std::string(name));
+    a.set_type(::onnx::AttributeProto::FLOAT);
+    a.set_f(value);
   }
   static void attribute(::onnx::NodeProto& n,
                         std::string_view name,
@@ -113,8 +120,33 @@ class writer {
 
   ::onnx::GraphProto& graph() { return graph_; }
 
+  // Drops the nodes none of `results` depends on, and the constants and value types only they
+  // had: those a fused op left unused (interop/onnx/fused_ops.hpp).
+  static void drop_unused(::onnx::GraphProto& g, const std::vector<std::string>& results) {
+    std::set<std::string> live(results.begin(), results.end());
+    std::vector<bool> keep(std::size_t(g.node_size()));
+    for (int k = g.node_size() - 1; k >= 0; --k) {
+      for (const std::string& out : g.node(k).output())
+        keep[std::size_t(k)] = keep[std::size_t(k)] || live.count(out);
+      if (keep[std::size_t(k)])
+        for (const std::string& in : g.node(k).input()) live.insert(in);
+    }
+    int k = 0;
+    erase_if(*g.mutable_node(), [&](const auto&) { return !keep[std::size_t(k++)]; });
+    erase_if(*g.mutable_initializer(), [&](const auto& t) { return !live.count(t.name()); });
+    erase_if(*g.mutable_value_info(), [&](const auto& v) { return !live.count(v.name()); });
+  }
+
  private:
   std::string fresh() { return "v" + std::to_string(next_++); }
+
+  template <class Field, class Drop>
+  static void erase_if(Field& field, Drop drop) {
+    Field kept;
+    for (auto& item : field)
+      if (!drop(item)) kept.Add(std::move(item));
+    field.Swap(&kept);
+  }
 
   ::onnx::GraphProto& graph_;
   int next_ = 0;
