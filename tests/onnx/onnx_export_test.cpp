@@ -501,6 +501,29 @@ TEST_CASE("onnx export: an opset other than 17, 18 and 20 is refused", "[onnx][e
   CHECK_THROWS_AS(loom::onnx::save(m, "/nonexistent-dir/model.onnx"), loom::export_error);
 }
 
+// An op descriptor of the user's own whose only ONNX spelling is an op of opset 20.
+struct gelu_from_20 : loom::ops::floating_unary {
+  static constexpr std::string_view name = "gelu_from_20";
+  static constexpr int cost = 20;
+  static constexpr loom::onnx_native_op onnx_native{20, "Gelu"};
+  template <class T>
+  static T scalar(T x) {
+    return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
+  }
+};
+
+TEST_CASE("onnx export: an op with no spelling at the chosen opset is refused", "[onnx][errors]") {
+  const auto m = loom::compile([](auto x) { return loom::detail::dispatch(gelu_from_20{}, x); },
+                               loom::input<float, extents<dyn>>{});
+  CHECK_THROWS_MATCHES(loom::onnx::to_model_proto(m),
+                       loom::export_error,
+                       Catch::Message("loom: onnx export: the op gelu_from_20 has no ONNX "
+                                      "spelling at opset 17; ONNX has it from opset 20"));
+  loom::onnx::options at20;
+  at20.opset = 20;
+  CHECK(loom::onnx::to_model_proto(m, at20).graph().node(0).op_type() == "Gelu");
+}
+
 TEST_CASE("onnx export: what ONNX's checks reject is loom::export_error, naming the node",
           "[onnx][errors]") {
   // A model loom wrote, then broken by hand: its Relu renamed to an op ONNX does not have.

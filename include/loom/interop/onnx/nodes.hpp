@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "loom/core/errors.hpp"
 #include "loom/graph/flatten.hpp"
 #include "loom/graph/node_kind.hpp"
 #include "loom/graph/ops/reduce.hpp"
@@ -31,6 +32,16 @@ namespace loom::onnx_export {
 template <class Op>
 inline constexpr bool has_onnx_form = requires {
   Op::onnx.steps;
+};
+template <class Op>
+inline constexpr bool has_onnx_native = requires {
+  Op::onnx_native.since;
+};
+// An element-wise op's ONNX spelling: an onnx_form, a native op from some opset on, or the
+// name of the op (casts). Named so that a failed check prints the op in the compiler's note.
+template <class Op>
+inline constexpr bool has_onnx_spelling = has_onnx_form<Op> || has_onnx_native<Op> || requires {
+  { Op::onnx } -> std::convertible_to<std::string_view>;
 };
 
 // The operands of node I, each converted to the dtype its op's signature computes in.
@@ -70,12 +81,17 @@ std::string export_form(export_state& s) {
   using T = decltype(first_operand_of(sig{}));
   const std::string hint = "%" + std::to_string(I);
   const auto in = converted_operands<G, I>(s, sig{}, std::make_index_sequence<N::arity>{});
-  std::span<const onnx_step> steps = Op::onnx.steps;
+  std::span<const onnx_step> steps;
+  if constexpr (has_onnx_form<Op>) steps = Op::onnx.steps;
   std::array<onnx_step, 1> native;
-  if constexpr (requires { Op::onnx_native; }) {
+  if constexpr (has_onnx_native<Op>) {
     if (s.opset >= Op::onnx_native.since) {
       native[0] = onnx_step{Op::onnx_native.op};
       steps = native;
+    } else if (steps.empty()) {
+      throw export_error("loom: onnx export: the op " + std::string(Op::name) +
+                         " has no ONNX spelling at opset " + std::to_string(s.opset) +
+                         "; ONNX has it from opset " + std::to_string(Op::onnx_native.since));
     }
   }
   std::string value;
@@ -297,15 +313,21 @@ std::string export_node(export_state& s, const G& g) {
       return export_custom<G, I>(s);
     else
       return {};  // the static_assert above has said why
-  } else if constexpr (has_onnx_form<Op>) {
+  } else if constexpr (has_onnx_form<Op> || has_onnx_native<Op>) {
     if constexpr (fused_at<G, I>() != fused_op::none)
       if (fuses<G, I>(s)) return export_fused<G, I>(s, g);
     return export_form<G, I>(s);
-  } else {  // cast
+  } else if constexpr (has_onnx_spelling<Op>) {  // a cast
     const std::string& x = s.values[N::args[0]];
     ::onnx::NodeProto& n = s.w.node(Op::onnx, {x}, hint);
     writer::attribute(n, "to", std::int64_t(elem_type<T>()));
     return writer::output_of(n);
+  } else {
+    static_assert(has_onnx_spelling<Op>,
+                  "loom: onnx export: an op descriptor declares no ONNX spelling: give it `onnx` "
+                  "(a loom::onnx_form), or `onnx_native` for the opsets that have the op (the op "
+                  "is named below)");
+    return {};
   }
 }
 
