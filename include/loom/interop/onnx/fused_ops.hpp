@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "loom/graph/ops/reduce.hpp"
 #include "loom/graph/ops/select.hpp"
 #include "loom/graph/ops/unary.hpp"
+#include "loom/graph/plan.hpp"
 #include "loom/interop/onnx/state.hpp"
 
 // Runs of loom nodes that are one ONNX op: loom's composites build ordinary nodes (so they
@@ -84,6 +86,17 @@ struct shifted {
   unsigned axes = 0;
 };
 
+// Whether node J is the literal `value`.
+template <class G, std::size_t J>
+constexpr bool literal_is(double value) {
+  if constexpr (J >= G::node_count)
+    return false;
+  else if constexpr (kind_of<node_t<G, J>>() != node_kind::literal)
+    return false;
+  else
+    return double(node_t<G, J>::op_type::value) == value;
+}
+
 // D = x - where(m == -inf, 0, minimum(m, largest)), m = max over the axes of x, kept
 // (detail::finite_max).
 template <class G, std::size_t D>
@@ -94,10 +107,17 @@ constexpr shifted shifted_at() {
   constexpr unsigned axes = kept_axes_of<G, m, ops::max_with_identity_kind>();
   if constexpr (op_is<G, D, ops::sub>() && op_is<G, w, ops::where>() && op_is<G, c, ops::equal>() &&
                 op_is<G, f, ops::minimum>() && arg<G, f, 0>() == m && axes != 0 &&
-                arg<G, m, 0>() == arg<G, D, 0>())
-    return {arg<G, D, 0>(), axes};
-  else
+                arg<G, m, 0>() == arg<G, D, 0>()) {
+    using T = typename node_t<G, m>::value_type;
+    if constexpr (literal_is<G, arg<G, c, 1>()>(-std::numeric_limits<double>::infinity()) &&
+                  literal_is<G, arg<G, w, 1>()>(0) &&
+                  literal_is<G, arg<G, f, 1>()>(double(std::numeric_limits<T>::max())))
+      return {arg<G, D, 0>(), axes};
+    else
+      return {};
+  } else {
     return {};
+  }
 }
 
 // I = e / sum(e), e = exp(D), over D's axis.
@@ -126,8 +146,27 @@ constexpr shifted log_softmax_at() {
     return {};
 }
 
+// Whether node C broadcasts into node R's extents for every input, one way (as ONNX's Gemm
+// bias and LayerNormalization scale must): on each of C's axes, R's extent is static (so C's
+// is it or 1), C's is 1, or the plan knows them equal (fusion_plan::symbolic: the same
+// loom::dims name). Two unrelated dyn extents may be 1 and n either way round at run time.
+template <class G, std::size_t C, std::size_t R>
+constexpr bool broadcasts_into() {
+  constexpr auto& names = fusion_plan<G>::symbolic;
+  using EC = typename node_t<G, C>::extents_type;
+  using ER = typename node_t<G, R>::extents_type;
+  if (EC::rank > ER::rank) return false;
+  for (std::size_t k = 1; k <= EC::rank; ++k) {
+    const std::size_t c = EC::rank - k, r = ER::rank - k;
+    if (ER::dims[r] != dyn || EC::dims[c] == 1 || names[C][c] == names[R][r]) continue;
+    return false;
+  }
+  return true;
+}
+
 // layer_norm(x, gamma, beta, eps): I = c * rsqrt(mean(square(c)) + eps) * gamma + beta,
-// c = x - mean(x), both means over the last axis, kept; gamma and beta of rank 1.
+// c = x - mean(x), both means over the last axis, kept; gamma and beta of rank 1, each
+// broadcasting into x's last axis.
 struct layer_norm_nodes {
   std::size_t x = no_node, gamma = no_node, beta = no_node, eps = no_node;
 };
@@ -149,7 +188,8 @@ constexpr layer_norm_nodes layer_norm_at() {
     if constexpr (kept_axes_of<G, mean, ops::mean_kind>() == last &&
                   kept_axes_of<G, var, ops::mean_kind>() == last &&
                   node_t<G, gamma>::extents_type::rank == 1 &&
-                  node_t<G, beta>::extents_type::rank == 1 &&
+                  node_t<G, beta>::extents_type::rank == 1 && broadcasts_into<G, gamma, x>() &&
+                  broadcasts_into<G, beta, x>() &&
                   std::is_same_v<typename node_t<G, I>::extents_type, X> &&
                   (eps_kind == node_kind::scalar || eps_kind == node_kind::literal))
       return {x, gamma, beta, eps};
@@ -174,7 +214,7 @@ constexpr bool one_float_dtype() {
 }
 
 // I = matmul(a, b) + c, or c + matmul(a, b): a and b of rank 2, the product read only here, c
-// of rank 2 or less and no wider than the product.
+// of rank 2 or less broadcasting into the product.
 template <class G, std::size_t I, std::size_t A>
 constexpr bool gemm_operand() {
   constexpr std::size_t p = arg<G, I, A>();
@@ -184,9 +224,7 @@ constexpr bool gemm_operand() {
     return node_t<G, arg<G, p, 0>()>::extents_type::rank == 2 &&
            node_t<G, arg<G, p, 1>()>::extents_type::rank == 2 &&
            node_t<G, arg<G, I, 1 - A>()>::extents_type::rank <= 2 &&
-           std::is_same_v<typename node_t<G, I>::extents_type,
-                          typename node_t<G, p>::extents_type> &&
-           uses<G, p>() == 1 &&
+           broadcasts_into<G, arg<G, I, 1 - A>(), p>() && uses<G, p>() == 1 &&
            one_float_dtype<G, I, p, arg<G, p, 0>(), arg<G, p, 1>(), arg<G, I, 1 - A>()>();
 }
 
@@ -238,6 +276,8 @@ std::string export_fused(export_state& s, const G& g) {
         s.w.node("LayerNormalization", {s.values[m.x], s.values[m.gamma], s.values[m.beta]}, hint);
     writer::attribute(n, "axis", std::int64_t(-1));
     writer::attribute(n, "epsilon", float(eps));
+    // stash_type stays 1 (f32), the default: ONNX's own expansion of the op computes the
+    // statistics of f64 inputs in f32 there, onnxruntime in f64 (which loom's tests run).
     return writer::output_of(n);
   } else {
     static_assert(op == fused_op::gemm);

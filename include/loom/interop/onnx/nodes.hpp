@@ -37,12 +37,14 @@ template <class Op>
 inline constexpr bool has_onnx_native = requires {
   Op::onnx_native.since;
 };
-// An element-wise op's ONNX spelling: an onnx_form, a native op from some opset on, or the
-// name of the op (casts). Named so that a failed check prints the op in the compiler's note.
 template <class Op>
-inline constexpr bool has_onnx_spelling = has_onnx_form<Op> || has_onnx_native<Op> || requires {
-  { Op::onnx } -> std::convertible_to<std::string_view>;
-};
+inline constexpr bool is_cast = false;
+template <dtype U>
+inline constexpr bool is_cast<ops::cast<U>> = true;
+// An element-wise op's ONNX spelling: an onnx_form, or a native op from some opset on (casts
+// are written here). Named so that a failed check prints the op in the compiler's note.
+template <class Op>
+inline constexpr bool has_onnx_spelling = has_onnx_form<Op> || has_onnx_native<Op> || is_cast<Op>;
 
 // The operands of node I, each converted to the dtype its op's signature computes in.
 template <class G, std::size_t I, class R, class... O, std::size_t... A>
@@ -133,6 +135,9 @@ std::string export_reduce(export_state& s, std::type_identity<ops::reduce<Kind, 
       value = writer::output_of(
           s.w.node("Reshape", {value, s.w.int64s(std::vector<std::int64_t>(In::rank, 1))}, hint));
     value = s.w.cast(value, ::onnx::TensorProto::INT64, elem_type<typename N::value_type>(), hint);
+  } else if (axes.empty()) {  // over no axes: each element is its own sum, mean, max...
+    using O = decltype(first_operand_of(sig{}));
+    value = s.w.cast(x, elem_type<O>(), elem_type<typename N::value_type>(), hint);
   } else {
     const bool axes_input = Kind::onnx == std::string_view("ReduceSum") || s.opset >= 18;
     ::onnx::NodeProto& n = axes_input ? s.w.node(Kind::onnx, {x, s.w.int64s(axes)}, hint)
@@ -317,7 +322,7 @@ std::string export_node(export_state& s, const G& g) {
     if constexpr (fused_at<G, I>() != fused_op::none)
       if (fuses<G, I>(s)) return export_fused<G, I>(s, g);
     return export_form<G, I>(s);
-  } else if constexpr (has_onnx_spelling<Op>) {  // a cast
+  } else if constexpr (is_cast<Op>) {
     const std::string& x = s.values[N::args[0]];
     ::onnx::NodeProto& n = s.w.node(Op::onnx, {x}, hint);
     writer::attribute(n, "to", std::int64_t(elem_type<T>()));
