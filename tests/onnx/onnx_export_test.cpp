@@ -428,6 +428,25 @@ TEST_CASE("onnx case: allow_in_graph callables as custom ops", "[onnx]") {
   write_case("custom_ops", m, 1e-5, 1e-5, {}, set(10, 130), set(1000, 140));
 }
 
+// A custom op in ONNX's own domain (""): an op of the model's opset, imported once.
+struct softplus {
+  static constexpr std::string_view onnx_op = "Softplus";
+  static constexpr std::string_view onnx_domain = "";
+  float operator()(float x) const { return std::log1p(std::exp(x)); }
+};
+
+TEST_CASE("onnx case: a custom op of ONNX's own domain", "[onnx]") {
+  const auto m = loom::compile([](auto x) { return loom::allow_in_graph<softplus>{}(x)*2.f; },
+                               loom::input<float, extents<dyn>>{});
+  const auto proto = loom::onnx::to_model_proto(m);
+  CHECK(proto.opset_import_size() == 1);
+  CHECK(proto.graph().node(0).op_type() == "Softplus");
+  auto set = [](std::size_t n, std::uint32_t seed) {
+    return std::make_tuple(filled<vec<float>>(shape_of({n}), seed, -5, 5));
+  };
+  write_case("standard_domain_op", m, 1e-5, 1e-6, {}, set(10, 180), set(300, 190));
+}
+
 TEST_CASE("onnx export: names, dtypes and extents of inputs and outputs", "[onnx]") {
   struct tokens;
   const auto model = [](auto x, auto mask) {
@@ -487,6 +506,8 @@ TEST_CASE("onnx export: hooks and fusion barriers export as nothing, and say so"
   int with = 0;
   for (const auto& n : identity_hooks.graph().node()) with += n.op_type() == "Identity";
   CHECK(with == 2);
+  CHECK(identity_hooks.doc_string().find("hook %") == std::string::npos);
+  CHECK(identity_hooks.doc_string().find("fusion_barrier %") != std::string::npos);
 }
 
 TEST_CASE("onnx export: an opset other than 17, 18 and 20 is refused", "[onnx][errors]") {

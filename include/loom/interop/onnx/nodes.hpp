@@ -269,7 +269,8 @@ std::string export_custom(export_state& s) {
   for (std::size_t a : N::args) operands.push_back(s.values[a]);
   ::onnx::NodeProto& n = s.w.node(F::onnx_op, operands, "%" + std::to_string(I));
   n.set_domain(std::string(F::onnx_domain));
-  s.parts.domains.insert(std::string(F::onnx_domain));
+  if (!std::string_view(F::onnx_domain).empty())  // "": ONNX's own, imported at the opset
+    s.parts.domains.insert(std::string(F::onnx_domain));
   ::onnx::ValueInfoProto& v = *s.w.graph().add_value_info();
   v.set_name(writer::output_of(n));
   writer::write_type<typename N::value_type, typename N::extents_type>(v);
@@ -301,12 +302,12 @@ std::string export_node(export_state& s, const G& g) {
   } else if constexpr (kind == node_kind::literal) {
     return s.w.scalar(static_cast<T>(Op::value));
   } else if constexpr (kind == node_kind::hook || kind == node_kind::barrier) {
+    const std::string& x = s.values[N::args[0]];
+    if (kind == node_kind::hook && s.hooks_as_identity)
+      return writer::output_of(s.w.node("Identity", {x}, hint));
     s.parts.dropped.push_back(std::string(kind == node_kind::hook ? "hook " : "fusion_barrier ") +
                               hint);
-    const std::string& x = s.values[N::args[0]];
-    return kind == node_kind::hook && s.hooks_as_identity
-               ? writer::output_of(s.w.node("Identity", {x}, hint))
-               : x;
+    return x;
   } else if constexpr (kind == node_kind::view) {
     return export_view<G, I>(s, std::type_identity<Op>{}, s.values[N::args[0]]);
   } else if constexpr (kind == node_kind::reduction) {
