@@ -228,20 +228,33 @@ constexpr bool gemm_operand() {
            one_float_dtype<G, I, p, arg<G, p, 0>(), arg<G, p, 1>(), arg<G, I, 1 - A>()>();
 }
 
+// The op each run ends in (div, sub, add) picks the patterns to try, so that every other node
+// costs the compiler one type comparison.
 template <class G, std::size_t I>
 constexpr fused_op fused_at() {
-  if constexpr (softmax_at<G, I>().x != no_node && one_float_dtype<G, I, softmax_at<G, I>().x>())
-    return fused_op::softmax;
-  else if constexpr (log_softmax_at<G, I>().x != no_node &&
-                     one_float_dtype<G, I, log_softmax_at<G, I>().x>())
-    return fused_op::log_softmax;
-  else if constexpr (constexpr layer_norm_nodes n = layer_norm_at<G, I>();
-                     n.x != no_node && one_float_dtype<G, I, n.x, n.gamma, n.beta>())
-    return fused_op::layer_norm;
-  else if constexpr ((gemm_operand<G, I, 0>() || gemm_operand<G, I, 1>()))
-    return fused_op::gemm;
-  else
+  using Op = typename node_t<G, I>::op_type;
+  if constexpr (std::is_same_v<Op, ops::div>) {
+    if constexpr (softmax_at<G, I>().x != no_node && one_float_dtype<G, I, softmax_at<G, I>().x>())
+      return fused_op::softmax;
+    else
+      return fused_op::none;
+  } else if constexpr (std::is_same_v<Op, ops::sub>) {
+    if constexpr (log_softmax_at<G, I>().x != no_node &&
+                  one_float_dtype<G, I, log_softmax_at<G, I>().x>())
+      return fused_op::log_softmax;
+    else
+      return fused_op::none;
+  } else if constexpr (std::is_same_v<Op, ops::add>) {
+    if constexpr (constexpr layer_norm_nodes n = layer_norm_at<G, I>();
+                  n.x != no_node && one_float_dtype<G, I, n.x, n.gamma, n.beta>())
+      return fused_op::layer_norm;
+    else if constexpr (gemm_operand<G, I, 0>() || gemm_operand<G, I, 1>())
+      return fused_op::gemm;
+    else
+      return fused_op::none;
+  } else {
     return fused_op::none;
+  }
 }
 
 // Whether node I is written as its fused op: not a layer norm whose eps is to be a graph
