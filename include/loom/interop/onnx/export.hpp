@@ -106,9 +106,6 @@ template <class Model>
   model.set_ir_version(ir_version_of(o.opset));
   model.set_producer_name("loom");
   model.set_producer_version(std::string(loom::version));
-  ::onnx::OperatorSetIdProto& opset = *model.add_opset_import();
-  opset.set_domain("");
-  opset.set_version(o.opset);
   ::onnx::GraphProto& graph = *model.mutable_graph();
   graph.set_name("loom");
   writer w(graph);
@@ -148,11 +145,7 @@ template <class Model>
   for (const ::onnx::ValueInfoProto& out : graph.output()) results.push_back(out.name());
   writer::drop_unused(graph, results);
   for (::onnx::FunctionProto& f : parts.functions) *model.add_functions() = std::move(f);
-  for (const std::string& domain : parts.domains) {
-    ::onnx::OperatorSetIdProto& custom = *model.add_opset_import();
-    custom.set_domain(domain);
-    custom.set_version(1);
-  }
+  writer::import_opsets(model, o.opset, parts.domains);
   std::string doc = "written by loom " + std::string(loom::version);
   if (!parts.dropped.empty()) {
     doc += "; exported as nothing:";

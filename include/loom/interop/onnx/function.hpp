@@ -101,14 +101,7 @@ std::string export_function(export_state& s) {
   std::set<std::string> domains;
   for (const ::onnx::NodeProto& n : f.node())
     if (!n.domain().empty()) domains.insert(n.domain());
-  ::onnx::OperatorSetIdProto& standard = *f.add_opset_import();
-  standard.set_domain("");
-  standard.set_version(s.opset);
-  for (const std::string& d : domains) {
-    ::onnx::OperatorSetIdProto& custom = *f.add_opset_import();
-    custom.set_domain(d);
-    custom.set_version(1);
-  }
+  writer::import_opsets(f, s.opset, domains);
   std::vector<std::string> operands;
   for (std::size_t a : N::args) operands.push_back(s.values[a]);
   ::onnx::NodeProto& call =

@@ -11,6 +11,7 @@
 
 #include "loom/graph/flatten.hpp"
 #include "loom/graph/node_kind.hpp"
+#include "loom/graph/node_table.hpp"
 #include "loom/graph/ops/binary.hpp"
 #include "loom/graph/ops/compare.hpp"
 #include "loom/graph/ops/matmul.hpp"
@@ -51,18 +52,13 @@ constexpr std::size_t arg() {
     return node_t<G, J>::args[A];
 }
 
-// How often node J's value is read: as an operand, or as an output.
+// How often node J's value is read: as an operand (from the graph's node table), or as an
+// output.
 template <class G, std::size_t J>
 constexpr std::size_t uses() {
   std::size_t n = 0;
-  [&]<std::size_t... K>(std::index_sequence<K...>) {
-    (
-        [&] {
-          for (std::size_t a : node_t<G, K>::args) n += a == J;
-        }(),
-        ...);
-  }
-  (std::make_index_sequence<G::node_count>{});
+  for (const node_info& node : node_table<G>)
+    for (std::size_t a = 0; a < node.arity; ++a) n += node.args[a] == J;
   for (std::size_t o : G::outputs) n += o == J;
   return n;
 }

@@ -120,6 +120,20 @@ class writer {
 
   ::onnx::GraphProto& graph() { return graph_; }
 
+  // The opsets a model or a function (`p`) imports: ONNX's own domain ("") at `opset` first,
+  // then each custom domain at version 1.
+  template <class Proto>
+  static void import_opsets(Proto& p, int opset, const std::set<std::string>& domains) {
+    ::onnx::OperatorSetIdProto& standard = *p.add_opset_import();
+    standard.set_domain("");
+    standard.set_version(opset);
+    for (const std::string& d : domains) {
+      ::onnx::OperatorSetIdProto& custom = *p.add_opset_import();
+      custom.set_domain(d);
+      custom.set_version(1);
+    }
+  }
+
   // Drops the nodes none of `results` depends on, and the constants and value types only they
   // had: those a fused op left unused (interop/onnx/fused_ops.hpp).
   static void drop_unused(::onnx::GraphProto& g, const std::vector<std::string>& results) {
