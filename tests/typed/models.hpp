@@ -105,15 +105,16 @@ inline constexpr auto reduce_two_kept_model = [](auto x) {
 // x is [M, N]; y is [A, 5, C] (the 5 static, so that reshape to [?, 5] is checked at compile
 // time); c is [M, 1].
 inline constexpr auto view_model = [](auto x, auto y, auto c) {
-  return std::make_tuple(loom::transpose(x),                                    // [N, M]
-                         loom::transpose(y),                                    // [A, C, 5]
-                         loom::permute<2, 0, 1>(y),                             // [C, A, 5]
-                         loom::reshape<extents<dyn, 5>>(y),                     // [A C, 5]
-                         loom::slice<1, 1, -1, 3>(x),                           // x[:, 1:-1:3]
-                         loom::slice<0, 1, loom::ops::slice_end, 2>(x),         // x[1::2]
-                         loom::slice<2, -3>(y),                                 // y[..., -3:]
-                         loom::broadcast_to<extents<4, dyn, 9>>(c),             // [4, M, 9]
-                         loom::reshape<extents<dyn>>(loom::transpose(x)) * 2);  // [N M]
+  return std::make_tuple(loom::transpose(x),                                   // [N, M]
+                         loom::transpose(y),                                   // [A, C, 5]
+                         loom::permute<2, 0, 1>(y),                            // [C, A, 5]
+                         loom::reshape<extents<dyn, 5>>(y),                    // [A C, 5]
+                         loom::slice<1, 1, -1, 3>(x),                          // x[:, 1:-1:3]
+                         loom::slice<0, 1, loom::ops::slice_end, 2>(x),        // x[1::2]
+                         loom::slice<2, -3>(y),                                // y[..., -3:]
+                         loom::broadcast_to<extents<4, dyn, 9>>(c),            // [4, M, 9]
+                         loom::reshape<extents<dyn>>(loom::transpose(x)) * 2,  // [N M]
+                         loom::expand_dims<0, 2>(loom::transpose(x)));         // [1, N, 1, M]
 };
 
 // --- matmul (matmul_cases.hpp) ---

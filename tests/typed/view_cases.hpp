@@ -1,8 +1,8 @@
 #pragma once
 
 // Every view of include/loom/api/views.hpp (transpose, permute, reshape, slice,
-// broadcast_to) on every backend (backends.hpp): returned alone, composed, and read by an
-// element-wise op; over dynamic extents and a static one. A view moves elements without
+// broadcast_to, expand_dims) on every backend (backends.hpp): returned alone, composed, and read by
+// an element-wise op; over dynamic extents and a static one. A view moves elements without
 // arithmetic, so every result is exact.
 
 #include <algorithm>
@@ -45,7 +45,7 @@ reference indexed_reference(const loom::shape& shape, F&& f) {
 
 }  // namespace loom_typed
 
-TEMPLATE_PRODUCT_TEST_CASE("typed: views transpose permute reshape slice broadcast_to",
+TEMPLATE_PRODUCT_TEST_CASE("typed: views transpose permute reshape slice broadcast_to expand_dims",
                            "[typed][views][broadcast]",
                            LOOM_TYPED_BACKENDS,
                            LOOM_TYPED_FLOATS) {
@@ -108,5 +108,9 @@ TEMPLATE_PRODUCT_TEST_CASE("typed: views transpose permute reshape slice broadca
     check(std::get<8>(got),
           reference_of(make_shape({n * m}), [&](std::size_t i) { return 2 * xa(i % m, i / m); }),
           "reshape<[?]>(transpose(x)) * 2");
+    check(std::get<9>(got),
+          indexed_reference(make_shape({1, n, 1, m}),
+                            [&](const index_t& i) { return xa(i[3], i[1]); }),
+          "expand_dims<0, 2>(transpose(x))");
   }
 }

@@ -310,6 +310,30 @@ TEST_CASE("broadcast_to repeats along new and size-1 axes", "[views][broadcast_t
   }
 }
 
+TEST_CASE("expand_dims inserts axes of extent 1", "[views][expand_dims]") {
+  const mat m = iota(mat(3, 4));
+  const std::vector<double> same(m.begin(), m.end());  // the row-major order is unchanged
+  check_view([](const auto& x) { return loom::expand_dims<0, 2>(x); },
+             m,
+             make_shape({1, 3, 1, 4}),
+             same,
+             "[3, 4] at axes 0 and 2");
+  check_view([](const auto& x) { return loom::expand_dims<-1>(x); },
+             m,
+             make_shape({3, 4, 1}),
+             same,
+             "[3, 4] at axis -1");
+  // Through a transposed operand: the inserted axes keep the operand's strides elsewhere.
+  check_view([](const auto& x) { return loom::expand_dims<1>(loom::transpose(x)); },
+             m,
+             make_shape({4, 1, 3}),
+             permuted(m, {1, 0}),
+             "transpose of [3, 4] at axis 1");
+  const loom::placeholder<0, float, extents<dyn, 5>> p;
+  static_assert(
+      std::is_same_v<extents_of<decltype(loom::expand_dims<1, -1>(p))>, extents<dyn, 1, 5, 1>>);
+}
+
 namespace {
 
 template <std::size_t Axis, std::ptrdiff_t Begin, std::ptrdiff_t End, std::ptrdiff_t Step, class X>

@@ -94,6 +94,33 @@ auto broadcast_to(const X& x) {
   return detail::dispatch(ops::broadcast_to<To>{}, x);
 }
 
+template <std::size_t Rank, int... A>
+inline constexpr bool expand_dims_axes_valid = [] {
+  unsigned seen = 0;
+  for (int a : {A...}) {
+    const int d = a < 0 ? a + int(Rank) : a;
+    if (d < 0 || d >= int(Rank) || (seen >> d & 1u)) return false;
+    seen |= 1u << d;
+  }
+  return Rank <= max_rank;
+}();
+
+// expand_dims<A...>(x): x with an axis of extent 1 inserted at each axis A of the result
+// (negative A count from the result's last axis), as NumPy's expand_dims and torch's
+// unsqueeze.
+template <int... A, class X>
+requires detail::loom_operands<X>
+auto expand_dims(const X& x) {
+  constexpr std::size_t rank = X::extents_type::rank + sizeof...(A);
+  static_assert(sizeof...(A) > 0 && expand_dims_axes_valid<rank, A...>,
+                "loom: expand_dims: the axes must be distinct and within the result's rank "
+                "(at most 4)");
+  if constexpr (expand_dims_axes_valid<rank, A...>) {
+    constexpr unsigned mask = ((1u << unsigned(A < 0 ? A + int(rank) : A)) | ... | 0u);
+    return detail::dispatch(ops::expand_dims<mask>{}, x);
+  }
+}
+
 // slice<Axis, Begin, End, Step>(x): x[..., Begin:End:Step, ...] along Axis, with Python's
 // rules for negative and out-of-range bounds.
 template <std::size_t Axis,

@@ -72,12 +72,17 @@ std::vector<std::string> extent_items() {
 template <class Op>
 void write_params(op_params&, std::type_identity<Op>) {}
 
+// The axes a bit mask names, in order.
+inline std::vector<std::string> axes_of_mask(unsigned mask) {
+  std::vector<std::string> axes;
+  for (unsigned d = 0; mask >> d; ++d)
+    if (mask >> d & 1u) axes.push_back(std::to_string(d));
+  return axes;
+}
+
 template <class Kind, unsigned Mask, bool KeepDims>
 void write_params(op_params& p, std::type_identity<ops::reduce<Kind, Mask, KeepDims>>) {
-  std::vector<std::string> axes;
-  for (unsigned d = 0; Mask >> d; ++d)
-    if (Mask >> d & 1u) axes.push_back(std::to_string(d));
-  p.tuple("axes", axes);
+  p.tuple("axes", axes_of_mask(Mask));
   p.flag("keepdims", KeepDims);
 }
 
@@ -94,6 +99,11 @@ void write_params(op_params& p, std::type_identity<ops::broadcast_to<To>>) {
 template <std::size_t... P>
 void write_params(op_params& p, std::type_identity<ops::permute<P...>>) {
   p.tuple("order", {std::to_string(P)...});
+}
+
+template <unsigned Mask>
+void write_params(op_params& p, std::type_identity<ops::expand_dims<Mask>>) {
+  p.tuple("axes", axes_of_mask(Mask));
 }
 
 // Python's slice(start, stop, step), stop None when the slice runs to the end.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -119,6 +120,46 @@ struct broadcast_to : view_base {
                           extents_string<To>());
       l.dims.dims[d] = to;
       l.stride[d] = has && from == to ? in.stride[d - lead] : 0;
+    }
+    return l;
+  }
+};
+
+// expand_dims<Mask>: the operand with an axis of extent 1 inserted at each result axis in
+// Mask (a bit per axis of the result), as NumPy's expand_dims. Gradients use it to put back
+// the axes a reduction dropped.
+template <unsigned Mask>
+struct expand_dims : view_base {
+  static constexpr std::string_view name = "expand_dims";
+  static constexpr std::string_view onnx = "Unsqueeze";
+  static constexpr unsigned mask = Mask;
+  static constexpr bool inserted(std::size_t d) { return (Mask >> d & 1u) != 0; }
+  // The operand's axis that result axis d (not inserted) walks.
+  static constexpr std::size_t operand_axis(std::size_t d) {
+    return d - std::size_t(std::popcount(Mask & ((1u << d) - 1u)));
+  }
+  static constexpr std::size_t source_axis(std::size_t d, std::size_t) {
+    return inserted(d) ? new_extent : operand_axis(d);
+  }
+
+  template <class E>
+  static constexpr auto result_dims() {
+    std::array<std::size_t, E::rank + std::popcount(Mask)> dims{};
+    for (std::size_t d = 0; d != dims.size(); ++d)
+      dims[d] = inserted(d) ? 1 : E::dims[operand_axis(d)];
+    return dims;
+  }
+  template <class E>
+  using result_extents = extents_of_array<result_dims<E>()>;
+
+  static shape result_shape(const shape& in) { return view_layout(layout::contiguous(in)).dims; }
+  static layout view_layout(const layout& in) {
+    layout l;
+    l.offset = in.offset;
+    l.dims.rank = in.dims.rank + std::size_t(std::popcount(Mask));
+    for (std::size_t d = 0; d != l.dims.rank; ++d) {
+      l.dims.dims[d] = inserted(d) ? 1 : in.dims.dims[operand_axis(d)];
+      l.stride[d] = inserted(d) ? 0 : in.stride[operand_axis(d)];
     }
     return l;
   }

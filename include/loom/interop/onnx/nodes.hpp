@@ -112,6 +112,14 @@ std::string export_form(export_state& s) {
 // A reduction: ReduceSum takes its axes as an input, the others as an attribute before opset
 // 18 and as an input from 18 on;
 // ArgMax one axis (over all axes: of the operand flattened), and gives int64, cast to i32.
+// The axes a bit mask names, in order (reductions, expand_dims).
+inline std::vector<std::int64_t> axes_of_mask(unsigned mask) {
+  std::vector<std::int64_t> axes;
+  for (unsigned d = 0; mask >> d; ++d)
+    if (mask >> d & 1u) axes.push_back(d);
+  return axes;
+}
+
 template <class G, std::size_t I, class Kind, unsigned Mask, bool KeepDims>
 std::string export_reduce(export_state& s, std::type_identity<ops::reduce<Kind, Mask, KeepDims>>) {
   using N = node_t<G, I>;
@@ -119,9 +127,7 @@ std::string export_reduce(export_state& s, std::type_identity<ops::reduce<Kind, 
   using sig = decltype(signature_of<G, I>());
   const std::string hint = "%" + std::to_string(I);
   const std::string x = converted_operands<G, I>(s, sig{}, std::make_index_sequence<1>{})[0];
-  std::vector<std::int64_t> axes;
-  for (std::size_t d = 0; d != In::rank; ++d)
-    if (Mask >> d & 1u) axes.push_back(std::int64_t(d));
+  const std::vector<std::int64_t> axes = axes_of_mask(Mask);
   std::string value;
   if constexpr (std::is_same_v<Kind, ops::argmax_kind>) {
     const bool all = axes.size() == In::rank && In::rank > 1;
@@ -182,6 +188,13 @@ std::string export_view(export_state& s,
                         const std::string& x) {
   return writer::output_of(
       s.w.node("Expand", {x, s.w.int64s(extents_with<To>(1))}, "%" + std::to_string(I)));
+}
+template <class G, std::size_t I, unsigned Mask>
+std::string export_view(export_state& s,
+                        std::type_identity<ops::expand_dims<Mask>>,
+                        const std::string& x) {
+  return writer::output_of(
+      s.w.node("Unsqueeze", {x, s.w.int64s(axes_of_mask(Mask))}, "%" + std::to_string(I)));
 }
 template <class G,
           std::size_t I,
