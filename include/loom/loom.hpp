@@ -1,7 +1,7 @@
 #pragma once
 
-// The whole public API: tensors, tracing and scripting, ops, allow_in_graph, compile and
-// explain.
+// The whole public API: tensors, tracing and scripting, ops, allow_in_graph, compile,
+// gradients and explain.
 #include "loom/api/compile.hpp"
 #include "loom/api/composites.hpp"
 #include "loom/api/explain.hpp"
@@ -9,6 +9,7 @@
 #include "loom/api/reduce.hpp"
 #include "loom/api/structure.hpp"
 #include "loom/api/views.hpp"
+#include "loom/autodiff/grad.hpp"
 #include "loom/backends/eager/eager.hpp"
 #include "loom/core/dtype.hpp"
 #include "loom/core/extents.hpp"

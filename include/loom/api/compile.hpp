@@ -140,12 +140,24 @@ void check_fullgraph(const Model& model) {
   }
 }
 
+// A graph built as a whole rather than traced as a tree (loom::grad's joint graph): compile()
+// takes it as it is.
+template <class G>
+struct built_graph {
+  G graph;
+};
+
+template <class R>
+inline constexpr bool is_built_graph_v = false;
+template <class G>
+inline constexpr bool is_built_graph_v<built_graph<G>> = true;
+
 // The model for what a traced or scripted model returned. Its graph merges the copies of
 // each value, those built on run-time scalars and stateful callables included. Where it
 // merged two such values that hold different states (x * 2.f + x * 3.f share a type), the
 // model runs op by op instead, as eager mode does.
 template <class... Inputs, class Result>
-auto compile_result(const Result& result) {
+auto compile_traced(const Result& result) {
   auto shared = flatten<copies::shared>(result);
   using G = decltype(shared);
   using Shared = compiled_model<G, Inputs...>;
@@ -156,6 +168,16 @@ auto compile_result(const Result& result) {
     std::optional<Apart> apart;
     if (!copies_agree(shared, result)) apart.emplace(result);
     return copies_model<Shared, Apart>(Shared(std::move(shared)), std::move(apart));
+  }
+}
+
+// The model for what compile() traced: a graph built as a whole, or a traced result.
+template <class... Inputs, class Result>
+auto compile_result(const Result& result) {
+  if constexpr (is_built_graph_v<Result>) {
+    return compiled_model<decltype(result.graph), Inputs...>(result.graph);
+  } else {
+    return compile_traced<Inputs...>(result);
   }
 }
 

@@ -48,6 +48,7 @@ template <class X> requires detail::loom_operands<X> auto cos(const X& x) { retu
 template <class X> requires detail::loom_operands<X> auto tanh(const X& x) { return detail::dispatch(ops::tanh{}, x); }
 template <class X> requires detail::loom_operands<X> auto sigmoid(const X& x) { return detail::dispatch(ops::sigmoid{}, x); }
 template <class X> requires detail::loom_operands<X> auto gelu(const X& x) { return detail::dispatch(ops::gelu{}, x); }
+template <class X> requires detail::loom_operands<X> auto stop_gradient(const X& x) { return detail::dispatch(ops::stop_gradient{}, x); }
 template <dtype U, class X> requires detail::loom_operands<X> auto cast(const X& x) { return detail::dispatch(ops::cast<U>{}, x); }
 
 template <class A, class B> requires detail::loom_operands<A, B> auto pow(const A& a, const B& b) { return detail::dispatch(ops::pow{}, a, b); }

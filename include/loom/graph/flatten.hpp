@@ -140,7 +140,7 @@ constexpr auto find_or_append(Nodes nodes, Candidate candidate) {
       return hana::bool_c<std::is_same_v<std::remove_cvref_t<decltype(n)>, Candidate>>;
     });
     if constexpr (decltype(hana::is_just(found))::value) {
-      constexpr std::size_t at = decltype(*found)::value;
+      constexpr std::size_t at = std::remove_reference_t<decltype(*found)>::value;
       using marked = mark_state_copy_t<Memo, Tree>;
       return visited<Nodes, typename memo_add<marked, Tree, at>::type, at>{nodes};
     } else {

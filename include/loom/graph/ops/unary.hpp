@@ -247,4 +247,24 @@ struct gelu : floating_unary {
   }
 };
 
+// stop_gradient(x): x, of any dtype; loom::grad sends no gradient through it (the backward
+// rules are in autodiff/rules.hpp).
+struct stop_gradient {
+  using shape_rule = elementwise_shape;
+  static constexpr std::size_t arity = 1;
+  template <class T>
+  struct signature : loom::signature<T, T> {};
+  static constexpr std::string_view name = "stop_gradient";
+  static constexpr onnx_form onnx{onnx_step{"Identity"}};
+  static constexpr int cost = 0;
+  template <class T>
+  LOOM_HD static constexpr T scalar(T x) {
+    return x;
+  }
+  template <class A>
+  static auto simd(const A& a) {
+    return a;
+  }
+};
+
 }  // namespace loom::ops

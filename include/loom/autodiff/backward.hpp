@@ -1,0 +1,212 @@
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+#include "loom/autodiff/replay.hpp"
+#include "loom/autodiff/rules.hpp"
+#include "loom/graph/node_table.hpp"
+#include "loom/graph/plan/extents.hpp"
+
+// Reverse mode over the flat graph of a traced model: the cotangent of each node is the sum
+// of what each use of its value sends back through that user's rule (rules.hpp). Everything
+// is traced values, so the backward pass is one graph with the forward pass, built at compile
+// time, that compile() plans and fuses as a whole.
+namespace loom::autodiff {
+
+namespace detail {
+
+// One use of a value: node `node` reads it as operand `operand`.
+struct use {
+  std::size_t node, operand;
+};
+
+template <class G, std::size_t J>
+constexpr std::size_t use_count() {
+  std::size_t n = 0;
+  for (std::size_t u = J + 1; u < G::node_count; ++u)
+    for (std::size_t k = 0; k < node_table<G>[u].arity; ++k) n += node_table<G>[u].args[k] == J;
+  return n;
+}
+
+template <class G, std::size_t J>
+inline constexpr auto uses_of = [] {
+  std::array<use, use_count<G, J>()> r{};
+  std::size_t n = 0;
+  for (std::size_t u = J + 1; u < G::node_count; ++u)
+    for (std::size_t k = 0; k < node_table<G>[u].arity; ++k)
+      if (node_table<G>[u].args[k] == J) r[n++] = {u, k};
+  return r;
+}();
+
+template <class A>
+auto sum_of(const A& a) {
+  return a;
+}
+template <class A, class B, class... Rest>
+auto sum_of(const A& a, const B& b, const Rest&... rest) {
+  if constexpr (is_no_grad_v<A>)
+    return sum_of(b, rest...);
+  else if constexpr (is_no_grad_v<B>)
+    return sum_of(a, rest...);
+  else
+    return sum_of(a + b, rest...);
+}
+
+// How a cotangent of extents C, sent back by node U, is summed to the extents of its operand
+// J: the axes J lacks (drop) and those where J has extent 1 (keep, as 1). The trailing
+// `exact` axes are J's own by construction (a GEMM's matrix axes). A dyn extent of J that
+// may be 1 at run time while U's is not would need a sum that only the run time knows of:
+// `proven` is false there, and the gradient is refused at compile time.
+struct summing {
+  unsigned drop = 0, keep = 0;
+  bool proven = true;
+};
+
+template <class G, std::size_t U, std::size_t J, class C, std::size_t Exact>
+constexpr summing summing_for() {
+  using XE = typename node_t<G, J>::extents_type;
+  using UE = typename node_t<G, U>::extents_type;
+  constexpr std::size_t lead = C::rank - XE::rank;
+  summing s;
+  for (std::size_t d = 0; d < C::rank; ++d) {
+    if (d < lead) {
+      s.drop |= 1u << d;
+      continue;
+    }
+    const std::size_t x = XE::dims[d - lead], c = C::dims[d];
+    if (d + Exact >= C::rank || (x == c && x != dyn) || c == 1) continue;
+    if (x == 1) {
+      s.keep |= 1u << d;
+    } else if (x == dyn) {
+      const bool same_name =
+          c == dyn && C::rank == UE::rank &&
+          plan_extents<G>::symbolic[U][d] == plan_extents<G>::symbolic[J][d - lead];
+      s.proven = s.proven && same_name;
+    }
+  }
+  return s;
+}
+
+template <class Op>
+inline constexpr bool is_broadcast_to_v = false;
+template <class To>
+inline constexpr bool is_broadcast_to_v<ops::broadcast_to<To>> = true;
+
+}  // namespace detail
+
+// Named so that the note shows the op and the extents that meet.
+template <class Op, class OperandExtents, class ResultExtents, bool Proven>
+inline constexpr bool broadcast_known_at_compile_time = Proven;
+
+// The walk for the loss of g (its one output, rank 0), whose own cotangent is 1.
+template <class G>
+class backward {
+ public:
+  explicit backward(const G& g) : g_(g) {}
+
+  // The cotangent of node J (no_grad where none reaches it).
+  template <std::size_t J>
+  auto cotangent() const {
+    constexpr auto& uses = detail::uses_of<G, J>;
+    auto own = [&] {
+      // 1 in the loss's dtype, as a value of that dtype (a bare literal adopts the dtype of
+      // what it meets, and an op on literals alone has none), read from nothing: the
+      // backward pass need not wait for the loss.
+      if constexpr (J == G::outputs[0]) {
+        using T = typename node_t<G, J>::value_type;
+        return loom::detail::make_node(ops::cast<T>{},
+                                       literal_leaf<loom::detail::literal_bits(1.0), T>{});
+      } else
+        return no_grad{};
+    }();
+    return [&]<std::size_t... P>(std::index_sequence<P...>) {
+      return detail::sum_of(own, contribution<uses[P].node, uses[P].operand>()...);
+    }
+    (std::make_index_sequence<uses.size()>{});
+  }
+
+ private:
+  // What node U sends back to its operand K, in the operand's dtype and extents.
+  template <std::size_t U, std::size_t K>
+  auto contribution() const {
+    using N = node_t<G, U>;
+    constexpr std::size_t J = N::args[K];
+    using X = node_t<G, J>;
+    if constexpr (!std::is_floating_point_v<typename X::value_type>) {
+      return no_grad{};
+    } else {
+      const auto g = cotangent<U>();
+      if constexpr (is_no_grad_v<std::remove_const_t<decltype(g)>>) {
+        return no_grad{};
+      } else {
+        const auto raw = [&]<std::size_t... A>(std::index_sequence<A...>) {
+          return vjp<K>(
+              hana::at_c<U>(g_.nodes).op, g, value_of<U>(g_), value_of<N::args[A]>(g_)...);
+        }
+        (std::make_index_sequence<N::arity>{});
+        if constexpr (is_no_grad_v<std::remove_const_t<decltype(raw)>>)
+          return no_grad{};
+        else
+          return fit<U, J>(raw);
+      }
+    }
+  }
+
+  template <std::size_t U, std::size_t J, class R>
+  auto fit(const R& raw) const {
+    using X = node_t<G, J>;
+    using T = typename X::value_type;
+    const auto typed = [&] {
+      if constexpr (std::is_same_v<typename R::value_type, T>)
+        return raw;
+      else
+        return cast<T>(raw);
+    }();
+    using Op = typename node_t<G, U>::op_type;
+    constexpr node_kind kind = kind_of<node_t<G, U>>();
+    // Broadcasting ops send back a value of their own extents; other views and the
+    // reductions already give the operand's.
+    if constexpr (kind == node_kind::elementwise || kind == node_kind::opaque ||
+                  detail::is_broadcast_to_v<Op>)
+      return sum_to<U, J, 0>(typed);
+    else if constexpr (kind == node_kind::matmul)
+      return sum_to<U, J, 2>(typed);
+    else
+      return typed;
+  }
+
+  template <std::size_t U, std::size_t J, std::size_t Exact, class C>
+  auto sum_to(const C& c) const {
+    using CE = typename C::extents_type;
+    using XE = typename node_t<G, J>::extents_type;
+    if constexpr (CE::rank < XE::rank) {
+      return detail::broadcast_like(c, value_of<J>(g_));
+    } else {
+      constexpr detail::summing s = detail::summing_for<G, U, J, CE, Exact>();
+      static_assert(
+          broadcast_known_at_compile_time<typename node_t<G, U>::op_type, XE, CE, s.proven>,
+          "loom: grad: an operand's dyn extent may be broadcast at run time (1 against a "
+          "larger extent), so the sum its gradient needs is not known at compile time; give "
+          "the extents that meet one loom::dims name, or make them static (the op, the "
+          "operand's extents and the result's are named below)");
+      if constexpr ((s.drop | s.keep) == 0) {
+        return c;
+      } else {
+        const auto summed = detail::sum_over<s.drop | s.keep, false>(c);
+        constexpr unsigned lead = CE::rank - XE::rank;
+        if constexpr (s.keep == 0)
+          return summed;
+        else
+          return loom::detail::dispatch(ops::expand_dims<(s.keep >> lead)>{}, summed);
+      }
+    }
+  }
+
+  const G& g_;
+};
+
+}  // namespace loom::autodiff

@@ -1,0 +1,197 @@
+#pragma once
+
+#include <array>
+#include <boost/hana/tuple.hpp>
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "loom/api/compile.hpp"
+#include "loom/autodiff/backward.hpp"
+#include "loom/autodiff/replay.hpp"
+#include "loom/graph/copies.hpp"
+#include "loom/graph/node_table.hpp"
+
+// loom::grad and loom::value_and_grad: a model's gradient as another model, traced and
+// differentiated at compile time. The result is a callable like the model itself: compile it
+// with loom::compile (or loom::cuda::compile), or call it on tensors to compile and run it.
+namespace loom {
+
+// The inputs to differentiate with respect to, by position: loom::wrt<0, 2>.
+template <std::size_t... I>
+struct wrt_t {};
+template <std::size_t... I>
+inline constexpr wrt_t<I...> wrt{};
+
+namespace autodiff {
+
+template <class Loss>
+inline constexpr bool is_scalar_loss =
+    Loss::extents_type::rank == 0 && std::is_floating_point_v<typename Loss::value_type>;
+
+template <class Input>
+inline constexpr bool is_floating_input = std::is_floating_point_v<typename Input::value_type>;
+
+// The gradient of the loss with respect to input I, with that input's dtype and extents
+// (zeros where the loss does not depend on it).
+template <std::size_t I, class G, class Back, class... X>
+auto gradient_of(const Back& back, const X&... x) {
+  const auto& input = std::get<I>(std::tie(x...));
+  using Input = std::remove_cvref_t<decltype(input)>;
+  static_assert(is_floating_input<Input>,
+                "loom: grad: gradients are taken with respect to floating-point inputs only (the "
+                "input is named below)");
+  constexpr std::size_t at = loom::detail::placeholder_node<G, I>();
+  const auto zeros = [&] {
+    return detail::broadcast_like(lit<0>, input);
+  };
+  if constexpr (at == G::node_count) {
+    return zeros();
+  } else {
+    const auto c = back.template cotangent<at>();
+    if constexpr (is_no_grad_v<std::remove_const_t<decltype(c)>>)
+      return zeros();
+    else if constexpr (std::is_same_v<typename decltype(c)::extents_type,
+                                      typename Input::extents_type>)
+      return c;
+    else
+      return detail::broadcast_like(c, input);
+  }
+}
+
+// Which nodes of G its outputs read, directly or not: the forward values a gradient needs
+// (grad alone does not need the loss itself, and its last reduction would be a pass of its
+// own), numbered anew in order.
+template <class G>
+inline constexpr auto kept_nodes = [] {
+  std::array<bool, G::node_count> kept{};
+  for (std::size_t o : G::outputs) kept[o] = true;
+  for (std::size_t i = G::node_count; i-- > 0;)
+    if (kept[i])
+      for (std::size_t k = 0; k < node_table<G>[i].arity; ++k) kept[node_table<G>[i].args[k]] = true;
+  return kept;
+}();
+
+template <class G>
+inline constexpr auto new_index = [] {
+  std::array<std::size_t, G::node_count> index{};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < G::node_count; ++i) index[i] = kept_nodes<G>[i] ? n++ : n;
+  return index;
+}();
+
+template <class G>
+inline constexpr std::size_t kept_count = new_index<G>[G::node_count - 1] + kept_nodes<G>[G::node_count - 1];
+
+template <class G>
+inline constexpr auto kept_list = [] {
+  std::array<std::size_t, kept_count<G>> list{};
+  for (std::size_t i = 0; i < G::node_count; ++i)
+    if (kept_nodes<G>[i]) list[new_index<G>[i]] = i;
+  return list;
+}();
+
+// Node I of G, its operands numbered anew.
+template <std::size_t I, class G>
+auto renumbered(const G& g) {
+  using N = node_t<G, I>;
+  return [&]<std::size_t... A>(std::index_sequence<A...>) {
+    return flat_node<typename N::op_type,
+                     typename N::value_type,
+                     typename N::extents_type,
+                     new_index<G>[N::args[A]]...>{hana::at_c<I>(g.nodes).op};
+  }
+  (std::make_index_sequence<N::arity>{});
+}
+
+template <class G>
+auto without_unread_nodes(const G& g) {
+  return [&]<std::size_t... K, std::size_t... O>(std::index_sequence<K...>,
+                                                 std::index_sequence<O...>) {
+    return loom::detail::make_graph<G::returns_tuple>(
+        hana::make_tuple(renumbered<kept_list<G>[K]>(g)...),
+        std::index_sequence<new_index<G>[G::outputs[O]]...>{});
+  }
+  (std::make_index_sequence<kept_count<G>>{}, std::make_index_sequence<G::output_count>{});
+}
+
+// The joint graph: the forward graph's nodes, then those of the backward pass's values
+// (`outputs`, traced values over forward_ref leaves) that are not already there, less the
+// nodes no output reads.
+template <bool ReturnsTuple, class G, class Outputs>
+auto join(const G& g, const Outputs& outputs) {
+  auto walked = loom::detail::insert_children<false, forward_memo_t<G>, 0>(
+      g.nodes, outputs, std::index_sequence<>{});
+  return without_unread_nodes(loom::detail::make_graph<ReturnsTuple>(
+      walked.last.nodes, typename decltype(walked)::indices{}));
+}
+
+// The model of loom::grad and loom::value_and_grad: F's loss and gradients, as one graph.
+// Called on traced inputs (as compile() calls it), it returns the joint graph, ready built.
+template <class F, bool WithValue, std::size_t... I>
+struct gradient_model {
+  F f;
+
+  template <class... X>
+  requires(traced<X>&&...) auto operator()(const X&... x) const {
+    static_assert(((I < sizeof...(X)) && ...),
+                  "loom: grad: loom::wrt names an input the model lacks");
+    const auto loss = f(x...);
+    using Loss = std::remove_cvref_t<decltype(loss)>;
+    static_assert(traced<Loss> && is_scalar_loss<Loss>,
+                  "loom: grad: the model must return one rank-0 floating-point value (a loss); "
+                  "reduce it first, with loom::sum or loom::mean");
+    // The forward graph as compile() would build it, copies of a value merged.
+    const auto g = flatten<copies::shared>(loss);
+    if constexpr (merges_state_copies_v<Loss>) {
+      if (!copies_agree(g, loss))
+        throw trace_error(
+            "loom: grad: two values of one type hold different run-time scalars or callables "
+            "(as in x * 2.f + x * 3.f), which a gradient model cannot keep apart; use loom::lit "
+            "or a rank-0 input for the scalars");
+    }
+    using G = std::remove_const_t<decltype(g)>;
+    const backward<G> back(g);
+    if constexpr (WithValue)
+      return loom::detail::built_graph{join<true>(g, hana::make_tuple(value_of<G::outputs[0]>(g),
+                                                         gradient_of<I, G>(back, x...)...))};
+    else
+      return loom::detail::built_graph{
+          join<(sizeof...(I) > 1)>(g, hana::make_tuple(gradient_of<I, G>(back, x...)...))};
+  }
+
+  // On tensors: compiles the gradient model for their types, then runs it.
+  template <class... X>
+  requires(tensor_like<X>&&...) auto operator()(const X&... x) const {
+    return loom::compile(*this, x...)(x...);
+  }
+};
+
+// wrt<> (the default) is the first input.
+template <bool WithValue, class F, std::size_t... I>
+auto make_gradient_model(F model, wrt_t<I...>) {
+  if constexpr (sizeof...(I) == 0)
+    return gradient_model<F, WithValue, 0>{std::move(model)};
+  else
+    return gradient_model<F, WithValue, I...>{std::move(model)};
+}
+
+}  // namespace autodiff
+
+// grad(model, wrt<I...>): a model that returns the gradient of model's loss (a rank-0 float)
+// with respect to inputs I... (one value, or a tuple for several), each with its input's
+// dtype and extents. wrt defaults to the first input.
+template <class F, std::size_t... I>
+auto grad(F model, wrt_t<I...> inputs = {}) {
+  return autodiff::make_gradient_model<false>(std::move(model), inputs);
+}
+
+// value_and_grad(model, wrt<I...>): a model that returns the loss, then the gradients, as one
+// tuple.
+template <class F, std::size_t... I>
+auto value_and_grad(F model, wrt_t<I...> inputs = {}) {
+  return autodiff::make_gradient_model<true>(std::move(model), inputs);
+}
+
+}  // namespace loom

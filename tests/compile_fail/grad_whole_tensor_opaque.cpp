@@ -1,0 +1,15 @@
+// expect: error: static assertion failed: loom: grad: a whole-tensor allow_in_graph<F> has no backward form yet.*whole_tensor_backward_supported<copy_all>
+// A whole-tensor black box on a differentiated path names F.
+#include <loom/loom.hpp>
+struct copy_all {
+  using granularity = loom::whole_tensor;
+  void operator()(loom::tensor_view<const float, loom::extents<loom::dyn>> in,
+                  loom::tensor_view<float, loom::extents<loom::dyn>> out) const {
+    for (std::size_t i = 0; i < in.size(); ++i) out.data()[i] = in.data()[i];
+  }
+};
+int main() {
+  auto g = loom::compile(loom::grad([](const auto& x) { return loom::sum(loom::allow_in_graph<copy_all>{}(x)); }),
+                         loom::input<float, loom::extents<loom::dyn>>{});
+  (void)g;
+}
