@@ -32,11 +32,14 @@ case $leg in
     # dumps and the traced graph: compile-time work); ops_unary_test and ops_binary_test (every
     # op through the same map passes that broadcast_test runs); composites_test (softmax,
     # layer norm... through the row passes of row_pass_test, concurrency_test and the others).
+    # optim_test runs the optimizers' in-place updates (outputs that are inputs). The
+    # gradient tests are left out: their models run through the same passes as any other.
     # And the random-model fuzz corpus (tests/fuzz: 300 models in 12 programs), run by one
     # test, fuzz_corpus.
     targets=(broadcast_test calls_test exp_float_test in_place_test matmul_test opaque_test
              reduce_test row_pass_test tensor_test views_test aliasing_test bad_input_test
-             caller_memory_test concurrency_test empty_extents_test dlpack_test fuzz_programs)
+             caller_memory_test concurrency_test empty_extents_test dlpack_test optim_test
+             fuzz_programs)
     fuzz=ON
     # 13 million elements through reference loops that take 150 s at -O0: the same code runs
     # on fewer elements (and over the parallel threshold) in the other reduce_test cases.

@@ -1,7 +1,7 @@
 #pragma once
 
 // The whole public API: tensors, tracing and scripting, ops, allow_in_graph, compile,
-// gradients and explain.
+// gradients, optimizers and explain.
 #include "loom/api/compile.hpp"
 #include "loom/api/composites.hpp"
 #include "loom/api/explain.hpp"
@@ -17,4 +17,6 @@
 #include "loom/export/jaxpr.hpp"
 #include "loom/tensor/eigen.hpp"
 #include "loom/tensor/tensor.hpp"
+#include "loom/train/adam.hpp"
+#include "loom/train/sgd.hpp"
 #include "loom/version.hpp"
