@@ -74,7 +74,25 @@ struct round_half {
   }
 };
 
+// N blocks of h + tanh(h w): 2^N paths from the input to the loss.
+template <int N, class H, class W>
+auto residual_chain(const H& h, const W& w) {
+  if constexpr (N == 0)
+    return h;
+  else
+    return residual_chain<N - 1>(h + loom::tanh(h * w), w);
+}
+
 }  // namespace
+
+TEST_CASE("grad of a deep residual chain: each cotangent is computed once") {
+  auto x = normal_tensor<extents<6>>(22, 6);
+  auto w = normal_tensor<extents<6>>(23, 6);
+  check_gradient(
+      [](const auto& v, const auto& u) { return loom::sum(residual_chain<12>(v, u)) * 0.01; },
+      x,
+      w);
+}
 
 // Rows of one batch: inputs whose first extents are one size (loom::dims), so that their
 // gradients need no sum over a broadcast that only the run time would know of.
@@ -208,11 +226,15 @@ TEST_CASE("the gradient model fuses: an element-wise loss differentiates to one 
 TEST_CASE("grad refuses values of one type that hold different run-time scalars") {
   // x * 2.f and x * 3.f share a type; an ordinary model runs them op by op, a gradient model
   // cannot.
-  const auto model = [](const auto& x) { return loom::sum(x * 2.f + x * 3.f); };
+  const auto model = [](const auto& x) {
+    return loom::sum(x * 2.f + x * 3.f);
+  };
   CHECK_THROWS_AS(loom::compile(loom::grad(model), loom::input<float, extents<4>>{}),
                   loom::trace_error);
   // Equal scalars are one value, and differentiate.
-  const auto same = [](const auto& x) { return loom::sum(x * 2.f + x * 2.f); };
+  const auto same = [](const auto& x) {
+    return loom::sum(x * 2.f + x * 2.f);
+  };
   loom::tensor<float, extents<4>> x;
   fill_normal(x, 19, 0.0, 1.0);
   const auto g = loom::grad(same)(x);

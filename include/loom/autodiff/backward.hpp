@@ -72,13 +72,16 @@ constexpr summing summing_for() {
   using UE = typename node_t<G, U>::extents_type;
   constexpr std::size_t lead = C::rank - XE::rank;
   summing s;
-  for (std::size_t d = 0; d < C::rank; ++d) {
-    if (d < lead) {
+  // `!=` and sums rather than `<` against 0: nvcc warns that comparing an unsigned value
+  // with a constant 0 is pointless.
+  for (std::size_t d = 0; d != C::rank; ++d) {
+    if (d + XE::rank < C::rank) {  // an axis the operand lacks
       s.drop |= 1u << d;
       continue;
     }
     const std::size_t x = XE::dims[d - lead], c = C::dims[d];
-    if (d + Exact >= C::rank || (x == c && x != dyn) || c == 1) continue;
+    const bool exact = C::rank - d < Exact + 1;  // one of the trailing Exact axes
+    if (exact || (x == c && x != dyn) || c == 1) continue;
     if (x == 1) {
       s.keep |= 1u << d;
     } else if (x == dyn) {
@@ -102,14 +105,46 @@ inline constexpr bool is_broadcast_to_v<ops::broadcast_to<To>> = true;
 template <class Op, class OperandExtents, class ResultExtents, bool Proven>
 inline constexpr bool broadcast_known_at_compile_time = Proven;
 
-// The walk for the loss of g (its one output, rank 0), whose own cotangent is 1.
+// The walk for the loss of g (its one output, rank 0), whose own cotangent is 1. It visits
+// the nodes once each, last to first: a node's cotangent is built from its users' rules,
+// which read their cotangents through cotangent_ref leaves, then added to the joint graph
+// at once, so that every cotangent is computed once however many paths lead to it.
 template <class G>
 class backward {
  public:
   explicit backward(const G& g) : g_(g) {}
 
-  // The cotangent of node J (no_grad where none reaches it).
-  template <std::size_t J>
+  // The joint graph's nodes after every node's cotangent, as flatten's walk state: the
+  // nodes, and a memo in which each forward_ref and cotangent_ref stands for its node.
+  auto run() const {
+    return step<G::node_count>(
+        loom::detail::visited<typename G::nodes_type, forward_memo_t<G>, 0>{g_.nodes});
+  }
+
+ private:
+  template <std::size_t Next, class State>
+  auto step(const State& state) const {
+    if constexpr (Next == 0) {
+      return state;
+    } else {
+      constexpr std::size_t J = Next - 1;
+      using Memo = typename State::memo_type;
+      const auto c = cotangent<J, Memo>();
+      if constexpr (is_no_grad_v<std::remove_const_t<decltype(c)>>) {
+        return step<J>(state);
+      } else {
+        const auto added = loom::detail::insert<false, Memo>(state.nodes, c);
+        using A = std::remove_const_t<decltype(added)>;
+        using M = typename loom::detail::
+            memo_add<typename A::memo_type, cotangent_ref_t<J, G>, A::index>::type;
+        return step<J>(loom::detail::visited<decltype(added.nodes), M, A::index>{added.nodes});
+      }
+    }
+  }
+
+  // The cotangent of node J (no_grad where none reaches it), given the memo that holds the
+  // cotangents of the nodes after J.
+  template <std::size_t J, class Memo>
   auto cotangent() const {
     constexpr auto& uses = detail::uses_of<G, J>;
     auto own = [&] {
@@ -123,36 +158,37 @@ class backward {
       } else
         return no_grad{};
     }();
-    return [&]<std::size_t... P>(std::index_sequence<P...>) {
-      return detail::sum_of(own, contribution<uses[P].node, uses[P].operand>()...);
-    }
+    // Gradients reach floating-point values only, and of the leaves only the inputs.
+    if constexpr (!std::is_floating_point_v<typename node_t<G, J>::value_type> ||
+                  (node_t<G, J>::arity == 0 &&
+                   !loom::detail::is_input_leaf_v<typename node_t<G, J>::op_type>))
+      return no_grad{};
+    else
+      return [&]<std::size_t... P>(std::index_sequence<P...>) {
+        return detail::sum_of(own, contribution<uses[P].node, uses[P].operand, Memo>()...);
+      }
     (std::make_index_sequence<uses.size()>{});
   }
 
- private:
   // What node U sends back to its operand K, in the operand's dtype and extents.
-  template <std::size_t U, std::size_t K>
+  template <std::size_t U, std::size_t K, class Memo>
   auto contribution() const {
     using N = node_t<G, U>;
     constexpr std::size_t J = N::args[K];
-    using X = node_t<G, J>;
-    if constexpr (!std::is_floating_point_v<typename X::value_type>) {
+    if constexpr (!has_cotangent_v<U, G, Memo>) {
       return no_grad{};
     } else {
-      const auto g = cotangent<U>();
-      if constexpr (is_no_grad_v<std::remove_const_t<decltype(g)>>) {
-        return no_grad{};
-      } else {
-        const auto raw = [&]<std::size_t... A>(std::index_sequence<A...>) {
-          return vjp<K>(
-              hana::at_c<U>(g_.nodes).op, g, value_of<U>(g_), value_of<N::args[A]>(g_)...);
-        }
-        (std::make_index_sequence<N::arity>{});
-        if constexpr (is_no_grad_v<std::remove_const_t<decltype(raw)>>)
-          return no_grad{};
-        else
-          return fit<U, J>(raw);
+      const auto raw = [&]<std::size_t... A>(std::index_sequence<A...>) {
+        return vjp<K>(hana::at_c<U>(g_.nodes).op,
+                      cotangent_ref_t<U, G>{},
+                      value_of<U>(g_),
+                      value_of<N::args[A]>(g_)...);
       }
+      (std::make_index_sequence<N::arity>{});
+      if constexpr (is_no_grad_v<std::remove_const_t<decltype(raw)>>)
+        return no_grad{};
+      else
+        return fit<U, J>(raw);
     }
   }
 

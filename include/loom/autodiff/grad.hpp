@@ -34,29 +34,21 @@ template <class Input>
 inline constexpr bool is_floating_input = std::is_floating_point_v<typename Input::value_type>;
 
 // The gradient of the loss with respect to input I, with that input's dtype and extents
-// (zeros where the loss does not depend on it).
-template <std::size_t I, class G, class Back, class... X>
-auto gradient_of(const Back& back, const X&... x) {
+// (zeros where the loss does not depend on it), as a traced value over the walk's leaves.
+template <std::size_t I, class G, class Memo, class... X>
+auto gradient_of(const X&... x) {
   const auto& input = std::get<I>(std::tie(x...));
   using Input = std::remove_cvref_t<decltype(input)>;
   static_assert(is_floating_input<Input>,
                 "loom: grad: gradients are taken with respect to floating-point inputs only (the "
                 "input is named below)");
   constexpr std::size_t at = loom::detail::placeholder_node<G, I>();
-  const auto zeros = [&] {
-    return detail::broadcast_like(lit<0>, input);
-  };
   if constexpr (at == G::node_count) {
-    return zeros();
+    return detail::broadcast_like(lit<0>, input);
+  } else if constexpr (!has_cotangent_v<at, G, Memo>) {
+    return detail::broadcast_like(lit<0>, input);
   } else {
-    const auto c = back.template cotangent<at>();
-    if constexpr (is_no_grad_v<std::remove_const_t<decltype(c)>>)
-      return zeros();
-    else if constexpr (std::is_same_v<typename decltype(c)::extents_type,
-                                      typename Input::extents_type>)
-      return c;
-    else
-      return detail::broadcast_like(c, input);
+    return cotangent_ref_t<at, G>{};
   }
 }
 
@@ -69,7 +61,8 @@ inline constexpr auto kept_nodes = [] {
   for (std::size_t o : G::outputs) kept[o] = true;
   for (std::size_t i = G::node_count; i-- > 0;)
     if (kept[i])
-      for (std::size_t k = 0; k < node_table<G>[i].arity; ++k) kept[node_table<G>[i].args[k]] = true;
+      for (std::size_t k = 0; k < node_table<G>[i].arity; ++k)
+        kept[node_table<G>[i].args[k]] = true;
   return kept;
 }();
 
@@ -82,7 +75,8 @@ inline constexpr auto new_index = [] {
 }();
 
 template <class G>
-inline constexpr std::size_t kept_count = new_index<G>[G::node_count - 1] + kept_nodes<G>[G::node_count - 1];
+inline constexpr std::size_t kept_count =
+    new_index<G>[G::node_count - 1] + kept_nodes<G>[G::node_count - 1];
 
 template <class G>
 inline constexpr auto kept_list = [] {
@@ -116,15 +110,14 @@ auto without_unread_nodes(const G& g) {
   (std::make_index_sequence<kept_count<G>>{}, std::make_index_sequence<G::output_count>{});
 }
 
-// The joint graph: the forward graph's nodes, then those of the backward pass's values
-// (`outputs`, traced values over forward_ref leaves) that are not already there, less the
-// nodes no output reads.
-template <bool ReturnsTuple, class G, class Outputs>
-auto join(const G& g, const Outputs& outputs) {
-  auto walked = loom::detail::insert_children<false, forward_memo_t<G>, 0>(
-      g.nodes, outputs, std::index_sequence<>{});
+// The joint graph: the forward graph's nodes and the cotangents the walk added, then the
+// outputs (traced values over the walk's leaves), less the nodes no output reads.
+template <bool ReturnsTuple, class State, class Outputs>
+auto join(const State& walked, const Outputs& outputs) {
+  auto joined = loom::detail::insert_children<false, typename State::memo_type, 0>(
+      walked.nodes, outputs, std::index_sequence<>{});
   return without_unread_nodes(loom::detail::make_graph<ReturnsTuple>(
-      walked.last.nodes, typename decltype(walked)::indices{}));
+      joined.last.nodes, typename decltype(joined)::indices{}));
 }
 
 // The model of loom::grad and loom::value_and_grad: F's loss and gradients, as one graph.
@@ -152,13 +145,14 @@ struct gradient_model {
             "or a rank-0 input for the scalars");
     }
     using G = std::remove_const_t<decltype(g)>;
-    const backward<G> back(g);
+    const auto walked = backward<G>(g).run();
+    using Memo = typename decltype(walked)::memo_type;
     if constexpr (WithValue)
-      return loom::detail::built_graph{join<true>(g, hana::make_tuple(value_of<G::outputs[0]>(g),
-                                                         gradient_of<I, G>(back, x...)...))};
+      return loom::detail::built_graph{join<true>(
+          walked, hana::make_tuple(value_of<G::outputs[0]>(g), gradient_of<I, G, Memo>(x...)...))};
     else
       return loom::detail::built_graph{
-          join<(sizeof...(I) > 1)>(g, hana::make_tuple(gradient_of<I, G>(back, x...)...))};
+          join<(sizeof...(I) > 1)>(walked, hana::make_tuple(gradient_of<I, G, Memo>(x...)...))};
   }
 
   // On tensors: compiles the gradient model for their types, then runs it.

@@ -33,6 +33,23 @@ forward_ref_t<I, G> value_of(const G&) {
   return {};
 }
 
+// The cotangent of node I, as a leaf of the traced values of the rules of I's operands: the
+// walk (backward.hpp) adds each cotangent to the joint graph once, and maps this leaf to it.
+template <std::size_t I, dtype T, extents_type E>
+struct cotangent_ref : node_base {
+  using value_type = T;
+  using extents_type = E;
+};
+
+template <std::size_t I, class G>
+using cotangent_ref_t =
+    cotangent_ref<I, typename node_t<G, I>::value_type, typename node_t<G, I>::extents_type>;
+
+// Whether the walk's memo holds node I's cotangent (whether any gradient reaches I).
+template <std::size_t I, class G, class Memo>
+inline constexpr bool has_cotangent_v =
+    loom::detail::memo_find<cotangent_ref_t<I, G>>(static_cast<Memo*>(nullptr)) != ~std::size_t(0);
+
 // Where each forward_ref of G stands: the memo that flattening the backward pass starts from.
 template <class G, std::size_t... I>
 auto forward_memo(std::index_sequence<I...>)

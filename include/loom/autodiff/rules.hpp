@@ -162,27 +162,12 @@ auto vjp(const ops::pow&, const C& g, const Y& y, const A& a, const B& b) {
 // as torch does.
 template <std::size_t K, bool Max, class C, class A, class B>
 auto extremum_vjp(const C& g, const A& a, const B& b) {
-  const auto& mine = [&]() -> const auto& {
-    if constexpr (K == 0)
-      return a;
-    else
-      return b;
-  }
-  ();
-  const auto& other = [&]() -> const auto& {
-    if constexpr (K == 0)
-      return b;
-    else
-      return a;
-  }
-  ();
-  const auto wins = [&] {
-    if constexpr (Max)
-      return mine > other;
-    else
-      return mine < other;
-  }();
-  return where(wins, g, where(a == b, lit<0.5> * g, lit<0>));
+  const auto tie = where(a == b, lit<0.5> * g, lit<0>);
+  // Operand K wins where it is the larger (maximum) or the smaller (minimum) one.
+  if constexpr (Max == (K == 0))
+    return where(a > b, g, tie);
+  else
+    return where(a < b, g, tie);
 }
 template <std::size_t K, class C, class Y, class A, class B>
 auto vjp(const ops::maximum&, const C& g, const Y&, const A& a, const B& b) {
