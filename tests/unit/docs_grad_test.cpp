@@ -69,7 +69,8 @@ TEST_CASE("guide: gradients of a linear model, and a training loop") {
 TEST_CASE("guide: a black box with its derivative, and stop_gradient") {
   // [snippet:grad_black_box]
   auto g = loom::grad([](auto x, auto scale) {
-    return loom::sum(loom::allow_in_graph<softplus>{}(x) * loom::stop_gradient(scale));
+    const auto y = loom::allow_in_graph<softplus>{}(x);  // one opaque node
+    return loom::sum(y * loom::stop_gradient(scale));
   });
   loom::tensor<double, loom::extents<3>> x, scale;
   x(0) = -1, x(1) = 0, x(2) = 2;
