@@ -179,3 +179,29 @@ TEST_CASE("grad of views: reshape, permute, transpose, broadcast_to, expand_dims
       m,
       c);
 }
+
+TEST_CASE("grad edge cases: a float condition, pow at 0^0, inputs outside wrt") {
+  loom::tensor<double, extents<4>> x;
+  const double xv[] = {0, 1.5, -2, 0};
+  std::copy(xv, xv + 4, x.data());
+  // where reads a float condition as a bool: no gradient reaches it.
+  const auto gw = loom::grad([](const auto& v) { return loom::sum(loom::where(v, v * 2, v)); })(x);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(gw.data()[i] == (xv[i] != 0 ? 2 : 1));
+  // pow(0, 0): both slopes 0, as torch, not 0 * inf.
+  loom::tensor<double, extents<4>> e;
+  e.fill(0);
+  const auto [ga, gb] =
+      loom::grad([](const auto& a, const auto& b) { return loom::sum(loom::pow(a, b)); },
+                 loom::wrt<0, 1>)(x, e);
+  CHECK(ga.data()[0] == 0);
+  CHECK(gb.data()[0] == 0);
+  CHECK(gb.data()[1] == Approx(std::log(1.5)).epsilon(1e-15));
+  // A path to an input outside wrt is not differentiated: slice has no backward rule, yet
+  // the gradient of w compiles.
+  loom::tensor<double, extents<8>> d;
+  for (std::size_t i = 0; i < 8; ++i) d.data()[i] = double(i) * 0.5;
+  const auto gw2 = loom::grad(
+      [](const auto& w, const auto& data) { return loom::sum(w * loom::slice<0, 1, 5>(data)); },
+      loom::wrt<0>)(x, d);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(gw2.data()[i] == d.data()[i + 1]);
+}

@@ -90,7 +90,7 @@ TEST_CASE("adam updates every parameter in place, as torch.optim.Adam") {
   const auto want_w = reference(pr.w, pr.gw, 4, adam_step);
   const auto want_b = reference(pr.b, pr.gb, 4, adam_step);
   loom::adam opt(o, pr.w, pr.b);
-  // Gradients as value_and_grad returns them: one tuple.
+  // Gradients as one tuple, as grad returns them for several inputs.
   for (std::size_t t = 0; t < 4; ++t) opt.step(std::tie(pr.gw[t], pr.gb[t]));
   check_params(pr.w, want_w, "adam: w");
   check_params(pr.b, want_b, "adam: b");
@@ -100,7 +100,7 @@ TEST_CASE("an optimizer's learning rate may change between steps") {
   problem pr;
   const std::vector<double> before(pr.b.begin(), pr.b.end());
   loom::sgd opt({.lr = 0.1}, pr.b);
-  opt.options().lr = 0.5;
+  opt.set_lr(0.5);
   opt.step(pr.gb[0]);
   for (std::size_t i = 0; i < before.size(); ++i)
     CHECK(pr.b.data()[i] == Approx(before[i] - 0.5 * pr.gb[0].data()[i]).epsilon(1e-15));

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "loom/api/compile.hpp"
 #include "loom/autodiff/replay.hpp"
 #include "loom/autodiff/rules.hpp"
 #include "loom/graph/node_table.hpp"
@@ -101,6 +102,20 @@ inline constexpr bool is_broadcast_to_v<ops::broadcast_to<To>> = true;
 
 }  // namespace detail
 
+// Which nodes depend on the inputs I... (by position): only through them does a gradient
+// reach those inputs, so the walk gives no other node a cotangent (and runs no rule, with its
+// checks, on paths that lead only to inputs nobody differentiates).
+template <class G, std::size_t... I>
+inline constexpr auto depends_on_inputs = [] {
+  std::array<bool, G::node_count> on{};
+  for (const std::size_t at : {loom::detail::placeholder_node<G, I>()...})
+    if (at < G::node_count) on[at] = true;
+  for (std::size_t i = 0; i < G::node_count; ++i)
+    for (std::size_t k = 0; k < node_table<G>[i].arity; ++k)
+      on[i] = on[i] || on[node_table<G>[i].args[k]];
+  return on;
+}();
+
 // Named so that the note shows the op and the extents that meet.
 template <class Op, class OperandExtents, class ResultExtents, bool Proven>
 inline constexpr bool broadcast_known_at_compile_time = Proven;
@@ -109,7 +124,7 @@ inline constexpr bool broadcast_known_at_compile_time = Proven;
 // the nodes once each, last to first: a node's cotangent is built from its users' rules,
 // which read their cotangents through cotangent_ref leaves, then added to the joint graph
 // at once, so that every cotangent is computed once however many paths lead to it.
-template <class G>
+template <class G, std::size_t... Wrt>
 class backward {
  public:
   explicit backward(const G& g) : g_(g) {}
@@ -158,10 +173,10 @@ class backward {
       } else
         return no_grad{};
     }();
-    // Gradients reach floating-point values only, and of the leaves only the inputs.
+    // Gradients reach floating-point values only, and of those only the ones that depend on
+    // an input in wrt.
     if constexpr (!std::is_floating_point_v<typename node_t<G, J>::value_type> ||
-                  (node_t<G, J>::arity == 0 &&
-                   !loom::detail::is_input_leaf_v<typename node_t<G, J>::op_type>))
+                  !depends_on_inputs<G, Wrt...>[J])
       return no_grad{};
     else
       return [&]<std::size_t... P>(std::index_sequence<P...>) {

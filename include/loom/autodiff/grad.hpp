@@ -145,7 +145,7 @@ struct gradient_model {
             "or a rank-0 input for the scalars");
     }
     using G = std::remove_const_t<decltype(g)>;
-    const auto walked = backward<G>(g).run();
+    const auto walked = backward<G, I...>(g).run();
     using Memo = typename decltype(walked)::memo_type;
     if constexpr (WithValue)
       return loom::detail::built_graph{join<true>(

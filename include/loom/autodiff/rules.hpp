@@ -147,11 +147,12 @@ template <std::size_t K, class C, class Y, class A, class B> auto vjp(const ops:
 template <std::size_t K, class C, class Y, class A, class B> auto vjp(const ops::div&, const C& g, const Y& y, const A&, const B& b) { if constexpr (K == 0) return g / b; else return -g * y / b; }
 // clang-format on
 
-// pow(a, b): b a^(b-1) and a^b log(a); as torch, the second is 0 where a is 0 and b >= 0.
+// pow(a, b): b a^(b-1) and a^b log(a); as torch, the first is 0 where b is 0 (not 0 * inf
+// at a = 0), the second 0 where a is 0 and b >= 0.
 template <std::size_t K, class C, class Y, class A, class B>
 auto vjp(const ops::pow&, const C& g, const Y& y, const A& a, const B& b) {
   if constexpr (K == 0) {
-    return g * b * pow(a, b - lit<1>);
+    return where(b == lit<0>, lit<0>, g * b * pow(a, b - lit<1>));
   } else {
     const auto slope = g * y * log(a);
     return where(a == lit<0>, where(b >= lit<0>, lit<0>, slope), slope);
@@ -188,7 +189,9 @@ auto vjp(const Op&, const C&, const Y&, const A&, const B&) {
 // where(c, a, b): the condition gets none; each branch what it was chosen for.
 template <std::size_t K, class C, class Y, class Cond, class A, class B>
 auto vjp(const ops::where&, const C& g, const Y&, const Cond& c, const A&, const B&) {
-  if constexpr (K == 1)
+  if constexpr (K == 0)  // a floating-point condition is read as a bool
+    return no_grad{};
+  else if constexpr (K == 1)
     return where(c, g, lit<0>);
   else
     return where(c, lit<0>, g);

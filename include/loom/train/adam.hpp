@@ -51,7 +51,7 @@ class adam : public train::fused_update<train::adam_rule, P...> {
  public:
   explicit adam(adam_options options, P&... params)
       : train::fused_update<train::adam_rule, P...>(train::adam_rule{options}, params...) {}
-  adam_options& options() { return this->rule().options; }
+  const adam_options& options() const { return this->rule().options; }
 };
 template <class... P>
 adam(adam_options, P&...) -> adam<P...>;

@@ -83,8 +83,7 @@ class fused_update {
   // parameters' dtypes and shapes (in the parameters' order, or as one tuple).
   template <class... G>
   requires(sizeof...(G) == n) void step(const G&... grads) {
-    ++steps_;
-    const auto scalar_values = rule_.scalar_values(steps_);
+    const auto scalar_values = rule_.scalar_values(steps_ + 1);
     // Scalar C of every parameter, then scalar C + 1, as the model's inputs are ordered.
     const auto per_param = [](double value) {
       return std::make_tuple(scalar_tensor<P>(value)...);
@@ -105,6 +104,7 @@ class fused_update {
               states);
         },
         params_);
+    ++steps_;  // only once the step ran: a call that threw changed nothing
   }
   template <class... G>
   void step(const std::tuple<G...>& grads) {
@@ -113,7 +113,10 @@ class fused_update {
 
   // The steps taken so far.
   std::size_t steps() const { return steps_; }
-  Rule& rule() { return rule_; }
+  const Rule& rule() const { return rule_; }
+  // The learning rate of the next steps (a schedule's). The other options are fixed when the
+  // update is compiled: they are constants of its model.
+  void set_lr(double lr) { rule_.options.lr = lr; }
 
  private:
   template <class Param>

@@ -37,7 +37,7 @@ class sgd : public train::fused_update<train::sgd_rule, P...> {
  public:
   explicit sgd(sgd_options options, P&... params)
       : train::fused_update<train::sgd_rule, P...>(train::sgd_rule{options}, params...) {}
-  sgd_options& options() { return this->rule().options; }
+  const sgd_options& options() const { return this->rule().options; }
 };
 template <class... P>
 sgd(sgd_options, P&...) -> sgd<P...>;

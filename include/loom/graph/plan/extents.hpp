@@ -85,6 +85,11 @@ struct plan_extents : plan_nodes<G> {
               e = s[b][rb - 1];
             else if (d == n.rank - 2)
               e = s[a][ra - 2];
+            else if (ra == 3 && rb == 3 && nodes[a].dims[0] != 1 && nodes[b].dims[0] != 1 &&
+                     find(s[a][0]) != find(s[b][0]))
+              // Two batches of different names broadcast: either may be 1 at run time.
+              // Named alike only as a guess, as element-wise operands are.
+              e = unify ? (unite(s[a][0], s[b][0]), find(s[a][0])) : e;
             else if (ra == 3 && nodes[a].dims[0] != 1)
               e = s[a][0];
             else if (rb == 3)
