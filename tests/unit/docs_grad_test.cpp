@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <loom/loom.hpp>
 #include <string>
+#include <vector>
 
 // [snippet:grad_softplus]
 // softplus as a black box, with the derivative loom::grad uses for it.
@@ -81,4 +82,38 @@ TEST_CASE("guide: a black box with its derivative, and stop_gradient") {
     CHECK(dx(i) == Approx(2 / (1 + std::exp(-x(i)))).epsilon(1e-15));
   CHECK(dx(0) == Approx(0.538).margin(5e-4));
   CHECK(dx(2) == Approx(1.762).margin(5e-4));
+}
+
+TEST_CASE("guide: grad_hook sees the gradient at a value") {
+  // [snippet:grad_hook]
+  std::vector<double> seen;
+  auto g = loom::grad([&seen](auto x, auto w) {
+    const auto h = loom::grad_hook(
+        loom::tanh(x * w), [&seen](loom::tensor_view<const double, loom::extents<3>> dh) {
+          seen.assign(dh.begin(), dh.end());  // the gradient of the loss at h: 2 h
+        });
+    return loom::sum(h * h);
+  });
+  loom::tensor<double, loom::extents<3>> x, w;
+  x(0) = 0.5, x(1) = -1, x(2) = 2;
+  w.fill(0.5);
+  auto dx = g(x, w);  // the callback ran once, in the backward pass
+  // [/snippet:grad_hook]
+  REQUIRE(seen.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const double h = std::tanh(x(i) * w(i));
+    CHECK(seen[i] == Approx(2 * h).epsilon(1e-15));
+    CHECK(dx(i) == Approx(2 * h * (1 - h * h) * w(i)).epsilon(1e-14));
+  }
+  // In a model that is not a gradient, the callback is never called.
+  seen.clear();
+  auto forward = loom::compile(
+      [&seen](auto x) {
+        return loom::grad_hook(x, [&seen](loom::tensor_view<const double, loom::extents<3>> v) {
+          seen.assign(v.begin(), v.end());
+        });
+      },
+      loom::input<double, loom::extents<3>>{});
+  CHECK(forward(x)(1) == -1);
+  CHECK(seen.empty());
 }

@@ -4,6 +4,7 @@
 
 #include "loom/api/ops.hpp"
 #include "loom/graph/ops/call.hpp"
+#include "loom/graph/ops/grad_hook.hpp"
 #include "loom/graph/ops/matmul.hpp"
 
 // Ops that shape the fusion plan: a GEMM, and the explicit materialisation points.
@@ -22,6 +23,16 @@ template <class X, class C>
 requires detail::loom_operands<X>
 auto hook(const X& x, C callback) {
   return detail::dispatch(ops::hook<C>{{}, std::move(callback)}, x);
+}
+
+// grad_hook(x, callback): x, unchanged. In a gradient model (loom::grad), callback(
+// loom::tensor_view<const T, E>) sees the gradient of the loss with respect to x once per
+// run, in the backward pass's order (the analog of torch's Tensor.register_hook); in any
+// other model it is never called.
+template <class X, class C>
+requires detail::loom_operands<X>
+auto grad_hook(const X& x, C callback) {
+  return detail::dispatch(ops::grad_hook<C>{{}, std::move(callback)}, x);
 }
 
 // fusion_barrier(x): x, unchanged, materialised: fused groups end here.

@@ -141,6 +141,7 @@ template <std::size_t K, class C, class Y, class X> auto vjp(const ops::stop_gra
 template <std::size_t K, dtype U, class C, class Y, class X> auto vjp(const ops::cast<U>&, const C& g, const Y&, const X&) { return g; }
 template <std::size_t K, class Fn, class C, class Y, class X> auto vjp(const ops::hook<Fn>&, const C& g, const Y&, const X&) { return g; }
 template <std::size_t K, class C, class Y, class X> auto vjp(const ops::barrier&, const C& g, const Y&, const X&) { return g; }
+template <std::size_t K, class Fn, class C, class Y, class X> auto vjp(const ops::grad_hook<Fn>& op, const C& g, const Y&, const X&) { return hook(g, op.callback); }
 template <std::size_t K, class C, class Y, class A, class B> auto vjp(const ops::add&, const C& g, const Y&, const A&, const B&) { return g; }
 template <std::size_t K, class C, class Y, class A, class B> auto vjp(const ops::sub&, const C& g, const Y&, const A&, const B&) { if constexpr (K == 0) return g; else return -g; }
 template <std::size_t K, class C, class Y, class A, class B> auto vjp(const ops::mul&, const C& g, const Y&, const A& a, const B& b) { if constexpr (K == 0) return g * b; else return g * a; }
