@@ -32,7 +32,7 @@ auto hook(const X& x, C callback) {
 template <class X, class C>
 requires detail::loom_operands<X>
 auto grad_hook(const X& x, C callback) {
-  return detail::dispatch(ops::grad_hook<C>{{}, std::move(callback)}, x);
+  return detail::dispatch(ops::grad_hook<C>{{}, {}, std::move(callback)}, x);
 }
 
 // fusion_barrier(x): x, unchanged, materialised: fused groups end here.

@@ -1,12 +1,9 @@
 #pragma once
 
-#include <cstddef>
 #include <string_view>
 
-#include "loom/core/config.hpp"
 #include "loom/graph/opaque.hpp"
-#include "loom/graph/ops/onnx_form.hpp"
-#include "loom/graph/ops/signature.hpp"
+#include "loom/graph/ops/unary.hpp"
 
 namespace loom::ops {
 
@@ -15,24 +12,10 @@ namespace loom::ops {
 // x's cotangent; in any other model the callback is never called. Copies of one call share
 // an identity, so compile() merges them and the callback runs once.
 template <class C>
-struct grad_hook : detail::with_identity {
-  using shape_rule = elementwise_shape;
-  static constexpr std::size_t arity = 1;
+struct grad_hook : elementwise_identity, detail::with_identity {
   static constexpr bool is_pure = true;
   using callable_type = C;
-  template <class T>
-  struct signature : loom::signature<T, T> {};
   static constexpr std::string_view name = "grad_hook";
-  static constexpr onnx_form onnx{onnx_step{"Identity"}};
-  static constexpr int cost = 0;
-  template <class T>
-  LOOM_HD static constexpr T scalar(T x) {
-    return x;
-  }
-  template <class A>
-  static auto simd(const A& a) {
-    return a;
-  }
 
   C callback;
 };

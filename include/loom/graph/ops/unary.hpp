@@ -247,14 +247,13 @@ struct gelu : floating_unary {
   }
 };
 
-// stop_gradient(x): x, of any dtype; loom::grad sends no gradient through it (the backward
-// rules are in autodiff/rules.hpp).
-struct stop_gradient {
+// An element-wise op that returns its operand, of any dtype: what stop_gradient and
+// grad_hook (graph/ops/grad_hook.hpp) compute; their gradients differ.
+struct elementwise_identity {
   using shape_rule = elementwise_shape;
   static constexpr std::size_t arity = 1;
   template <class T>
   struct signature : loom::signature<T, T> {};
-  static constexpr std::string_view name = "stop_gradient";
   static constexpr onnx_form onnx{onnx_step{"Identity"}};
   static constexpr int cost = 0;
   template <class T>
@@ -265,6 +264,12 @@ struct stop_gradient {
   static auto simd(const A& a) {
     return a;
   }
+};
+
+// stop_gradient(x): x; loom::grad sends no gradient through it (the backward rules are in
+// autodiff/rules.hpp).
+struct stop_gradient : elementwise_identity {
+  static constexpr std::string_view name = "stop_gradient";
 };
 
 }  // namespace loom::ops
