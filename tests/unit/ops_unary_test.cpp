@@ -97,9 +97,9 @@ void check_unary_both(const char* name, Op op, Ref ref, Fill fill, const toleran
 
 // Inputs for functions defined on positive numbers: magnitudes over many binades, with some
 // elements negated so the NaN the reference gives there is checked too. Negatives go only
-// into every third 64-element block (and the tail): a block holding a value outside the
-// positive normal range may be computed by the C library instead of the vectorised kernel,
-// and the other blocks keep the vectorised kernel under test.
+// into every third 64-element block (and the tail): in a block holding a value outside the
+// positive normal range, the lanes outside it are computed again by the C library, and the
+// other blocks keep the vectorised kernel alone under test.
 const auto positive_with_negatives = [](auto& t, std::uint32_t seed) {
   loom_test::fill_log_uniform(t, seed, 1e-6, 1e6);
   for (std::size_t i = 3; i < t.size(); i += 7)

@@ -15,17 +15,21 @@ namespace loom::ops {
 
 // Eigen's vectorised log, sqrt, rsqrt and exp are exact enough only inside a range (with
 // AVX-512 they flush subnormals, get sqrt(inf) and sqrt(-0) wrong, and f64 exp stops at
-// 5.6e-309 instead of reaching 0). A block whose smallest or largest value leaves that range is
-// computed lane by lane with the C library instead; two vectorised reductions decide, so
-// ordinary data keeps the fast path. The block's minCoeff and maxCoeff skip NaN lanes (a NaN
-// stays NaN on either path), so that a NaN cannot hide an infinity beside it.
+// 5.6e-309 instead of reaching 0). Where a block's smallest or largest value leaves that
+// range, the lanes outside it are computed again with the C library; two vectorised
+// reductions decide, so ordinary data keeps the fast path, and a few zeros among normal
+// numbers (Adam's second moment where a gradient vanished) leave the other lanes vectorised.
+// The block's minCoeff and maxCoeff skip NaN lanes (a NaN stays NaN on either path), so that
+// a NaN cannot hide an infinity beside it.
 template <class Op, class A, class Fast, class InRange>
 auto vectorised_in_range(const A& a, Fast fast, InRange in_range) {
-  using T = typename A::Scalar;
   using Block = typename A::PlainObject;
   const Block x = a;
-  if (in_range(x.minCoeff(), x.maxCoeff())) return Block(fast(x));
-  return Block(x.unaryExpr([](T v) { return Op::scalar(v); }));
+  Block r = fast(x);
+  if (in_range(x.minCoeff(), x.maxCoeff())) return r;
+  for (int k = 0; k != int(x.size()); ++k)
+    if (!in_range(x[k], x[k])) r[k] = Op::scalar(x[k]);
+  return r;
 }
 
 // True for values from the smallest normal number to the largest finite one.
@@ -147,8 +151,12 @@ struct sqrt : floating_unary {
   }
   template <class A>
   static auto simd(const A& a) {
-    return vectorised_in_range<sqrt>(
-        a, [](const auto& x) { return x.sqrt(); }, positive_normal);
+    using Block = typename A::PlainObject;
+    if constexpr (requires { requires Block::has_exact_sqrt(); })
+      return Block(a.sqrt());  // the processor's own square root: exact everywhere
+    else
+      return vectorised_in_range<sqrt>(
+          a, [](const auto& x) { return x.sqrt(); }, positive_normal);
   }
 };
 
