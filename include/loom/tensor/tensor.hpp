@@ -49,6 +49,16 @@ shape make_shape(I... given) {
   return checked_shape<E>(s);
 }
 
+// Whether a value of extents From may have extents To: the same rank, and each extent equal
+// where both are static. (Where either is dyn, the conversion checks the shape at run time.)
+template <extents_type From, extents_type To>
+inline constexpr bool extents_may_match = [] {
+  if (From::rank != To::rank) return false;
+  for (std::size_t i = 0; i != To::rank; ++i)
+    if (From::dims[i] != To::dims[i] && From::dims[i] != dyn && To::dims[i] != dyn) return false;
+  return true;
+}();
+
 // The shape of an empty tensor with extents E: the static extents, and 0 for dynamic ones.
 template <extents_type E>
 constexpr shape static_shape() {
@@ -81,11 +91,12 @@ class tensor_view {
   requires(std::is_integral_v<I>&&...) explicit tensor_view(T* data, I... dims)
       : data_(data), shape_(detail::make_shape<E>(dims...)) {}
 
-  // A mutable view converts to a read-only one, and a static shape to a dynamic one.
+  // A mutable view converts to a read-only one, and a static shape to a dynamic one (or back,
+  // checked at run time).
   template <class U, loom::extents_type F>
   requires(std::is_convertible_v<U (*)[], T (*)[]> &&
-           !std::is_same_v<tensor_view<U, F, Space>, tensor_view>)
-      tensor_view(const tensor_view<U, F, Space>& other)
+           !std::is_same_v<tensor_view<U, F, Space>, tensor_view> &&
+           detail::extents_may_match<F, E>) tensor_view(const tensor_view<U, F, Space>& other)
       : tensor_view(other.data(), other.shape()) {}
 
   T* data() const { return data_; }
@@ -179,12 +190,13 @@ class tensor {
   tensor_view<const T, E, Space> view() const& { return view_; }
   tensor_view<const T, E, Space> view() && = delete;
   template <class U, loom::extents_type F>
-  requires(std::is_same_v<U, T>&& F::rank == E::rank) operator tensor_view<U, F, Space>() & {
+  requires(std::is_same_v<U, T>&& detail::extents_may_match<E, F>)
+  operator tensor_view<U, F, Space>() & {
     return {data(), shape()};
   }
   template <class U, loom::extents_type F>
-  requires(std::is_same_v<U, const T>&& F::rank == E::rank) operator tensor_view<U, F, Space>()
-      const& {
+  requires(std::is_same_v<U, const T>&& detail::extents_may_match<E, F>)
+  operator tensor_view<U, F, Space>() const& {
     return {data(), shape()};
   }
   template <class U, loom::extents_type F>
