@@ -8,4 +8,5 @@
 
 #include "loom/api/cuda_compile.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
+#include "loom/backends/cuda/gather.hpp"
 #include "loom/loom.hpp"

@@ -6,11 +6,13 @@
 
 #include <loom/loom.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "compare.hpp"
@@ -44,19 +46,32 @@ double loss_at(const Loss& loss, const Inputs&... inputs) {
   return double(*loss(inputs...).data());
 }
 
-// Checks loom::grad(model, wrt<0, ..., n-1>), compiled for the input declarations Decls
-// (loom::input, for named extents) at `inputs` (double tensors), against central differences
-// of the model, for every element of every input.
+// The positions of the floating-point inputs among Inputs: the ones a gradient is taken of.
+template <class... Inputs>
+constexpr auto floating_positions() {
+  constexpr bool floating[] = {std::is_floating_point_v<typename Inputs::value_type>...};
+  constexpr std::size_t count =
+      (std::size_t(std::is_floating_point_v<typename Inputs::value_type>) + ...);
+  std::array<std::size_t, count> at{};
+  for (std::size_t i = 0, n = 0; i < sizeof...(Inputs); ++i)
+    if (floating[i]) at[n++] = i;
+  return at;
+}
+
+// Checks loom::grad(model, wrt<...>) with respect to every floating-point input (integer
+// inputs, such as indices, are data), compiled for the input declarations Decls (loom::input,
+// for named extents) at `inputs` (double tensors), against central differences of the model,
+// for every element of those inputs.
 template <class... Decls, class Model, class... Inputs>
 void check_gradient_as(const Model& model, Inputs&... inputs) {
+  constexpr auto wrt = floating_positions<Inputs...>();
   const auto loss = loom::compile(model, Decls{}...);
-  const auto grads = [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return loom::compile(loom::grad(model, loom::wrt<I...>), Decls{}...);
+  const auto grads = [&]<std::size_t... K>(std::index_sequence<K...>) {
+    return loom::compile(loom::grad(model, loom::wrt<wrt[K]...>), Decls{}...);
   }
-  (std::index_sequence_for<Inputs...>{});
+  (std::make_index_sequence<wrt.size()>{});
   const auto got = as_tuple(grads(inputs...));
-  std::size_t k = 0;
-  auto check_input = [&](auto& x, const auto& g) {
+  auto check_input = [&](auto& x, const auto& g, std::size_t k) {
     REQUIRE(g.shape() == x.shape());
     LOOM_CHECK_REPORT(compare_with(
         g,
@@ -70,12 +85,12 @@ void check_gradient_as(const Model& model, Inputs&... inputs) {
           return (up - down) / (2 * h);
         },
         difference_tol,
-        "gradient of input " + std::to_string(k++)));
+        "gradient of input " + std::to_string(k)));
   };
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (check_input(inputs, std::get<I>(got)), ...);
+  [&]<std::size_t... K>(std::index_sequence<K...>) {
+    (check_input(std::get<wrt[K]>(std::tie(inputs...)), std::get<K>(got), wrt[K]), ...);
   }
-  (std::index_sequence_for<Inputs...>{});
+  (std::make_index_sequence<wrt.size()>{});
 }
 
 // The same, with the inputs' own types as the declarations.

@@ -1,5 +1,5 @@
-// expect: error: static assertion failed: loom: grad: a whole-tensor allow_in_graph<F> has no backward form yet.*whole_tensor_backward_supported<copy_all>
-// A whole-tensor black box on a differentiated path names F.
+// expect: error: static assertion failed: loom: grad: a whole-tensor allow_in_graph<F> is on a differentiated path, but F declares no backward.*declares_backward<copy_all>
+// A whole-tensor black box without a backward, on a differentiated path, names F.
 #include <loom/loom.hpp>
 struct copy_all {
   using granularity = loom::whole_tensor;

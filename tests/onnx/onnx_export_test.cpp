@@ -447,6 +447,22 @@ TEST_CASE("onnx case: a custom op of ONNX's own domain", "[onnx]") {
   write_case("standard_domain_op", m, 1e-5, 1e-6, {}, set(10, 180), set(300, 190));
 }
 
+TEST_CASE("onnx case: cross_entropy on class indices, through GatherElements", "[onnx]") {
+  const auto m = loom::compile([](auto l, auto c) { return loom::cross_entropy(l, c); },
+                               loom::input<float, extents<dyn, dyn>>{},
+                               loom::input<std::int32_t, extents<dyn>>{});
+  const auto proto = loom::onnx::to_model_proto(m);
+  bool gathers = false;
+  for (const auto& n : proto.graph().node()) gathers = gathers || n.op_type() == "GatherElements";
+  CHECK(gathers);
+  auto set = [](std::size_t n, std::size_t k, std::uint32_t seed) {  // negative indices too
+    return std::make_tuple(
+        filled<mat<float>>(shape_of({n, k}), seed, -3, 3),
+        filled<vec<std::int32_t>>(shape_of({n}), seed + 1, -double(k), double(k) - 1));
+  };
+  write_case("cross_entropy_classes", m, 1e-5, 1e-6, {}, set(8, 5, 200), set(70, 13, 210));
+}
+
 TEST_CASE("onnx export: names, dtypes and extents of inputs and outputs", "[onnx]") {
   struct tokens;
   const auto model = [](auto x, auto mask) {

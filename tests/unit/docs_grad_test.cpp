@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <loom/loom.hpp>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,24 @@ struct softplus {
   }
 };
 // [/snippet:grad_softplus]
+
+// [snippet:grad_whole_tensor]
+// A running sum, a scan that loom's ops cannot express, with its backward: the running sum
+// of the output's gradient, taken from the other end.
+struct running_sum {
+  using granularity = loom::whole_tensor;
+  template <class In, class Out>
+  void operator()(In x, Out y) const {
+    typename Out::value_type acc = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) y(i) = acc += x(i);
+  }
+  template <class In, class Out, class GradOut, class GradIn>
+  void backward(In, Out, GradOut dy, GradIn dx) const {
+    typename GradIn::value_type acc = 0;
+    for (std::size_t i = dy.size(); i-- > 0;) dx(i) = acc += dy(i);
+  }
+};
+// [/snippet:grad_whole_tensor]
 
 TEST_CASE("guide: gradients of a linear model, and a training loop") {
   // [snippet:grad_linear]
@@ -116,4 +136,70 @@ TEST_CASE("guide: grad_hook sees the gradient at a value") {
       loom::input<double, loom::extents<3>>{});
   CHECK(forward(x)(1) == -1);
   CHECK(seen.empty());
+}
+
+TEST_CASE("guide: a whole-tensor black box with its backward") {
+  // [snippet:grad_whole_tensor_use]
+  auto g = loom::grad(
+      [](auto x) { return loom::sum(loom::square(loom::allow_in_graph<running_sum>{}(x))); });
+  loom::tensor<double, loom::extents<3>> x;
+  x(0) = 1, x(1) = 2, x(2) = 3;  // running sum: 1 3 6
+  auto dx = g(x);                // its gradient 2 6 12, summed from the end: 20 18 12
+  // [/snippet:grad_whole_tensor_use]
+  CHECK(dx(0) == 20.0);
+  CHECK(dx(1) == 18.0);
+  CHECK(dx(2) == 12.0);
+}
+
+TEST_CASE("guide: vjp of a matrix-valued model") {
+  // [snippet:grad_vjp]
+  auto pullback = loom::compile(
+      loom::vjp([](auto x, auto w) { return loom::matmul(x, w); }, loom::wrt<0, 1>),
+      loom::input<double, loom::extents<2, 3>>{},
+      loom::input<double, loom::extents<3, 2>>{},
+      loom::input<double, loom::extents<2, 2>>{});  // the cotangent, of the output's extents
+  loom::tensor<double, loom::extents<2, 3>> x;
+  loom::tensor<double, loom::extents<3, 2>> w;
+  loom::tensor<double, loom::extents<2, 2>> dy;
+  std::iota(x.begin(), x.end(), 1.0);  // 1 2 3 / 4 5 6
+  w.fill(1.0);
+  dy.fill(0.0);
+  dy(0, 1) = 1.0;                      // the gradients of y(0, 1)
+  auto [dx, dw] = pullback(x, w, dy);  // dx = dy w^T: 1 1 1 / 0 0 0; dw = x^T dy: 0 1 / 0 2 / 0 3
+  // [/snippet:grad_vjp]
+  for (std::size_t j = 0; j < 3; ++j) {
+    CHECK(dx(0, j) == 1.0);
+    CHECK(dx(1, j) == 0.0);
+    CHECK(dw(j, 0) == 0.0);
+    CHECK(dw(j, 1) == double(j + 1));
+  }
+}
+
+TEST_CASE("guide: take_along_axis and cross_entropy on class indices") {
+  // [snippet:take_along_axis]
+  loom::tensor<float, loom::extents<2, 3>> x;
+  std::iota(x.begin(), x.end(), 0.f);  // 0 1 2 / 3 4 5
+  loom::tensor<std::int32_t, loom::extents<2, 2>> at;
+  at(0, 0) = 2, at(0, 1) = 0, at(1, 0) = -1, at(1, 1) = 1;
+  auto picked = loom::take_along_axis<1>(x, at);  // 2 0 / 5 4
+  // [/snippet:take_along_axis]
+  CHECK(picked(0, 0) == 2.f);
+  CHECK(picked(0, 1) == 0.f);
+  CHECK(picked(1, 0) == 5.f);
+  CHECK(picked(1, 1) == 4.f);
+  // [snippet:cross_entropy_classes]
+  auto loss =
+      loom::compile([](auto logits, auto classes) { return loom::cross_entropy(logits, classes); },
+                    loom::input<float, loom::extents<loom::dyn, 3>>{},
+                    loom::input<std::int32_t, loom::extents<loom::dyn>>{});
+  loom::tensor<float, loom::extents<loom::dyn, 3>> logits(2);
+  loom::tensor<std::int32_t, loom::extents<loom::dyn>> classes(2);
+  logits.fill(0.f);
+  logits(0, 2) = 1.f;
+  classes(0) = 2, classes(1) = 0;
+  auto l = loss(logits, classes);  // (log(2 + e) - 1 + log 3) / 2 = 0.825
+  // [/snippet:cross_entropy_classes]
+  const double want = (std::log(2 + std::exp(1.0)) - 1 + std::log(3.0)) / 2;
+  CHECK(std::abs(l() - want) < 1e-6);
+  CHECK(std::abs(want - 0.825) < 5e-4);
 }

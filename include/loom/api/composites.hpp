@@ -1,9 +1,13 @@
 #pragma once
 
+#include <cstdint>
 #include <limits>
+#include <type_traits>
 
+#include "loom/api/gather.hpp"
 #include "loom/api/ops.hpp"
 #include "loom/api/reduce.hpp"
+#include "loom/api/views.hpp"
 
 // Composite ops, written only from loom's public primitives: on traced values they build
 // ordinary nodes (so they fuse, and later differentiate and export, like anything the user
@@ -115,13 +119,23 @@ auto mse_loss(const P& pred, const T& target) {
 }
 
 // cross_entropy(logits, target): the mean over rows of -sum(target * log_softmax(logits))
-// over the last (class) axis, rank 0; torch's cross_entropy with class probabilities as the
-// target. Class-index targets would need a gather op, which loom does not have: one-hot
-// encode them into probabilities first.
+// over the last (class) axis, rank 0: torch's cross_entropy with class probabilities as the
+// target.
 template <detail::reducible L, class T>
-requires detail::loom_operands<L, T>
+requires detail::loom_operands<L, T> && std::is_floating_point_v<typename T::value_type>
 auto cross_entropy(const L& logits, const T& target) {
   return -loom::mean(loom::sum(target * log_softmax(logits), axes<-1>));
+}
+
+// cross_entropy(logits, classes): the mean over rows of -log_softmax(logits)[class], for int32
+// class indices with one axis fewer than the logits: torch's cross_entropy with class indices.
+// An index outside [-C, C) throws loom::index_error.
+template <detail::reducible L, class T>
+requires detail::loom_operands<L, T> && std::is_same_v<typename T::value_type, std::int32_t>
+auto cross_entropy(const L& logits, const T& classes) {
+  static_assert(T::extents_type::rank + 1 == L::extents_type::rank,
+                "loom: cross_entropy: class indices have one axis fewer than the logits");
+  return -loom::mean(take_along_axis<-1>(log_softmax(logits), expand_dims<-1>(classes)));
 }
 
 }  // namespace loom

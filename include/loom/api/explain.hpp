@@ -1,8 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "loom/backends/common/evaluate.hpp"
@@ -85,6 +87,101 @@ std::string describe_step(std::size_t s) {
   return text;
 }
 
+// In a gradient model: the nodes of its backward pass (the cotangent_seed and all that depend
+// on it), and the forward values it saves: values the plan keeps in memory (GEMM results,
+// reductions, whole-tensor calls' operands and results, ...) that a backward node reads.
+// The other forward values the backward pass needs are recomputed inside its fused loops.
+template <class G>
+struct backward_part {
+  using plan = fusion_plan<G>;
+  static constexpr auto is_seed = []<std::size_t... I>(std::index_sequence<I...>) {
+    return std::array<bool, G::node_count>{
+        std::is_same_v<typename node_t<G, I>::op_type, ops::cotangent_seed>...};
+  }
+  (std::make_index_sequence<G::node_count>{});
+  static constexpr auto nodes = [] {
+    std::array<bool, G::node_count> b{};
+    for (std::size_t i = 0; i != G::node_count; ++i) {
+      b[i] = is_seed[i];
+      for (std::size_t k = 0; k < plan::nodes[i].arity; ++k)
+        b[i] = b[i] || b[plan::nodes[i].args[k]];
+    }
+    return b;
+  }();
+  // A step belongs to the backward pass where it computes or produces a backward node; the
+  // forward values such a step reads from memory are the saved ones.
+  static constexpr bool backward_step(std::size_t s) {
+    bool b = nodes[plan::steps[s].node];
+    for (std::size_t i = 0; i != G::node_count; ++i)
+      b = b || (plan::per_step.computes[s][i] && nodes[i]);
+    return b;
+  }
+  // The buffer a value is read from: a view's is its operand's, unless the plan copies it.
+  static constexpr std::size_t buffer_of(std::size_t i) {
+    while (plan::nodes[i].kind == node_kind::view && !plan::materialized[i])
+      i = plan::nodes[i].args[0];
+    return i;
+  }
+  static constexpr auto saved = [] {
+    std::array<bool, G::node_count> saved{};
+    auto read = [&](std::size_t i) {
+      i = buffer_of(i);
+      saved[i] = saved[i] || (!nodes[i] && plan::nodes[i].kind != node_kind::input);
+    };
+    for (std::size_t s = 0; s != plan::step_count; ++s) {
+      if (!backward_step(s)) continue;
+      for (std::size_t i = 0; i != G::node_count; ++i)
+        if (plan::per_step.loads[s][i]) read(i);
+      // A GEMM or a call reads its operands' buffers itself.
+      const auto& n = plan::nodes[plan::steps[s].node];
+      if (plan::steps[s].kind == step_kind::matmul || plan::steps[s].kind == step_kind::call)
+        for (std::size_t k = 0; k < n.arity; ++k) read(n.args[k]);
+    }
+    return saved;
+  }();
+};
+
+// "f32[32, 128], 16384 bytes", or with dyn extents "f32[?, 128], 512 bytes per ?".
+template <class N>
+std::string size_text() {
+  using E = typename N::extents_type;
+  std::size_t bytes = sizeof(typename N::value_type), unknown = 0;
+  for (std::size_t d : E::dims) d == dyn ? (void)++unknown : (void)(bytes *= d);
+  std::string per;
+  for (std::size_t k = 0; k < unknown; ++k) per += k ? " x ?" : " per ?";
+  return type_string<N>() + ", " + std::to_string(bytes) + " bytes" + per;
+}
+
+// The saved list: one line per value, then the total.
+template <class G>
+std::string saved_text() {
+  using part = backward_part<G>;
+  std::string lines;
+  std::size_t count = 0, static_bytes = 0;
+  bool partial = false;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          if constexpr (part::saved[I]) {
+            using N = node_t<G, I>;
+            lines += "  %" + std::to_string(I) + " " + size_text<N>() + "\n";
+            ++count;
+            if constexpr (N::extents_type::rank_dynamic == 0)
+              static_bytes += sizeof(typename N::value_type) *
+                              detail::static_shape<typename N::extents_type>().size();
+            else
+              partial = true;
+          }
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+  std::string head =
+      "saved for the backward pass: " + std::to_string(count) + (count == 1 ? " value" : " values");
+  if (count > 0 && !partial) head += ", " + std::to_string(static_bytes) + " bytes";
+  return head + "\n" + lines;
+}
+
 }  // namespace detail
 
 // What loom made of a compiled model: its nodes; its fusion groups (one loop nest or kernel
@@ -127,6 +224,9 @@ std::string explain(const Model& model) {
   }
   s += "opaque nodes: " + std::to_string(fused) + " element-wise (fused as calls), " +
        std::to_string(calls) + " whole-tensor (barriers)\n";
+  constexpr auto& seeds = detail::backward_part<G>::is_seed;
+  if constexpr (std::find(seeds.begin(), seeds.end(), true) != seeds.end())
+    s += detail::saved_text<G>();
   return s;
 }
 

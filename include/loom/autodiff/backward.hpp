@@ -120,14 +120,15 @@ inline constexpr auto depends_on_inputs = [] {
 template <class Op, class OperandExtents, class ResultExtents, bool Proven>
 inline constexpr bool broadcast_known_at_compile_time = Proven;
 
-// The walk for the loss of g (its one output, rank 0), whose own cotangent is 1. It visits
+// The walk from the one output of g, whose own cotangent is `seed` (a traced value of the
+// output's dtype and extents: 1 for a loss, the caller's cotangent for loom::vjp). It visits
 // the nodes once each, last to first: a node's cotangent is built from its users' rules,
 // which read their cotangents through cotangent_ref leaves, then added to the joint graph
 // at once, so that every cotangent is computed once however many paths lead to it.
-template <class G, std::size_t... Wrt>
+template <class G, class Seed, std::size_t... Wrt>
 class backward {
  public:
-  explicit backward(const G& g) : g_(g) {}
+  backward(const G& g, const Seed& seed) : g_(g), seed_(seed) {}
 
   // The joint graph's nodes after every node's cotangent, as flatten's walk state: the
   // nodes, and a memo in which each forward_ref and cotangent_ref stands for its node.
@@ -163,14 +164,9 @@ class backward {
   auto cotangent() const {
     constexpr auto& uses = detail::uses_of<G, J>;
     auto own = [&] {
-      // 1 in the loss's dtype, as a value of that dtype (a bare literal adopts the dtype of
-      // what it meets, and an op on literals alone has none), read from nothing: the
-      // backward pass need not wait for the loss.
-      if constexpr (J == G::outputs[0]) {
-        using T = typename node_t<G, J>::value_type;
-        return loom::detail::make_node(ops::cast<T>{},
-                                       literal_leaf<loom::detail::literal_bits(1.0), T>{});
-      } else
+      if constexpr (J == G::outputs[0])
+        return seed_;
+      else
         return no_grad{};
     }();
     // Gradients reach floating-point values only, and of those only the ones that depend on
@@ -258,6 +254,7 @@ class backward {
   }
 
   const G& g_;
+  const Seed& seed_;
 };
 
 }  // namespace loom::autodiff

@@ -120,34 +120,95 @@ auto join(const State& walked, const Outputs& outputs) {
       joined.last.nodes, typename decltype(joined)::indices{}));
 }
 
-// The model of loom::grad and loom::value_and_grad: F's loss and gradients, as one graph.
-// Called on traced inputs (as compile() calls it), it returns the joint graph, ready built.
-template <class F, bool WithValue, std::size_t... I>
+// What a gradient model returns, and where its backward pass starts: a loss's gradients
+// (its cotangent 1), the loss and its gradients, or loom::vjp's gradients for a cotangent
+// the caller passes after the model's inputs.
+enum class gradient_kind { grad, value_and_grad, vjp };
+
+// Named so that a failure shows both extents in the note.
+template <class Cotangent, class Output>
+inline constexpr bool cotangent_fits_output = [] {
+  if (Cotangent::rank != Output::rank) return false;
+  for (std::size_t d = 0; d != Output::rank; ++d)
+    if (Cotangent::dims[d] != Output::dims[d] && Cotangent::dims[d] != dyn &&
+        Output::dims[d] != dyn)
+      return false;
+  return true;
+}();
+
+// 1 in the loss's dtype, as a value of that dtype (a bare literal adopts the dtype of what
+// it meets, and an op on literals alone has none), read from nothing: the backward pass need
+// not wait for the loss.
+template <class T>
+auto unit_cotangent() {
+  return loom::detail::make_node(ops::cast<T>{},
+                                 literal_leaf<loom::detail::literal_bits(1.0), T>{});
+}
+
+// vjp's cotangent c as the output's: in its dtype, and broadcast to its extents where they are
+// only known at run time.
+template <class G, class C>
+auto given_cotangent(const C& c) {
+  using Out = node_t<G, G::outputs[0]>;
+  using T = typename Out::value_type;
+  using OE = typename Out::extents_type;
+  static_assert(cotangent_fits_output<typename C::extents_type, OE>,
+                "loom: vjp: the cotangent (the last argument) must have the extents of the "
+                "model's output (both named below)");
+  const auto typed = [&] {
+    if constexpr (std::is_same_v<typename C::value_type, T>)
+      return c;
+    else
+      return cast<T>(c);
+  }();
+  if constexpr (std::is_same_v<typename C::extents_type, OE> && OE::rank_dynamic == 0)
+    return typed;
+  else
+    return detail::broadcast_like(typed, forward_ref_t<G::outputs[0], G>{});
+}
+
+// The model of loom::grad, loom::value_and_grad and loom::vjp, as one graph. Called on traced
+// inputs (as compile() calls it), it returns the joint graph, ready built.
+template <class F, gradient_kind Kind, std::size_t... I>
 struct gradient_model {
   F f;
 
   template <class... X>
   requires(traced<X>&&...) auto operator()(const X&... x) const {
-    static_assert(((I < sizeof...(X)) && ...),
-                  "loom: grad: loom::wrt names an input the model lacks");
-    const auto loss = f(x...);
-    using Loss = std::remove_cvref_t<decltype(loss)>;
-    static_assert(traced<Loss> && is_scalar_loss<Loss>,
-                  "loom: grad: the model must return one rank-0 floating-point value (a loss); "
-                  "reduce it first, with loom::sum or loom::mean");
+    constexpr std::size_t inputs = sizeof...(X) - (Kind == gradient_kind::vjp);
+    static_assert(((I < inputs) && ...), "loom: grad: loom::wrt names an input the model lacks");
+    const auto all = std::tie(x...);
+    const auto out = [&]<std::size_t... K>(std::index_sequence<K...>) {
+      return f(std::get<K>(all)...);
+    }
+    (std::make_index_sequence<inputs>{});
+    using Out = std::remove_cvref_t<decltype(out)>;
+    if constexpr (Kind == gradient_kind::vjp)
+      static_assert(traced<Out> && std::is_floating_point_v<typename Out::value_type>,
+                    "loom: vjp: the model must return one floating-point value");
+    else
+      static_assert(traced<Out> && is_scalar_loss<Out>,
+                    "loom: grad: the model must return one rank-0 floating-point value (a loss); "
+                    "reduce it first, with loom::sum or loom::mean");
     // The forward graph as compile() would build it, copies of a value merged.
-    const auto g = flatten<copies::shared>(loss);
-    if constexpr (merges_state_copies_v<Loss>) {
-      if (!copies_agree(g, loss))
+    const auto g = flatten<copies::shared>(out);
+    if constexpr (merges_state_copies_v<Out>) {
+      if (!copies_agree(g, out))
         throw trace_error(
             "loom: grad: two values of one type hold different run-time scalars or callables "
             "(as in x * 2.f + x * 3.f), which a gradient model cannot keep apart; use loom::lit "
             "or a rank-0 input for the scalars");
     }
     using G = std::remove_const_t<decltype(g)>;
-    const auto walked = backward<G, I...>(g).run();
+    const auto seed = loom::detail::dispatch(ops::cotangent_seed{}, [&] {
+      if constexpr (Kind == gradient_kind::vjp)
+        return given_cotangent<G>(std::get<inputs>(all));
+      else
+        return unit_cotangent<typename Out::value_type>();
+    }());
+    const auto walked = backward<G, decltype(seed), I...>(g, seed).run();
     using Memo = typename decltype(walked)::memo_type;
-    if constexpr (WithValue)
+    if constexpr (Kind == gradient_kind::value_and_grad)
       return loom::detail::built_graph{join<true>(
           walked, hana::make_tuple(value_of<G::outputs[0]>(g), gradient_of<I, G, Memo>(x...)...))};
     else
@@ -163,12 +224,12 @@ struct gradient_model {
 };
 
 // wrt<> (the default) is the first input.
-template <bool WithValue, class F, std::size_t... I>
+template <gradient_kind Kind, class F, std::size_t... I>
 auto make_gradient_model(F model, wrt_t<I...>) {
   if constexpr (sizeof...(I) == 0)
-    return gradient_model<F, WithValue, 0>{std::move(model)};
+    return gradient_model<F, Kind, 0>{std::move(model)};
   else
-    return gradient_model<F, WithValue, I...>{std::move(model)};
+    return gradient_model<F, Kind, I...>{std::move(model)};
 }
 
 }  // namespace autodiff
@@ -178,14 +239,24 @@ auto make_gradient_model(F model, wrt_t<I...>) {
 // dtype and extents. wrt defaults to the first input.
 template <class F, std::size_t... I>
 auto grad(F model, wrt_t<I...> inputs = {}) {
-  return autodiff::make_gradient_model<false>(std::move(model), inputs);
+  return autodiff::make_gradient_model<autodiff::gradient_kind::grad>(std::move(model), inputs);
 }
 
 // value_and_grad(model, wrt<I...>): a model that returns the loss, then the gradients, as one
 // tuple.
 template <class F, std::size_t... I>
 auto value_and_grad(F model, wrt_t<I...> inputs = {}) {
-  return autodiff::make_gradient_model<true>(std::move(model), inputs);
+  return autodiff::make_gradient_model<autodiff::gradient_kind::value_and_grad>(std::move(model),
+                                                                                inputs);
+}
+
+// vjp(model, wrt<I...>): a model called with model's inputs and then a cotangent of its
+// output's dtype and extents, that returns the vector-Jacobian products: the gradients of
+// sum(model(x...) * cotangent) with respect to inputs I... (one value, or a tuple for
+// several). The output may have any rank; wrt defaults to the first input.
+template <class F, std::size_t... I>
+auto vjp(F model, wrt_t<I...> inputs = {}) {
+  return autodiff::make_gradient_model<autodiff::gradient_kind::vjp>(std::move(model), inputs);
 }
 
 }  // namespace loom

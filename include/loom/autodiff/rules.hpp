@@ -5,6 +5,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "loom/api/structure.hpp"
 #include "loom/api/views.hpp"
 #include "loom/autodiff/replay.hpp"
+#include "loom/autodiff/whole_tensor.hpp"
 #include "loom/core/config.hpp"
 #include "loom/graph/ops/reduce.hpp"
 
@@ -108,9 +110,6 @@ template <class F, std::size_t K, class... T>
 inline constexpr bool declares_derivative = sizeof...(T) == 1 ? has_derivative<F, T...>
                                                               : has_partial_derivative<F, K, T...>;
 
-template <class F>
-inline constexpr bool whole_tensor_backward_supported = false;
-
 template <class To>
 inline constexpr bool reshape_back_has_one_dyn_extent = To::rank_dynamic <= 1;
 
@@ -138,6 +137,7 @@ template <std::size_t K, class C, class Y, class X> auto vjp(const ops::tanh&, c
 template <std::size_t K, class C, class Y, class X> auto vjp(const ops::sigmoid&, const C& g, const Y& y, const X&) { return g * (y * (lit<1> - y)); }
 template <std::size_t K, class C, class Y, class X> auto vjp(const ops::gelu&, const C& g, const Y&, const X& x) { return g * allow_in_graph<detail::gelu_slope>{}(x); }
 template <std::size_t K, class C, class Y, class X> auto vjp(const ops::stop_gradient&, const C&, const Y&, const X&) { return no_grad{}; }
+template <std::size_t K, class C, class Y, class X> auto vjp(const ops::cotangent_seed&, const C&, const Y&, const X&) { return no_grad{}; }
 template <std::size_t K, dtype U, class C, class Y, class X> auto vjp(const ops::cast<U>&, const C& g, const Y&, const X&) { return g; }
 template <std::size_t K, class Fn, class C, class Y, class X> auto vjp(const ops::hook<Fn>&, const C& g, const Y&, const X&) { return g; }
 template <std::size_t K, class C, class Y, class X> auto vjp(const ops::barrier&, const C& g, const Y&, const X&) { return g; }
@@ -225,13 +225,20 @@ auto vjp(const ops::opaque<F>&, const C& g, const Y&, const X&... x) {
     return g * allow_in_graph<derivative_of<F, K>>{}(x...);
 }
 
+// A whole-tensor allow_in_graph<F>: F::backward (whole_tensor.hpp), called once per run of
+// the backward pass on the materialised inputs, output and cotangent.
 template <std::size_t K, class F, class C, class Y, class... X>
-auto vjp(const ops::opaque_call<F>&, const C&, const Y&, const X&...) {
-  static_assert(whole_tensor_backward_supported<F> || !opaque_differentiable<F>,
-                "loom: grad: a whole-tensor allow_in_graph<F> has no backward form yet; mark F "
-                "differentiable = false or cut the path with loom::stop_gradient (F is named "
-                "below)");
-  return no_grad{};
+auto vjp(const ops::opaque_call<F>& op, const C& g, const Y& y, const X&... x) {
+  static_assert(declares_backward<F> || !opaque_differentiable<F>,
+                "loom: grad: a whole-tensor allow_in_graph<F> is on a differentiated path, but F "
+                "declares no backward(inputs..., output, grad_output, grad_inputs...) and is not "
+                "marked differentiable = false (F is named below)");
+  using XK = std::tuple_element_t<K, std::tuple<X...>>;
+  if constexpr (!opaque_differentiable<F> || !declares_backward<F> ||
+                !std::is_floating_point_v<typename XK::value_type>)
+    return no_grad{};
+  else
+    return allow_in_graph<whole_tensor_backward<F, K, sizeof...(X)>>{{op.f}}(x..., y, g);
 }
 
 // Reductions: the cotangent spread back over the folded elements.

@@ -16,6 +16,12 @@ struct shape_error : error {
   using error::error;
 };
 
+// An index read from a tensor (loom::take_along_axis) lies outside the axis it indexes: the
+// message names the index and the axis's extent.
+struct index_error : error {
+  using error::error;
+};
+
 // The traced program cannot be compiled faithfully (for example an impure node whose
 // result would be recomputed).
 struct trace_error : error {

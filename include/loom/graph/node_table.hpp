@@ -51,6 +51,9 @@ struct node_info {
   std::array<std::size_t, max_rank> named_as;
   // Element-wise and opaque element-wise nodes: the op's cost per element (ops/concept.hpp).
   int cost = 0;
+  // Whole-tensor opaque calls whose F declares `output_extents_of_input`: the operand whose
+  // shape the result has; else ~0.
+  std::size_t same_shape_as = ~std::size_t(0);
 };
 
 namespace detail {
@@ -186,6 +189,9 @@ constexpr node_info info_of() {
     r.named_as = names_of_axes<G, Op>(std::make_index_sequence<N::extents_type::rank>{});
   if constexpr (ops::is_reduce_v<Op>) r.reduced_axes = Op::axes;
   if constexpr (requires { Op::cost; }) r.cost = Op::cost;
+  if constexpr (requires { Op::callable_type::output_extents_of_input; })
+    if constexpr (op_kind<Op>() == node_kind::opaque_call)
+      r.same_shape_as = Op::callable_type::output_extents_of_input;
   if constexpr (op_kind<Op>() == node_kind::view) {
     r.swaps_last_axes = swaps_last_two_axes<Op>();
     r.reads_contiguous = requires {

@@ -28,6 +28,9 @@ struct whole_tensor {};
 // its inputs'), and, where those have dyn extents, how to compute them at run time:
 //   template <class... E> using output_extents = loom::extents<...>;
 //   static loom::shape output_shape(const loom::shape&... inputs);
+// or that its result always has the shape of input k (so that the planner knows its dynamic
+// extents equal that input's):
+//   static constexpr std::size_t output_extents_of_input = k;
 // Specialise opaque_traits for an F you cannot edit.
 //
 // An element-wise F that does not declare its cost (on the scale of graph/ops/concept.hpp)

@@ -102,6 +102,14 @@ struct opaque_call : detail::with_trace_id {
       throw shape_error("loom: allow_in_graph<" + std::string(type_name<F>()) +
                         ">: output_shape gave " + r.to_string() + ", not a shape of " +
                         extents_string<R>());
+    if constexpr (requires { F::output_extents_of_input; }) {
+      const shape same = std::array<shape, sizeof...(S)>{in...}[F::output_extents_of_input];
+      if (!(r == same))
+        throw shape_error("loom: allow_in_graph<" + std::string(type_name<F>()) +
+                          ">: output_shape gave " + r.to_string() + ", not the shape of input " +
+                          std::to_string(F::output_extents_of_input) + " (" + same.to_string() +
+                          "), which F declares as its output's");
+    }
     return r;
   }
 };

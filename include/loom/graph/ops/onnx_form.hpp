@@ -36,4 +36,12 @@ struct onnx_native_op {
   std::string_view op;
 };
 
+// An integer attribute of a custom op's ONNX node: an allow_in_graph<F> that declares
+// `onnx_op` may also declare `static constexpr std::array<loom::onnx_int_attribute, N>
+// onnx_attributes` (GatherElements' axis).
+struct onnx_int_attribute {
+  std::string_view name;
+  long long value;
+};
+
 }  // namespace loom

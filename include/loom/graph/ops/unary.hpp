@@ -280,4 +280,11 @@ struct stop_gradient : elementwise_identity {
   static constexpr std::string_view name = "stop_gradient";
 };
 
+// Where a gradient model's backward pass starts (loom::grad's 1, loom::vjp's cotangent): its
+// operand, unchanged. It marks the joint graph's backward part, for explain's list of the
+// forward values the backward pass reads.
+struct cotangent_seed : elementwise_identity {
+  static constexpr std::string_view name = "cotangent_seed";
+};
+
 }  // namespace loom::ops

@@ -72,6 +72,8 @@ struct plan_extents : plan_nodes<G> {
             e = s[a][n.source_axis[d]];
           } else if (traits_of(n.kind).same_as_operand) {
             e = s[a][d];
+          } else if (n.same_shape_as != npos) {
+            e = s[n.args[n.same_shape_as]][d];
           } else if (n.kind == node_kind::reduction) {
             // The d-th extent kept (or kept as 1) is that axis of the operand.
             std::size_t kept = 0;

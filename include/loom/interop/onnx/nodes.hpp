@@ -282,6 +282,9 @@ std::string export_custom(export_state& s) {
   for (std::size_t a : N::args) operands.push_back(s.values[a]);
   ::onnx::NodeProto& n = s.w.node(F::onnx_op, operands, "%" + std::to_string(I));
   n.set_domain(std::string(F::onnx_domain));
+  if constexpr (requires { F::onnx_attributes; })
+    for (const onnx_int_attribute& a : F::onnx_attributes)
+      writer::attribute(n, a.name, std::int64_t(a.value));
   if (!std::string_view(F::onnx_domain).empty())  // "": ONNX's own, imported at the opset
     s.parts.domains.insert(std::string(F::onnx_domain));
   ::onnx::ValueInfoProto& v = *s.w.graph().add_value_info();
