@@ -11,6 +11,7 @@
 # Usage: bench/compile_time.sh [build-dir]   (default: build; needs a configured build)
 #   REPEAT=n   compiles per file (default 3)
 #   STRICT=1   exit 1 when a ratio is over the target
+#   ONLY=regex  time only the sources whose path matches (the floor always)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,6 +87,7 @@ status=0
 # The workloads only: bench/cpu/libtorch_peers.cpp is the time of torch's headers, not loom's.
 for src in "$root/bench/bench_cpu.cpp" "$root"/bench/cpu/w*.cpp; do
   [[ -f $src ]] || continue
+  [[ -z ${ONLY:-} || $src =~ $ONLY ]] || continue
   s=$(time_compile "$src")
   ratio=$(echo "$s / $floor" | bc -l)
   verdict=ok

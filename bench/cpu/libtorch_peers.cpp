@@ -1,9 +1,10 @@
 // The `libtorch` variant of W1-W6 (BENCH.md): the same math in PyTorch's C++ eager API, op by
 // op, as a PyTorch user without torch.compile runs it. Built only where CMake finds libtorch
 // (Debian's libtorch-dev); its thread count is set once per run, to loom_fused's, because
-// at::set_num_threads rebuilds the pool and would poison a timing loop.
+// at::set_num_threads rebuilds the pool and would poison a timing loop. W7's libtorch_t1 and
+// libtorch (a training step) are here too.
 #ifdef LOOM_HAVE_LIBTORCH
-#include "../harness.hpp"
+#include "mlp_training.hpp"
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -12,6 +13,7 @@
 #include <functional>
 #include <loom/loom.hpp>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -111,6 +113,66 @@ void w6(benchmark::State& state, loom_bench::matrix_size size) {
   loom_bench::verify_mlp_layer(state, elements(layer()), size);
 }
 
+// W7 (mlp_training.hpp): autograd and torch::optim::Adam, on `threads` threads. The pool size
+// is set for the one benchmark and given back after it, outside its timing loop.
+struct torch_threads {
+  int saved = at::get_num_threads();
+  explicit torch_threads(int n) { at::set_num_threads(n); }
+  ~torch_threads() { at::set_num_threads(saved); }
+};
+
+template <class S>
+void run_libtorch(benchmark::State& state, int threads) {
+  const torch_threads use(threads);
+  const loom_bench::w7::training_data<S> d;
+  const auto x = torch::from_blob(const_cast<float*>(d.x.data()),
+                                  {std::int64_t(S::batch), std::int64_t(S::widths[0])})
+                     .clone();
+  const auto classes =
+      torch::from_blob(
+          const_cast<std::int32_t*>(d.classes.data()), {std::int64_t(S::batch)}, torch::kInt)
+          .to(torch::kLong);
+  std::vector<torch::Tensor> params;
+  for (std::size_t l = 0; l < S::layers; ++l) {
+    params.push_back(torch::from_blob(const_cast<float*>(d.params[2 * l].data()),
+                                      {std::int64_t(S::widths[l]), std::int64_t(S::widths[l + 1])})
+                         .clone()
+                         .requires_grad_());
+    params.push_back(torch::from_blob(const_cast<float*>(d.params[2 * l + 1].data()),
+                                      {std::int64_t(S::widths[l + 1])})
+                         .clone()
+                         .requires_grad_());
+  }
+  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(loom_bench::w7::adam_settings.lr));
+  float loss_value = 0;
+  auto train = [&] {
+    optimizer.zero_grad();
+    torch::Tensor h = x;
+    for (std::size_t l = 0; l < S::layers; ++l) {
+      h = torch::addmm(params[2 * l + 1], h, params[2 * l]);
+      if (l + 1 < S::layers) h = torch::relu(h);
+    }
+    auto loss = torch::nn::functional::cross_entropy(h, classes);
+    loss.backward();
+    optimizer.step();
+    loss_value = loss.item<float>();
+  };
+  train();
+  const float first_loss = loss_value;
+  loom_bench::measure(state, {.items = S::flops}, train);
+  loom_bench::w7::check_loss(state, first_loss, d.initial_loss());
+}
+
+template <class S>
+void register_w7(const std::string& workload) {
+  benchmark::RegisterBenchmark((workload + "/libtorch_t1").c_str(), [](benchmark::State& s) {
+    run_libtorch<S>(s, 1);
+  })->UseRealTime();
+  benchmark::RegisterBenchmark((workload + "/libtorch").c_str(), [](benchmark::State& s) {
+    run_libtorch<S>(s, loom_bench::loom_threads());
+  })->UseRealTime();
+}
+
 const bool registered = [] {
   at::set_num_threads(loom_bench::loom_threads());
   loom_bench::register_workload("W1_relu_chain", {{"libtorch", w1}});
@@ -119,6 +181,8 @@ const bool registered = [] {
   loom_bench::register_workload("W4_softmax", loom_bench::row_sizes, {{"libtorch", w4}});
   loom_bench::register_workload("W5_layer_norm", loom_bench::row_sizes, {{"libtorch", w5}});
   loom_bench::register_workload("W6_mlp_layer", loom_bench::mlp_sizes, {{"libtorch", w6}});
+  register_w7<loom_bench::w7::w7a>("W7a_mlp_training_step");
+  register_w7<loom_bench::w7::w7b>("W7b_mlp_training_step");
   return true;
 }();
 

@@ -117,6 +117,8 @@ class fused_update {
   // The learning rate of the next steps (a schedule's). The other options are fixed when the
   // update is compiled: they are constants of its model.
   void set_lr(double lr) { rule_.options.lr = lr; }
+  // The threads the update runs on (0: loom's default), as a compiled model's set_threads.
+  void set_threads(int n) { model_.set_threads(n); }
 
  private:
   template <class Param>
