@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "loom/api/ops.hpp"
+#include "loom/core/around_axis.hpp"
 #include "loom/core/config.hpp"
 #include "loom/core/errors.hpp"
 #include "loom/core/shape.hpp"
@@ -23,17 +24,6 @@
 namespace loom {
 
 namespace detail {
-
-// A shape seen around one axis: the elements before it (outer), along it, and after it (inner).
-struct around_axis {
-  std::size_t outer = 1, along = 1, inner = 1;
-};
-inline around_axis split_at(const shape& s, std::size_t axis) {
-  around_axis a;
-  for (std::size_t d = 0; d < s.rank; ++d)
-    (d < axis ? a.outer : d == axis ? a.along : a.inner) *= s.dims[d];
-  return a;
-}
 
 [[noreturn]] LOOM_COLD inline void throw_index_out_of_range(std::int32_t index, std::size_t along) {
   throw index_error("loom: take_along_axis: index " + std::to_string(index) +

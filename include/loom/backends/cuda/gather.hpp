@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <limits>
 
-#include "loom/api/gather.hpp"
 #include "loom/backends/cuda/check.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
 #include "loom/backends/cuda/launch.hpp"
+#include "loom/core/around_axis.hpp"
 
 // take_along_axis on the GPU (api/gather.hpp): found by argument-dependent lookup from its
 // node's call, on device views, in stream order. A kernel cannot throw: an index outside the
