@@ -141,15 +141,24 @@ struct backward_part {
   }();
 };
 
+// The bytes of a value of node type N over its static extents, and how many are dyn.
+template <class N>
+struct static_size {
+  using E = typename N::extents_type;
+  static constexpr std::size_t bytes = [] {
+    std::size_t b = sizeof(typename N::value_type);
+    for (std::size_t d : E::dims) b *= d == dyn ? 1 : d;
+    return b;
+  }();
+  static constexpr std::size_t dyn_extents = E::rank_dynamic;
+};
+
 // "f32[32, 128], 16384 bytes", or with dyn extents "f32[?, 128], 512 bytes per ?".
 template <class N>
 std::string size_text() {
-  using E = typename N::extents_type;
-  std::size_t bytes = sizeof(typename N::value_type), unknown = 0;
-  for (std::size_t d : E::dims) d == dyn ? (void)++unknown : (void)(bytes *= d);
   std::string per;
-  for (std::size_t k = 0; k < unknown; ++k) per += k ? " x ?" : " per ?";
-  return type_string<N>() + ", " + std::to_string(bytes) + " bytes" + per;
+  for (std::size_t k = 0; k != static_size<N>::dyn_extents; ++k) per += k ? " x ?" : " per ?";
+  return type_string<N>() + ", " + std::to_string(static_size<N>::bytes) + " bytes" + per;
 }
 
 // The saved list: one line per value, then the total.
@@ -166,11 +175,8 @@ std::string saved_text() {
             using N = node_t<G, I>;
             lines += "  %" + std::to_string(I) + " " + size_text<N>() + "\n";
             ++count;
-            if constexpr (N::extents_type::rank_dynamic == 0)
-              static_bytes += sizeof(typename N::value_type) *
-                              detail::static_shape<typename N::extents_type>().size();
-            else
-              partial = true;
+            static_bytes += static_size<N>::bytes;
+            partial = partial || static_size<N>::dyn_extents > 0;
           }
         }(),
         ...);

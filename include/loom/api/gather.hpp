@@ -30,12 +30,11 @@ namespace detail {
                     " is outside an axis of extent " + std::to_string(along));
 }
 
-// An index in [-along, along) as an offset along the axis (negative ones count from its end,
-// as NumPy's).
+// An index in [-along, along) as an offset along the axis; loom::index_error otherwise.
 inline std::size_t index_along(std::int32_t index, std::size_t along) {
-  const std::int64_t i = index < 0 ? std::int64_t(index) + std::int64_t(along) : index;
-  if (i < 0 || i >= std::int64_t(along)) throw_index_out_of_range(index, along);
-  return std::size_t(i);
+  const long long k = wrapped_index(index, along);
+  if (k < 0 || k >= (long long)along) throw_index_out_of_range(index, along);
+  return std::size_t(k);
 }
 
 // Calls read(at, from) for each element `at` of indices (row-major), with `from` the
@@ -48,9 +47,9 @@ void for_each_read(I indices, const shape& operand, Read read) {
   for (std::size_t o = 0; o < to.outer; ++o)
     for (std::size_t j = 0; j < to.along; ++j)
       for (std::size_t i = 0; i < to.inner; ++i) {
-        const std::size_t at = (o * to.along + j) * to.inner + i;
-        const std::size_t k = index_along(indices.data()[at], from.along);
-        read(at, (o * from.along + k) * from.inner + i);
+        const std::size_t at = offset_around(to, o, j, i);
+        const auto k = std::size_t(wrapped_index(indices.data()[at], from.along));
+        read(at, offset_around(from, o, k, i));
       }
 }
 

@@ -12,6 +12,7 @@
 #include "loom/autodiff/replay.hpp"
 #include "loom/graph/copies.hpp"
 #include "loom/graph/node_table.hpp"
+#include "loom/tensor/tensor.hpp"
 
 // loom::grad and loom::value_and_grad: a model's gradient as another model, traced and
 // differentiated at compile time. The result is a callable like the model itself: compile it
@@ -125,16 +126,10 @@ auto join(const State& walked, const Outputs& outputs) {
 // the caller passes after the model's inputs.
 enum class gradient_kind { grad, value_and_grad, vjp };
 
-// Named so that a failure shows both extents in the note.
+// Named so that a failure shows both extents in the note: the output's rank, and its extents
+// where both are static.
 template <class Cotangent, class Output>
-inline constexpr bool cotangent_fits_output = [] {
-  if (Cotangent::rank != Output::rank) return false;
-  for (std::size_t d = 0; d != Output::rank; ++d)
-    if (Cotangent::dims[d] != Output::dims[d] && Cotangent::dims[d] != dyn &&
-        Output::dims[d] != dyn)
-      return false;
-  return true;
-}();
+inline constexpr bool cotangent_fits_output = loom::detail::extents_may_match<Cotangent, Output>;
 
 // 1 in the loss's dtype, as a value of that dtype (a bare literal adopts the dtype of what
 // it meets, and an op on literals alone has none), read from nothing: the backward pass need

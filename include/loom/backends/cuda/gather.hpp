@@ -32,12 +32,11 @@ __device__ void for_each_read(const std::int32_t* indices,
   for (std::size_t at = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x; at < total;
        at += stride) {
     const std::size_t i = at % to.inner, o = at / (to.inner * to.along);
-    const long long index = indices[at];
-    const long long k = index < 0 ? index + (long long)from.along : index;
+    const long long k = loom::detail::wrapped_index(indices[at], from.along);
     if (k < 0 || k >= (long long)from.along)
       missing(at);
     else
-      read(at, (o * from.along + std::size_t(k)) * from.inner + i);
+      read(at, loom::detail::offset_around(from, o, std::size_t(k), i));
   }
 }
 
