@@ -1,8 +1,9 @@
-// take_along_axis and cross_entropy on class indices on the GPU: the gather and its
-// scatter-add gradient (kernels of backends/cuda/gather.hpp), against a double-precision
-// reference and the CPU backend's result for the same model on the same inputs. An index
-// outside its axis reads as NaN on the GPU (a kernel cannot throw). The gradient model is a
-// small one: nvcc's front end plans larger joint graphs (a log_softmax's gradient) for minutes.
+// Whole-tensor nodes of loom's own on the GPU: take_along_axis and cross_entropy on class
+// indices, the gather and its scatter-add gradient (kernels of backends/cuda/gather.hpp), and
+// the gradients of slice and reshape (backends/cuda/view_gradients.hpp), against a
+// double-precision reference.
+// An index outside its axis reads as NaN on the GPU (a kernel cannot throw). The gradient model is
+// a small one: nvcc's front end plans larger joint graphs (a log_softmax's gradient) for minutes.
 #include <cuda_runtime.h>
 #include <catch2/catch.hpp>
 #include <loom/cuda.hpp>
@@ -46,6 +47,34 @@ struct take_along_rows {
   template <class X, class I>
   auto operator()(const X& x, const I& at) const {
     return loom::take_along_axis<1>(x, at);
+  }
+};
+
+// Every third column from column 1 of x, weighted; and the rows of x from the third on,
+// squared, where the sliced axis is dyn (the gradient node reads x's extent).
+struct weighted_columns {
+  template <class X, class W>
+  auto operator()(const X& x, const W& w) const {
+    return loom::sum(loom::slice<1, 1, 8, 3>(x) * w);
+  }
+};
+// A matrix of two dyn extents flattened: its gradient is a copy, not a view.
+struct flattened {
+  template <class X>
+  auto operator()(const X& x) const {
+    return loom::sum(loom::square(loom::reshape<extents<dyn>>(x)));
+  }
+};
+
+// At namespace scope: nvcc rewrites such an alias in a function with lambdas into one that
+// is no valid C++ (`extents<dyn, unsigned long((9))>`).
+using sliced_t = extents<dyn, 9>;
+using slice_weights_t = extents<dyn, 3>;
+
+struct later_rows {
+  template <class X>
+  auto operator()(const X& x) const {
+    return loom::sum(loom::square(loom::slice<0, 2>(x)));
   }
 };
 
@@ -116,5 +145,37 @@ TEST_CASE("take_along_axis reads NaN for an index outside the axis on the GPU", 
   CHECK(got.data()[1] == 0.f);
   CHECK(std::isnan(got.data()[2]));
   CHECK(got.data()[3] == 3.f);
+  sync_ok();
+}
+
+TEST_CASE("the gradient of slice on the GPU is the cotangent in place, zero elsewhere",
+          "[gather]") {
+  scoped_stream stream;
+  constexpr std::size_t n = 300;
+  const std::size_t slice_width = 9;
+  const auto x = normal_tensor<float, sliced_t>(make_shape({n, slice_width}), 6, 0.0, 1.0);
+  const auto w = normal_tensor<float, slice_weights_t>(make_shape({n, 3}), 7, 0.0, 1.0);
+  auto columns = lc::compile(loom::grad(weighted_columns{}),
+                             loom::input<float, sliced_t, rows_of>{},
+                             loom::input<float, slice_weights_t, rows_of>{});
+  const auto g = call_fresh(columns, stream, upload(x, stream), upload(w, stream));
+  const auto weight_at = [&](std::size_t i) {
+    const std::size_t c = i % slice_width;
+    return c % 3 == 1 ? double(w.data()[i / slice_width * 3 + c / 3]) : 0.0;
+  };
+  LOOM_CHECK_REPORT(loom_test::compare_with(g, weight_at, tolerance{0, 0}, "columns"));
+  auto rows = lc::compile(loom::grad(later_rows{}), loom::input<float, sliced_t>{});
+  const auto gr = call_fresh(rows, stream, upload(x, stream));
+  const auto twice_later = [&](std::size_t i) {
+    return i < 2 * slice_width ? 0.0 : 2.0 * double(x.data()[i]);
+  };
+  LOOM_CHECK_REPORT(loom_test::compare_with(gr, twice_later, tolerance{0, 0}, "rows"));
+  auto flat = lc::compile(loom::grad(flattened{}), loom::input<float, extents<dyn, dyn>>{});
+  const auto x_any = normal_tensor<float, extents<dyn, dyn>>(make_shape({n, 9}), 8, 0.0, 1.0);
+  const auto gf = call_fresh(flat, stream, upload(x_any, stream));
+  const auto twice = [&](std::size_t i) {
+    return 2.0 * double(x_any.data()[i]);
+  };
+  LOOM_CHECK_REPORT(loom_test::compare_with(gf, twice, tolerance{0, 0}, "flattened"));
   sync_ok();
 }

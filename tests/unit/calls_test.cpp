@@ -94,6 +94,19 @@ struct liar {
                   loom::tensor_view<float, extents<dyn, 4>>) const {}
 };
 
+// Declares that its result's dyn extents are its input's, but computes one more.
+struct longer_than_said {
+  using granularity = loom::whole_tensor;
+  template <class E>
+  using output_extents = extents<dyn>;
+  static constexpr std::size_t output_extents_of_input = 0;
+  static loom::shape output_shape(const loom::shape& in) {
+    return loom_test::make_shape({in.dims[0] + 1});
+  }
+  void operator()(loom::tensor_view<const float, extents<dyn>>,
+                  loom::tensor_view<float, extents<dyn>>) const {}
+};
+
 }  // namespace
 
 TEST_CASE("a whole-tensor F calls Eigen's solver once, on materialised inputs", "[calls]") {
@@ -257,4 +270,14 @@ TEST_CASE("a whole-tensor F whose output_shape breaks its own extents throws", "
   vec x(3);
   REQUIRE_THROWS_AS(m(x), loom::shape_error);
   REQUIRE_THROWS_WITH(m(x), Contains("liar") && Contains("[2, 5]") && Contains("[?, 4]"));
+}
+
+TEST_CASE("a whole-tensor F whose result's dyn extents are not the input's it names throws",
+          "[calls][errors]") {
+  auto m = loom::compile([](auto x) { return loom::allow_in_graph<longer_than_said>{}(x); },
+                         vec_input{});
+  vec x(3);
+  REQUIRE_THROWS_AS(m(x), loom::shape_error);
+  REQUIRE_THROWS_WITH(m(x),
+                      Contains("longer_than_said") && Contains("[4]") && Contains("input 0 ([3])"));
 }

@@ -22,6 +22,12 @@ using Catch::Matchers::Contains;
 using loom::dyn;
 using loom::extents;
 
+// Declares the name the exporters show for it.
+struct doubler_with_a_long_type_name {
+  static constexpr std::string_view name = "doubler";
+  float operator()(float x) const { return x * 2; }
+};
+
 // Global (not in an anonymous namespace), so that the exporters print the plain name.
 struct custom_hook_function {
   float operator()(float x) const {
@@ -297,6 +303,15 @@ TEST_CASE("to_dot leaves views that are read in place outside the clusters", "[e
   CHECK(dot_cluster(dot, 2) == -1);  // permute
   // broadcast_to, materialised as an output: in the group of the step that writes it.
   CHECK(dot_cluster(dot, 9) == int(plan::group_of_step(plan::step_of[9])));
+}
+
+TEST_CASE("the exporters show an F by the name it declares", "[export]") {
+  const auto m =
+      loom::compile([](auto x) { return loom::allow_in_graph<doubler_with_a_long_type_name>{}(x); },
+                    loom::input<float, extents<dyn>>{});
+  CHECK_THAT(loom::explain(m), Contains("%1 = opaque<doubler> %0"));
+  CHECK_THAT(loom::to_dot(m), Contains("%1 opaque<doubler>\\nf32[?]"));
+  CHECK_THAT(loom::to_jaxpr(m), Contains("opaque[fn=doubler pure=True] a"));
 }
 
 TEST_CASE("to_dot escapes quotes and backslashes in labels", "[export][dot]") {

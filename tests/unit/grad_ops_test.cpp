@@ -11,6 +11,7 @@
 #include "../common/finite_differences.hpp"
 #include "test_support.hpp"
 
+using Catch::Matchers::Contains;
 using loom::dyn;
 using loom::extents;
 using loom_test::check_gradient;
@@ -35,6 +36,14 @@ const auto weighted = [](auto op) {
   return [op](const auto& x, const auto& w) {
     return loom::sum(op(x) * w);
   };
+};
+
+// An element-wise callable without a derivative.
+struct unslopped {
+  template <class T>
+  T operator()(T x) const {
+    return x;
+  }
 };
 
 }  // namespace
@@ -173,11 +182,49 @@ TEST_CASE("grad of views: reshape, permute, transpose, broadcast_to, expand_dims
       },
       m,
       b);
+  // Two dyn extents: the gradient is a copy to the operand's shape, not a view.
+  auto d = normal_tensor<extents<dyn, dyn>>(26, 3, 5);
+  check_gradient(
+      [](const auto& v) { return loom::sum(square(loom::reshape<extents<dyn>>(sin(v)))); }, d);
   auto c = normal_tensor<extents<2, 4, 3>>(20, 2, 4, 3);
   check_gradient(
       [](const auto& v, const auto& u) { return loom::sum(square(loom::expand_dims<1>(v)) * u); },
       m,
       c);
+}
+
+// slice's gradient puts each cotangent back where its element was read, zero elsewhere: on a
+// static axis (only the cotangent is read), on a dyn one (the operand gives the extent),
+// with steps, negative and clamped bounds, on a middle axis, and from two overlapping slices.
+TEST_CASE("grad of slice: the cotangent back in place, zero elsewhere") {
+  auto x = normal_tensor<extents<dyn, 6>>(21, 3);
+  auto w = normal_tensor<extents<4>>(22, 4);
+  check_gradient(
+      [](const auto& v, const auto& u) { return loom::sum(sin(loom::slice<1, 1, 5>(v)) * u); },
+      x,
+      w);
+  auto w3 = normal_tensor<extents<3>>(23, 3);
+  check_gradient(
+      [](const auto& v, const auto& u) {
+        return loom::sum(square(loom::slice<1, -5, loom::ops::slice_end, 2>(v)) * u);
+      },
+      x,
+      w3);
+  check_gradient([](const auto& v) { return loom::sum(exp(loom::slice<1, 2, 100>(v))); }, x);
+  check_gradient(
+      [](const auto& v) { return loom::sum(loom::slice<1, 0, 4>(v) * loom::slice<1, 2, 6>(v)); },
+      x);
+  auto rows = normal_tensor<extents<dyn, 3>>(24, 5);
+  check_gradient([](const auto& v,
+                    const auto& u) { return loom::sum(square(loom::slice<0, 1, -1>(exp(v))) * u); },
+                 rows,
+                 w3);
+  const auto grad_x = loom::compile(
+      loom::grad([](const auto& v) { return loom::sum(exp(loom::slice<1, 2, 100>(v))); }), x);
+  CHECK_THAT(loom::explain(grad_x),
+             Contains("opaque_call<slice_gradient>[axis=1, start=2, stop=100, step=1]"));
+  auto cube = normal_tensor<extents<2, 5, 3>>(25, 2, 5, 3);
+  check_gradient([](const auto& v) { return loom::sum(sin(loom::slice<1, 1, 5, 3>(v))); }, cube);
 }
 
 TEST_CASE("grad edge cases: a float condition, pow at 0^0, inputs outside wrt") {
@@ -196,12 +243,14 @@ TEST_CASE("grad edge cases: a float condition, pow at 0^0, inputs outside wrt") 
   CHECK(ga.data()[0] == 0);
   CHECK(gb.data()[0] == 0);
   CHECK(gb.data()[1] == Approx(std::log(1.5)).epsilon(1e-15));
-  // A path to an input outside wrt is not differentiated: slice has no backward rule, yet
-  // the gradient of w compiles.
+  // A path to an input outside wrt is not differentiated: `unslopped` declares no
+  // derivative, yet the gradient of w compiles.
   loom::tensor<double, extents<8>> d;
   for (std::size_t i = 0; i < 8; ++i) d.data()[i] = double(i) * 0.5;
   const auto gw2 = loom::grad(
-      [](const auto& w, const auto& data) { return loom::sum(w * loom::slice<0, 1, 5>(data)); },
+      [](const auto& w, const auto& data) {
+        return loom::sum(w * loom::allow_in_graph<unslopped>{}(loom::slice<0, 1, 5>(data)));
+      },
       loom::wrt<0>)(x, d);
   for (std::size_t i = 0; i < 4; ++i) CHECK(gw2.data()[i] == d.data()[i + 1]);
 }

@@ -13,6 +13,7 @@
 #include "loom/api/structure.hpp"
 #include "loom/api/views.hpp"
 #include "loom/autodiff/replay.hpp"
+#include "loom/autodiff/view_gradients.hpp"
 #include "loom/autodiff/whole_tensor.hpp"
 #include "loom/core/config.hpp"
 #include "loom/graph/ops/reduce.hpp"
@@ -110,10 +111,7 @@ template <class F, std::size_t K, class... T>
 inline constexpr bool declares_derivative = sizeof...(T) == 1 ? has_derivative<F, T...>
                                                               : has_partial_derivative<F, K, T...>;
 
-template <class To>
-inline constexpr bool reshape_back_has_one_dyn_extent = To::rank_dynamic <= 1;
-
-// Any op without a rule of its own (slice, user descriptors): a compile error naming it.
+// Any op without a rule of its own (user descriptors): a compile error naming it.
 template <std::size_t K, class Op, class C, class Y, class... X>
 auto vjp(const Op&, const C&, const Y&, const X&...) {
   static_assert(has_backward_rule<Op>,
@@ -278,12 +276,13 @@ auto vjp(const ops::reduce<Kind, Mask, Keep>&, const C& g, const Y& y, const X& 
 
 // Views: the inverse index map.
 template <std::size_t K, extents_type To, class C, class Y, class X>
-auto vjp(const ops::reshape<To>&, const C& g, const Y&, const X&) {
+auto vjp(const ops::reshape<To>&, const C& g, const Y&, const X& x) {
   using XE = typename X::extents_type;
-  static_assert(reshape_back_has_one_dyn_extent<XE>,
-                "loom: grad: a reshape's gradient is reshaped back to its operand's extents, "
-                "which may hold one dyn extent at most (the extents are named below)");
-  return loom::detail::dispatch(ops::reshape<XE>{}, g);
+  // A view where one extent at most is left to infer; else a copy to the operand's shape.
+  if constexpr (XE::rank_dynamic <= 1)
+    return loom::detail::dispatch(ops::reshape<XE>{}, g);
+  else
+    return allow_in_graph<reshape_gradient<XE>>{}(g, x);
 }
 template <std::size_t K, std::size_t... P, class C, class Y, class X>
 auto vjp(const ops::permute<P...>&, const C& g, const Y&, const X&) {
@@ -300,6 +299,21 @@ auto vjp(const ops::broadcast_to<To>&, const C& g, const Y&, const X&) {
 template <std::size_t K, unsigned Mask, class C, class Y, class X>
 auto vjp(const ops::expand_dims<Mask>&, const C& g, const Y&, const X&) {
   return detail::sum_over<Mask, false>(g);
+}
+template <std::size_t K,
+          std::size_t A,
+          std::ptrdiff_t B,
+          std::ptrdiff_t E,
+          std::ptrdiff_t S,
+          class C,
+          class Y,
+          class X>
+auto vjp(const ops::slice<A, B, E, S>&, const C& g, const Y&, const X& x) {
+  using F = slice_gradient<ops::slice<A, B, E, S>, typename X::extents_type>;
+  if constexpr (F::reads_operand)
+    return allow_in_graph<F>{}(g, x);
+  else
+    return allow_in_graph<F>{}(g);
 }
 
 // matmul: two GEMMs on transposed views; the walk sums over broadcast batch axes.

@@ -62,7 +62,7 @@ std::string jaxpr_primitive() {
     if (name != "argmax") name = "reduce_" + name;
   op_params p(python_params);
   if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call) {
-    p.value("fn", type_name<typename Op::callable_type>());
+    p.value("fn", std::string(callable_name<typename Op::callable_type>()));
     p.flag("pure", Op::is_pure);
   }
   write_params(p, std::type_identity<Op>{});

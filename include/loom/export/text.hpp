@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "loom/autodiff/view_gradients.hpp"
 #include "loom/core/shape.hpp"
 #include "loom/graph/ops/reduce.hpp"
 #include "loom/graph/ops/select.hpp"
@@ -115,6 +116,13 @@ void write_params(op_params& p, std::type_identity<ops::slice<Axis, Begin, End, 
   p.value("step", std::to_string(Step));
 }
 
+// slice's gradient node shows the bounds of its slice.
+template <class Slice, class XE>
+void write_params(op_params& p,
+                  std::type_identity<ops::opaque_call<autodiff::slice_gradient<Slice, XE>>>) {
+  write_params(p, std::type_identity<Slice>{});
+}
+
 template <dtype U>
 void write_params(op_params& p, std::type_identity<ops::cast<U>>) {
   p.value("dtype", dtype_name<U>());
@@ -125,6 +133,15 @@ std::string params_of(param_style style) {
   op_params p(style);
   write_params(p, std::type_identity<Op>{});
   return p.str();
+}
+
+// F's own name where it declares one, else its type's.
+template <class F>
+std::string_view callable_name() {
+  if constexpr (requires { std::string_view(F::name); })
+    return F::name;
+  else
+    return type_name<F>();
 }
 
 template <class N>
@@ -150,7 +167,7 @@ std::string describe_op(const G& g) {
   } else {
     s << Op::name;
     if constexpr (kind == node_kind::opaque || kind == node_kind::opaque_call)
-      s << '<' << type_name<typename Op::callable_type>() << '>';
+      s << '<' << callable_name<typename Op::callable_type>() << '>';
     s << params_of<Op>(text_params);
   }
   return s.str();

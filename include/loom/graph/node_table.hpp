@@ -52,7 +52,7 @@ struct node_info {
   // Element-wise and opaque element-wise nodes: the op's cost per element (ops/concept.hpp).
   int cost = 0;
   // Whole-tensor opaque calls whose F declares `output_extents_of_input`: the operand whose
-  // shape the result has; else ~0.
+  // extents the result's dyn ones are; else ~0.
   std::size_t same_shape_as = ~std::size_t(0);
 };
 

@@ -24,12 +24,13 @@ struct whole_tensor {};
 //   static constexpr bool is_pure = false;   // may calls be merged? (default: yes)
 //   static constexpr int cost = 4;           // ops per element (default: opaque_default_cost)
 //   using granularity = loom::whole_tensor;  // F takes views (default: F takes elements)
+//   static constexpr std::string_view name = "f";  // F in explain and dumps (default: its type)
 // A whole-tensor F may also declare the extents of its result (default: the broadcast of
 // its inputs'), and, where those have dyn extents, how to compute them at run time:
 //   template <class... E> using output_extents = loom::extents<...>;
 //   static loom::shape output_shape(const loom::shape&... inputs);
-// or that its result always has the shape of input k (so that the planner knows its dynamic
-// extents equal that input's):
+// or that its result's dyn extents are always those of input k (so that the planner knows
+// they are equal; loom checks on each call):
 //   static constexpr std::size_t output_extents_of_input = k;
 // Specialise opaque_traits for an F you cannot edit.
 //

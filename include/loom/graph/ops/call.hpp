@@ -104,11 +104,14 @@ struct opaque_call : detail::with_trace_id {
                         extents_string<R>());
     if constexpr (requires { F::output_extents_of_input; }) {
       const shape same = std::array<shape, sizeof...(S)>{in...}[F::output_extents_of_input];
-      if (!(r == same))
+      bool agree = r.rank == same.rank;
+      for (std::size_t d = 0; agree && d != R::rank; ++d)
+        agree = R::dims[d] != dyn || r.dims[d] == same.dims[d];
+      if (!agree)
         throw shape_error("loom: allow_in_graph<" + std::string(type_name<F>()) +
-                          ">: output_shape gave " + r.to_string() + ", not the shape of input " +
-                          std::to_string(F::output_extents_of_input) + " (" + same.to_string() +
-                          "), which F declares as its output's");
+                          ">: output_shape gave " + r.to_string() + ", whose dyn extents are not " +
+                          "those of input " + std::to_string(F::output_extents_of_input) + " (" +
+                          same.to_string() + "), as F declares");
     }
     return r;
   }
