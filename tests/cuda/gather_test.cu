@@ -50,8 +50,7 @@ struct take_along_rows {
   }
 };
 
-// Every third column from column 1 of x, weighted; and the rows of x from the third on,
-// squared, where the sliced axis is dyn (the gradient node reads x's extent).
+// Every third column from column 1 of x, weighted.
 struct weighted_columns {
   template <class X, class W>
   auto operator()(const X& x, const W& w) const {
@@ -71,6 +70,8 @@ struct flattened {
 using sliced_t = extents<dyn, 9>;
 using slice_weights_t = extents<dyn, 3>;
 
+// The rows of x from the third on, squared: the sliced axis is dyn, so the gradient node reads
+// x's extent.
 struct later_rows {
   template <class X>
   auto operator()(const X& x) const {

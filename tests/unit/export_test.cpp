@@ -28,6 +28,12 @@ struct doubler_with_a_long_type_name {
   float operator()(float x) const { return x * 2; }
 };
 
+// A stateful F whose data member happens to be called `name`: shown by its type.
+struct labelled {
+  std::string name = "a label";
+  float operator()(float x) const { return x * 2; }
+};
+
 // Global (not in an anonymous namespace), so that the exporters print the plain name.
 struct custom_hook_function {
   float operator()(float x) const {
@@ -312,6 +318,9 @@ TEST_CASE("the exporters show an F by the name it declares", "[export]") {
   CHECK_THAT(loom::explain(m), Contains("%1 = opaque<doubler> %0"));
   CHECK_THAT(loom::to_dot(m), Contains("%1 opaque<doubler>\\nf32[?]"));
   CHECK_THAT(loom::to_jaxpr(m), Contains("opaque[fn=doubler pure=True] a"));
+  const auto stateful = loom::compile([](auto x) { return loom::allow_in_graph<labelled>{}(x); },
+                                      loom::input<float, extents<dyn>>{});
+  CHECK_THAT(loom::explain(stateful), Contains("%1 = opaque<labelled> %0"));
 }
 
 TEST_CASE("to_dot escapes quotes and backslashes in labels", "[export][dot]") {

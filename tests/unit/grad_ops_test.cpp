@@ -195,7 +195,8 @@ TEST_CASE("grad of views: reshape, permute, transpose, broadcast_to, expand_dims
 
 // slice's gradient puts each cotangent back where its element was read, zero elsewhere: on a
 // static axis (only the cotangent is read), on a dyn one (the operand gives the extent),
-// with steps, negative and clamped bounds, on a middle axis, and from two overlapping slices.
+// with steps, negative and clamped bounds, on a middle axis, from two overlapping slices, and
+// from neighbouring slices of a dyn axis.
 TEST_CASE("grad of slice: the cotangent back in place, zero elsewhere") {
   auto x = normal_tensor<extents<dyn, 6>>(21, 3);
   auto w = normal_tensor<extents<4>>(22, 4);
@@ -223,6 +224,15 @@ TEST_CASE("grad of slice: the cotangent back in place, zero elsewhere") {
       loom::grad([](const auto& v) { return loom::sum(exp(loom::slice<1, 2, 100>(v))); }), x);
   CHECK_THAT(loom::explain(grad_x),
              Contains("opaque_call<slice_gradient>[axis=1, start=2, stop=100, step=1]"));
+  // Neighbours along a dyn axis: x[1:] and x[:-1] are known to have one extent, as are
+  // x[:-1:2] and x[1::2].
+  check_gradient(
+      [](const auto& v) {
+        return loom::sum(square(loom::slice<0, 1>(v) - loom::slice<0, 0, -1>(v))) +
+               loom::sum(loom::slice<0, 0, -1, 2>(v) *
+                         loom::slice<0, 1, loom::ops::slice_end, 2>(v));
+      },
+      rows);
   auto cube = normal_tensor<extents<2, 5, 3>>(25, 2, 5, 3);
   check_gradient([](const auto& v) { return loom::sum(sin(loom::slice<1, 1, 5, 3>(v))); }, cube);
 }

@@ -153,6 +153,27 @@ TEST_CASE("dynamic extents from different inputs are never assumed equal", "[pla
   for (std::size_t i = 0; i < 5; ++i) CHECK(r(i) == Approx(a(i) * total).epsilon(1e-6));
 }
 
+TEST_CASE("two slices of one axis share a name where their extents agree for every extent",
+          "[plan][views]") {
+  using loom::ops::same_slice_extent;
+  using spec = loom::ops::slice_spec;
+  constexpr auto to_end = loom::ops::slice_end;
+  STATIC_REQUIRE(same_slice_extent(spec{1, to_end, 1}, spec{0, -1, 1}));  // x[1:], x[:-1]
+  STATIC_REQUIRE(same_slice_extent(spec{0, -1, 2}, spec{1, to_end, 2}));  // x[:-1:2], x[1::2]
+  STATIC_REQUIRE(same_slice_extent(spec{-3, to_end, 1}, spec{0, 3, 1}));  // both min(n, 3)
+  STATIC_REQUIRE(!same_slice_extent(spec{1, to_end, 1}, spec{2, to_end, 1}));
+  STATIC_REQUIRE(!same_slice_extent(spec{0, 5, 1}, spec{0, to_end, 1}));  // equal up to 5
+  STATIC_REQUIRE(!same_slice_extent(spec{0, to_end, 2}, spec{0, to_end, 1}));
+  STATIC_REQUIRE(!same_slice_extent(spec{5000, to_end, 1}, spec{5000, to_end, 1}));  // too far
+  auto m = loom::compile(
+      [](auto x) { return loom::slice<0, 1>(x) - loom::slice<0, 0, -1>(x) + loom::slice<0, 2>(x); },
+      loom::input<float, extents<dyn, 3>>{});
+  using plan = plan_of<decltype(m)>;
+  STATIC_REQUIRE(plan::symbolic[1][0] == plan::symbolic[2][0]);
+  STATIC_REQUIRE(plan::symbolic[1][0] != plan::symbolic[4][0]);  // x[2:] is one shorter
+  STATIC_REQUIRE(plan::symbolic[1][1] == plan::symbolic[0][1]);
+}
+
 TEST_CASE("row-wise passes give the same bits on one thread and many", "[plan][threads]") {
   auto sm = loom::compile(softmax, rows_input{});
   auto one = loom::compile(softmax, rows_input{});

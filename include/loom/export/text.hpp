@@ -135,10 +135,17 @@ std::string params_of(param_style style) {
   return p.str();
 }
 
-// F's own name where it declares one, else its type's.
+// F's own name where it declares one (a static member: a stateful F's data member named
+// `name` is no declaration), else its type's.
+template <class F>
+concept declares_name = requires {
+  std::string_view(F::name);
+}
+&&!std::is_member_object_pointer_v<decltype(&F::name)>;
+
 template <class F>
 std::string_view callable_name() {
-  if constexpr (requires { std::string_view(F::name); })
+  if constexpr (declares_name<F>)
     return F::name;
   else
     return type_name<F>();

@@ -41,6 +41,7 @@ struct node_info {
   bool swaps_last_axes;   // views: a permute that only swaps the last two axes
   bool reads_contiguous;  // views: reshape, which reads its operand as one contiguous buffer
   std::array<std::size_t, max_rank> source_axis;  // views: see ops::view_base
+  ops::slice_spec slice;                          // slices: their bounds
   // In a graph with impure nodes, for the nodes that tracing copies into each use instead of
   // merging them (copied_by_tracing): the first node with the same op, dtype and extents
   // (whatever its operands), which may be another copy of the same value (see
@@ -176,6 +177,7 @@ constexpr node_info info_of() {
               false,
               false,
               {},
+              {},
               I,
               {}};
   // Range loops: a counted loop to a bound of 0 draws nvcc's "pointless comparison" warning.
@@ -197,6 +199,7 @@ constexpr node_info info_of() {
     r.reads_contiguous = requires {
       Op::reads_contiguous;
     };
+    if constexpr (requires { Op::spec; }) r.slice = Op::spec;
     using Operand = node_t<G, N::args[0]>;
     // `!=`, not `<`: the rank may be 0, where nvcc warns that `d < 0` is pointless.
     for (std::size_t d = 0; d != N::extents_type::rank; ++d)

@@ -3,6 +3,7 @@
 #include <array>
 #include <bit>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -186,6 +187,30 @@ constexpr slice_bounds clamp_slice(std::size_t extent,
   return {std::size_t(b), e > b ? std::size_t((e - b + step - 1) / step) : 0};
 }
 
+// A slice's bounds as data, for the planner.
+struct slice_spec {
+  std::ptrdiff_t begin = 0, end = 0, step = 0;  // step 0: not a slice
+};
+
+// Whether two slices of one axis give the same extent whatever the axis's extent: x[1:] and
+// x[:-1] do. Past its bounds, a slice's extent stays constant or grows by one every `step`,
+// so agreeing on every extent up to past all four bounds and two steps more is agreeing on
+// all. Bounds further than `checked` from 0 are not compared (taken as different).
+constexpr bool same_slice_extent(slice_spec a, slice_spec b) {
+  constexpr std::ptrdiff_t checked = 1024;
+  std::ptrdiff_t far = 2 * (a.step + b.step);
+  for (std::ptrdiff_t bound : {a.begin, a.end, b.begin, b.end}) {
+    if (bound == slice_end) continue;
+    if (bound > checked || bound < -checked) return false;
+    far += bound < 0 ? -bound : bound;
+  }
+  for (std::ptrdiff_t n = 0; n <= far; ++n)
+    if (clamp_slice(std::size_t(n), a.begin, a.end, a.step).count !=
+        clamp_slice(std::size_t(n), b.begin, b.end, b.step).count)
+      return false;
+  return true;
+}
+
 template <std::size_t Axis, std::ptrdiff_t Begin, std::ptrdiff_t End, std::ptrdiff_t Step>
 struct slice : view_base {
   static_assert(Step > 0, "loom: slice: the step must be positive");
@@ -193,6 +218,7 @@ struct slice : view_base {
   static constexpr std::string_view onnx = "Slice";
   static constexpr std::size_t axis = Axis, step = Step;
   static constexpr std::ptrdiff_t begin = Begin, end = End;
+  static constexpr slice_spec spec{Begin, End, Step};
   static constexpr std::size_t source_axis(std::size_t d, std::size_t) {
     return d == Axis ? new_extent : d;
   }

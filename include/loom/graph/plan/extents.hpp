@@ -70,6 +70,18 @@ struct plan_extents : plan_nodes<G> {
         } else if (n.dims[d] == dyn) {
           if (n.kind == node_kind::view && n.source_axis[d] != ops::new_extent) {
             e = s[a][n.source_axis[d]];
+          } else if (n.kind == node_kind::view && n.slice.step != 0) {
+            // The name of an earlier slice of the same extent to the same length, if any.
+            for (std::size_t j = 0; j < i; ++j) {
+              const node_info& other = nodes[j];
+              if (other.kind == node_kind::view && other.slice.step != 0 && other.rank == n.rank &&
+                  other.source_axis[d] == ops::new_extent &&
+                  find(s[other.args[0]][d]) == find(s[a][d]) &&
+                  ops::same_slice_extent(other.slice, n.slice)) {
+                e = s[j][d];
+                break;
+              }
+            }
           } else if (traits_of(n.kind).same_as_operand) {
             e = s[a][d];
           } else if (n.same_shape_as != npos) {
