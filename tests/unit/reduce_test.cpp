@@ -849,6 +849,32 @@ TEST_CASE("a sum over many short rows rounds like a long one", "[reduce][accurac
   CHECK(std::abs(m(x, t)() - want) <= 1e-6 * want);
 }
 
+TEST_CASE("a reduction over a long leading axis folds blocks of columns, rounding as a row does",
+          "[reduce][accuracy]") {
+  // [n, 67] over axis 0: each lane of a block folds one column; every 64 rows the running
+  // values join a second set, so 100000 floats round as pieces of 64 (within 1e-6), not as one
+  // serial sum. 67 columns: a SIMD block and three single ones per row.
+  auto m = loom::compile(
+      [](auto x) {
+        return std::make_tuple(loom::mean(loom::square(x), loom::axes<0>),
+                               loom::max(x, loom::axes<0>));
+      },
+      loom::input<float, extents<dyn, 67>>{});
+  loom::tensor<float, extents<dyn, 67>> x(100000);
+  fill_uniform(x, 73, 0, 1);
+  const auto [mean_sq, top] = m(x);
+  for (std::size_t j = 0; j < 67; ++j) {
+    double want = 0, high = 0;
+    for (std::size_t i = 0; i < x.extent(0); ++i) {
+      want += double(x(i, j)) * double(x(i, j));
+      high = std::max(high, double(x(i, j)));
+    }
+    want /= double(x.extent(0));
+    CHECK(std::abs(mean_sq(j) - want) <= 1e-6 * want);
+    CHECK(top(j) == float(high));
+  }
+}
+
 TEST_CASE("long rows: exact integer sums and the same bits on any thread count",
           "[reduce][threads]") {
   // Integer-valued floats in [-8, 8]: every partial sum is an integer of magnitude below 2^24,

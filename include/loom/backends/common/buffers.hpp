@@ -23,12 +23,31 @@ constexpr std::size_t pass_first(std::size_t i) {
   return step.kind == step_kind::map && step.node != i ? step.node : plan::npos;
 }
 
+// The nodes i for which Keep(i) holds, in order, as a constant array: what the checks below
+// visit on every call, found once per graph instead of by a walk over every node.
+template <std::size_t N, class Keep>
+constexpr auto nodes_where(Keep) {
+  constexpr std::size_t count = [] {
+    std::size_t c = 0;
+    for (std::size_t i = 0; i < N; ++i) c += Keep{}(i);
+    return c;
+  }();
+  std::array<std::size_t, count> list{};
+  std::size_t c = 0;
+  for (std::size_t i = 0; i < N; ++i)
+    if (Keep{}(i)) list[c++] = i;
+  return list;
+}
+
 template <class G>
-inline constexpr bool shares_a_pass = [] {
-  for (std::size_t i = 0; i < G::node_count; ++i)
-    if (pass_first<G>(i) != fusion_plan<G>::npos) return true;
-  return false;
-}();
+inline constexpr auto pass_sharers = nodes_where<G::node_count>([](std::size_t i) {
+  return pass_first<G>(i) != fusion_plan<G>::npos;
+});
+
+template <class G>
+inline constexpr auto input_nodes = nodes_where<G::node_count>([](std::size_t i) {
+  return fusion_plan<G>::nodes[i].kind == node_kind::input;
+});
 
 // The values one map step stores are walked as one iteration space. The plan only puts
 // values together whose dynamic extents come from the same place, so they always agree;
@@ -36,15 +55,13 @@ inline constexpr bool shares_a_pass = [] {
 // bounds. Plans where each value has a pass of its own get no code.
 template <class G>
 void check_step_shapes(const call_frame<G::node_count>& f) {
-  if constexpr (shares_a_pass<G>) {
-    for (std::size_t i = 0; i < G::node_count; ++i) {
-      const std::size_t first = pass_first<G>(i);
-      if (first != fusion_plan<G>::npos && !(f.shapes[i] == f.shapes[first]))
-        throw shape_error("loom: %" + std::to_string(first) + " and %" + std::to_string(i) +
-                          " share a pass but differ at run time: " + f.shapes[first].to_string() +
-                          " and " + f.shapes[i].to_string() +
-                          " (a loom planning error; please report it)");
-    }
+  for (std::size_t i : pass_sharers<G>) {
+    const std::size_t first = pass_first<G>(i);
+    if (!(f.shapes[i] == f.shapes[first]))
+      throw shape_error("loom: %" + std::to_string(first) + " and %" + std::to_string(i) +
+                        " share a pass but differ at run time: " + f.shapes[first].to_string() +
+                        " and " + f.shapes[i].to_string() +
+                        " (a loom planning error; please report it)");
   }
 }
 
@@ -123,6 +140,52 @@ bool reads_own_rows(const call_frame<G::node_count>& f,
   return true;
 }
 
+// A read of an input's buffer by step `step`: of value `value`, or (npos) through the index
+// map of a view the step stores, or as an operand a GEMM or call reads from memory.
+struct buffer_read {
+  std::size_t step, value, buffer;
+};
+
+// Calls visit(read) for every read of an input's buffer, in step order.
+template <class G, class Visit>
+constexpr void for_each_input_read(Visit&& visit) {
+  using plan = fusion_plan<G>;
+  const auto of_input = [](std::size_t x) {
+    return plan::nodes[x].kind == node_kind::input;
+  };
+  // `!=`, not `<`: a plan may have no steps, where nvcc warns that `s < 0` is pointless.
+  for (std::size_t s = 0; s != plan::step_count; ++s) {
+    for (std::size_t x = 0; x < G::node_count; ++x) {
+      if (!plan::per_step.loads[s][x]) continue;
+      // A view the step stores is read through its index map, from its operand's buffer.
+      const bool stored_view =
+          plan::nodes[x].kind == node_kind::view && plan::per_step.stores[s][x];
+      const std::size_t read = storage_of<G>(stored_view ? plan::nodes[x].args[0] : x);
+      if (of_input(read)) visit(buffer_read{s, stored_view ? plan::npos : x, read});
+    }
+    // GEMMs and calls read their operands from memory, outside the per-element loads.
+    const std::size_t n = plan::steps[s].node;
+    if (plan::steps[s].kind == step_kind::matmul || plan::steps[s].kind == step_kind::call)
+      for (std::size_t a = 0; a < plan::nodes[n].arity; ++a) {
+        const std::size_t read = storage_of<G>(plan::nodes[n].args[a]);
+        if (of_input(read)) visit(buffer_read{s, plan::nodes[n].args[a], read});
+      }
+  }
+}
+
+template <class G>
+inline constexpr auto input_reads = [] {
+  constexpr std::size_t count = [] {
+    std::size_t c = 0;
+    for_each_input_read<G>([&](buffer_read) { ++c; });
+    return c;
+  }();
+  std::array<buffer_read, count> list{};
+  std::size_t c = 0;
+  for_each_input_read<G>([&](buffer_read r) { list[c++] = r; });
+  return list;
+}();
+
 // Whether the model may write output node o over input i, its buffer exactly: the step that
 // writes o is a map step that reads i element for element, no later step reads i, and the
 // earlier steps of its group read i only in their own rows.
@@ -140,23 +203,8 @@ bool may_run_in_place(const call_frame<G::node_count>& f, std::size_t o, std::si
     if (s == writer) return x == i;
     return plan::group_of_step(s) != group || reads_own_rows<G>(f, s, x, i);
   };
-  // `!=`, not `<`: a plan may have no steps, where nvcc warns that `s < 0` is pointless.
-  for (std::size_t s = 0; s != plan::step_count; ++s) {
-    for (std::size_t x = 0; x < G::node_count; ++x) {
-      if (!plan::per_step.loads[s][x]) continue;
-      // A view the step stores is read through its index map, from its operand's buffer.
-      const bool stored_view =
-          plan::nodes[x].kind == node_kind::view && plan::per_step.stores[s][x];
-      const std::size_t read = storage_of<G>(stored_view ? plan::nodes[x].args[0] : x);
-      if (read == i && !read_is_safe(s, stored_view ? plan::npos : x)) return false;
-    }
-    // GEMMs and calls read their operands from memory, outside the per-element loads.
-    const std::size_t n = plan::steps[s].node;
-    if (plan::steps[s].kind == step_kind::matmul || plan::steps[s].kind == step_kind::call)
-      for (std::size_t a = 0; a < plan::nodes[n].arity; ++a)
-        if (storage_of<G>(plan::nodes[n].args[a]) == i && !read_is_safe(s, plan::nodes[n].args[a]))
-          return false;
-  }
+  for (const buffer_read& r : input_reads<G>)
+    if (r.buffer == i && !read_is_safe(r.step, r.value)) return false;
   return true;
 }
 
@@ -175,10 +223,8 @@ void check_aliasing(const call_frame<G::node_count>& f,
         throw alias_error("loom: outputs " + std::to_string(j) + " and " + std::to_string(k) +
                           " overlap (shapes " + f.shapes[G::outputs[j]].to_string() + " and " +
                           f.shapes[o].to_string() + "); give each result its own buffer");
-    for (std::size_t i = 0; i < G::node_count; ++i) {
-      if (fusion_plan<G>::nodes[i].kind != node_kind::input ||
-          !overlaps(f.data[i], bytes_of<G>(f, i), out, out_bytes))
-        continue;
+    for (std::size_t i : input_nodes<G>) {
+      if (!overlaps(f.data[i], bytes_of<G>(f, i), out, out_bytes)) continue;
       if (f.data[i] != out || !may_run_in_place<G>(f, o, i))
         throw alias_error("loom: output " + std::to_string(k) + " (shape " +
                           f.shapes[o].to_string() + ") overlaps input " +

@@ -86,10 +86,25 @@ struct evaluate {
   using nodes = step_nodes<G, Step, Reads>;
   using plan = fusion_plan<G>;
 
-  template <std::size_t... I>
-  static auto make_values(std::index_sequence<I...>)
-      -> std::tuple<typename Lanes::template value<typename node_t<G, I>::value_type>...>;
-  using values_type = decltype(make_values(std::make_index_sequence<G::node_count>{}));
+  // One block per node the step loads or computes (nodes::list), not per node of the graph:
+  // a step of a large graph (an optimizer's update of many parameters, a training step)
+  // would otherwise carry a frame of every node's block, and GCC kept each value it wrote
+  // there in memory, not in registers. at<I>(v) is node I's block.
+  template <std::size_t... K>
+  static auto make_values(std::index_sequence<K...>) -> std::tuple<
+      typename Lanes::template value<typename node_t<G, nodes::list[K]>::value_type>...>;
+  using values_type = decltype(make_values(std::make_index_sequence<nodes::count>{}));
+
+  template <std::size_t I>
+  static constexpr std::size_t slot = [] {
+    for (std::size_t k = 0; k < nodes::count; ++k)
+      if (nodes::list[k] == I) return k;
+    return nodes::count;  // not a value of this step: at<I> fails to compile
+  }();
+  template <std::size_t I, class V>
+  LOOM_HD_INLINE static auto& at(V& v) {
+    return std::get<slot<I>>(v);
+  }
 
   LOOM_NO_EXEC_CHECK
   template <std::size_t I>
@@ -105,24 +120,23 @@ struct evaluate {
       const auto* p = static_cast<const T*>(src.data[I]);
       constexpr int step = static_step<I>();
       if constexpr (Dense || step == 1)
-        std::get<I>(v) = Lanes::load(p + j, 1);
+        at<I>(v) = Lanes::load(p + j, 1);
       else if constexpr (step == 0)
-        std::get<I>(v) = Lanes::splat(*p);
+        at<I>(v) = Lanes::splat(*p);
       else
-        std::get<I>(v) = Lanes::load(p + std::ptrdiff_t(j) * src.step[I], src.step[I]);
+        at<I>(v) = Lanes::load(p + std::ptrdiff_t(j) * src.step[I], src.step[I]);
     } else if constexpr (kind == node_kind::scalar) {
-      std::get<I>(v) = Lanes::splat(n.op.value);
+      at<I>(v) = Lanes::splat(n.op.value);
     } else if constexpr (kind == node_kind::literal) {
-      std::get<I>(v) = Lanes::splat(N::op_type::value);
+      at<I>(v) = Lanes::splat(N::op_type::value);
     } else if constexpr (divides_by_row_value<I>()) {
       divide_by_row_value<I>(src, v);
     } else if constexpr (impure_twins<I>().size() > 0) {
       // Another copy of this impure call was computed already: reuse its value.
       if (n.op.alias != n.op.no_alias) {
         [&]<std::size_t... K>(std::index_sequence<K...>) {
-          ((n.op.alias == impure_twins<I>()[K]
-                ? (void)(std::get<I>(v) = std::get<impure_twins<I>()[K]>(v))
-                : void()),
+          ((n.op.alias == impure_twins<I>()[K] ? (void)(at<I>(v) = at<impure_twins<I>()[K]>(v))
+                                               : void()),
            ...);
         }
         (std::make_index_sequence<impure_twins<I>().size()>{});
@@ -183,7 +197,7 @@ struct evaluate {
     using T = typename N::value_type;
     constexpr std::size_t x = N::args[0], d = N::args[1];
     const T divisor = *static_cast<const T*>(src.data[d]);
-    std::get<I>(v) = divide_by_one_value<Lanes>(std::get<x>(v), divisor);
+    at<I>(v) = divide_by_one_value<Lanes>(at<x>(v), divisor);
   }
 
   // Earlier nodes of this step with the same impure op as node I: the nodes
@@ -220,7 +234,7 @@ struct evaluate {
     [&]<std::size_t... A>(std::index_sequence<A...>) {
       using sig =
           typename N::op_type::template signature<typename node_t<G, N::args[A]>::value_type...>;
-      apply_signature<T>(n.op, sig{}, std::get<I>(v), std::get<N::args[A]>(v)...);
+      apply_signature<T>(n.op, sig{}, at<I>(v), at<N::args[A]>(v)...);
     }
     (std::make_index_sequence<N::arity>{});
   }
@@ -281,7 +295,7 @@ struct evaluate {
   template <std::size_t I>
   LOOM_HD_INLINE static void store(void* out, std::size_t j, const values_type& v) {
     using T = typename node_t<G, I>::value_type;
-    Lanes::store(static_cast<T*>(out) + j, std::get<I>(v));
+    Lanes::store(static_cast<T*>(out) + j, at<I>(v));
   }
 };
 

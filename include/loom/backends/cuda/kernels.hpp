@@ -104,7 +104,8 @@ __device__ __forceinline__ void fold_range(const G& g,
     typename eval::values_type v;
     eval::values(g, src, 0, v);
 #pragma unroll
-    for (int k = 0; k < V; ++k) fold.add(static_cast<folded>(std::get<operand>(v).lane[k]), c + k);
+    for (int k = 0; k < V; ++k)
+      fold.add(static_cast<folded>(eval::template at<operand>(v).lane[k]), c + k);
   });
 }
 
@@ -132,14 +133,16 @@ __device__ __forceinline__ void each_kept_pack(const G& g,
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
           [&] {
-            if constexpr (Regs::template reuses<Step>[I]) std::get<I>(v) = std::get<I>(regs)[k];
+            if constexpr (Regs::template reuses<Step>[I])
+              eval::template at<I>(v) = std::get<I>(regs)[k];
           }(),
           ...);
       eval::template values_after<Regs::template reuses<Step>>(
           g, advance(start, c, step.nest, loads), 0, v);
       (
           [&] {
-            if constexpr (Regs::template keeps<Step>[I]) std::get<I>(regs)[k] = std::get<I>(v);
+            if constexpr (Regs::template keeps<Step>[I])
+              std::get<I>(regs)[k] = eval::template at<I>(v);
           }(),
           ...);
     }
@@ -187,7 +190,9 @@ __device__ __forceinline__ void row_step(const G& g,
           using folded = typename Runner::folded_type;
 #pragma unroll
           for (int k = 0; k < V; ++k)
-            fold.add(static_cast<folded>(std::get<Runner::operand>(v).lane[k]), c + k);
+            fold.add(
+                static_cast<folded>(step_eval<G, Step, V>::template at<Runner::operand>(v).lane[k]),
+                c + k);
         });
     } else if (per_row % V == 0) {
       fold_range<G, Step, V>(g, step, e, count, t, threads, fold);
