@@ -875,6 +875,26 @@ TEST_CASE("a reduction over a long leading axis folds blocks of columns, roundin
   }
 }
 
+TEST_CASE("a reduction over a leading axis gives the same bits on any thread count",
+          "[reduce][threads]") {
+  // exp's block and single-element forms may round differently: which one an element takes
+  // must not depend on where the threads' shares of the columns start (30000 columns over 3
+  // threads: 10000 each, not a multiple of 64).
+  const auto model = [](const auto& x) {
+    return loom::sum(loom::exp(x), loom::axes<0>);
+  };
+  auto single = loom::compile(model, loom::input<float, extents<dyn, dyn>>{});
+  auto three = loom::compile(model, loom::input<float, extents<dyn, dyn>>{});
+  single.set_threads(1);
+  three.set_threads(3);
+  for (const std::size_t rows : {2, 70}) {
+    mat x(rows, 30000);
+    fill_signed(x, 1800 + std::uint32_t(rows));
+    LOOM_CHECK_REPORT(
+        compare_same(three(x), single(x), text(rows, 30000) + ": three threads vs one"));
+  }
+}
+
 TEST_CASE("long rows: exact integer sums and the same bits on any thread count",
           "[reduce][threads]") {
   // Integer-valued floats in [-8, 8]: every partial sum is an integer of magnitude below 2^24,

@@ -34,9 +34,12 @@ struct reduce_step : common::reduce_space<G, Step, Reads> {
       std::size_t folded = 1;
       kept = 1;
       for (std::size_t d = 0; d < x.rank; ++d) (d < leading_axes ? folded : kept) *= x.dims[d];
-      by_columns = kept >= block_width && folded > 1;
-      if (by_columns)
+      if (kept >= block_width && folded > 1) {
         columns = common::make_loop_nest<G, Reads>(f, x, common::identity_order(), leading_axes);
+        // The kept elements must form one contiguous row of the walk: blocks are then
+        // aligned in the result's index (see fold_columns), and no value is gathered.
+        by_columns = columns.inner() == kept && columns.dense;
+      }
     }
   }
 
@@ -109,8 +112,15 @@ struct reduce_step : common::reduce_space<G, Step, Reads> {
     constexpr T identity = fold_type::template identity<T>();
     T running[chunk], second[chunk], third[chunk];
     auto* result = reinterpret_cast<result_type*>(out);
-    for (std::size_t c0 = first_row; c0 < last_row; c0 += chunk) {
-      const std::size_t n = std::min(chunk, last_row - c0);
+    // Whether an element takes the block or the single-element path (which may round
+    // differently: exp's) must not depend on where rows were split between threads. So the
+    // fold runs over whole blocks from the row's start, and a share that starts or ends
+    // inside a block evaluates all of it and keeps its own results. (A model with impure
+    // calls runs on one thread, whose share is the whole row.)
+    const std::size_t from = first_row / block_width * block_width;
+    const std::size_t to = std::min(kept, (last_row + block_width - 1) / block_width * block_width);
+    for (std::size_t c0 = from; c0 < to; c0 += chunk) {
+      const std::size_t n = std::min(chunk, to - c0);
       // Folds `from` into `into` and starts it afresh.
       const auto spill = [n, identity](T* from, T* into) {
         for (std::size_t j = 0; j < n; ++j) {
@@ -155,8 +165,8 @@ struct reduce_step : common::reduce_space<G, Step, Reads> {
       }
       spill(running, second);
       spill(second, third);
-      for (std::size_t j = 0; j < n; ++j)
-        result[c0 + j] = static_cast<result_type>(fold_type::finish(third[j], per_row));
+      for (std::size_t j = std::max(c0, first_row); j < std::min(c0 + n, last_row); ++j)
+        result[j] = static_cast<result_type>(fold_type::finish(third[j - c0], per_row));
     }
   }
 
