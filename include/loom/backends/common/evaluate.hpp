@@ -149,8 +149,8 @@ struct evaluate {
   }
 
   // The distance between consecutive elements of value I along the walk's rows, where the
-  // static extents fix it: 0 for a value with extent 1 on the last axis of the space (a
-  // per-row value), 1 for a contiguous value with the space's last extent; -1 where only the
+  // static extents fix it: 0 for a rank-0 value or one with extent 1 on the last axis of the
+  // space (a per-row value), 1 for a contiguous value with the space's last extent; -1 where only the
   // run-time layout tells. Known steps spare a branch per value and block in the mixed
   // passes of softmax and layer norm.
   template <std::size_t I>
@@ -158,7 +158,8 @@ struct evaluate {
     constexpr auto& step = plan::steps[Step];
     const bool walks_in_order = step.kind == step_kind::map || step.split != plan::npos;
     const auto& n = plan::nodes[I];
-    if (!walks_in_order || step.rank == 0 || n.rank == 0) return -1;
+    if (!walks_in_order || step.rank == 0) return -1;
+    if (n.rank == 0) return 0;  // a rank-0 value (a scalar input) is every element's
     const int row_step = row_step_of_extents(step.dims[step.rank - 1], n.dims[n.rank - 1]);
     const bool contiguous = (plan::plain(I) || Reads::from_stash[I]) && !Reads::stores[I];
     return row_step == 1 && !contiguous ? -1 : row_step;
