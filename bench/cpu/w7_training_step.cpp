@@ -6,8 +6,10 @@
 // none). Each variant trains from the same initial parameters;
 // the loss of its first step is checked against a double-precision forward pass.
 //
-// loom_fused: loom::value_and_grad compiled once, run into preallocated gradients, then
-// loom::adam's fused update; loom_fused_t1 the same on one thread. hand_eigen: the step an
+// loom_fused: loom::compile_training_step, one model for the loss, its gradients and
+// loom::adam's update; loom_fused_t1 the same on one thread. loom_two_models_t1: on one
+// thread, loom::value_and_grad compiled once and run into preallocated gradients, then
+// loom::adam's own fused update. hand_eigen: the step an
 // expert writes with Eigen matrices on one thread, backward derived by hand. The libtorch
 // variants (autograd and torch::optim::Adam) are in libtorch_peers.cpp.
 #include "mlp_training.hpp"
@@ -67,8 +69,12 @@ param_t<S, K> loom_param(const training_data<S>& d) {
   return p;
 }
 
+// How a loom variant runs a step: one model for the loss, the gradients and the update
+// (loom::compile_training_step), or value_and_grad's model and then the optimizer's.
+enum class loom_step { one_model, two_models };
+
 template <class S>
-void run_loom(benchmark::State& state, int threads) {
+void run_loom(benchmark::State& state, loom_step how, int threads) {
   const training_data<S> d;
   loom::tensor<float, extents<S::batch, S::widths[0]>> x;
   std::copy(d.x.begin(), d.x.end(), x.data());
@@ -76,24 +82,31 @@ void run_loom(benchmark::State& state, int threads) {
   std::copy(d.classes.begin(), d.classes.end(), classes.data());
   [&]<std::size_t... K>(std::index_sequence<K...>) {
     auto params = std::make_tuple(loom_param<S, K>(d)...);
-    auto grads = std::make_tuple(param_t<S, K>{}...);
     loom::tensor<float, extents<>> loss;
-    auto step = loom::compile(
-        loom::value_and_grad(mlp_loss, loom::wrt<(K + 2)...>), x, classes, std::get<K>(params)...);
     loom::adam optimizer(adam_settings, std::get<K>(params)...);
-    if (threads > 0) {
-      step.set_threads(threads);
-      optimizer.set_threads(threads);
-    }
-    float first_loss = 0;
-    auto train = [&] {
-      step.run(std::tie(loss, std::get<K>(grads)...), x, classes, std::get<K>(params)...);
-      optimizer.step(std::get<K>(grads)...);
+    if (threads > 0) optimizer.set_threads(threads);
+    auto measure_from_first = [&](auto&& train) {
+      train();
+      const float first_loss = *loss.data();
+      loom_bench::measure(state, {.items = S::flops}, train);
+      check_loss(state, first_loss, d.initial_loss());
     };
-    train();
-    first_loss = *loss.data();
-    loom_bench::measure(state, {.items = S::flops}, train);
-    check_loss(state, first_loss, d.initial_loss());
+    if (how == loom_step::one_model) {
+      auto step = loom::compile_training_step(mlp_loss, optimizer, x, classes);
+      if (threads > 0) step.set_threads(threads);
+      measure_from_first([&] { step.run(loss, x, classes); });
+    } else {
+      auto grads = std::make_tuple(param_t<S, K>{}...);
+      auto step = loom::compile(loom::value_and_grad(mlp_loss, loom::wrt<(K + 2)...>),
+                                x,
+                                classes,
+                                std::get<K>(params)...);
+      if (threads > 0) step.set_threads(threads);
+      measure_from_first([&] {
+        step.run(std::tie(loss, std::get<K>(grads)...), x, classes, std::get<K>(params)...);
+        optimizer.step(std::get<K>(grads)...);
+      });
+    }
   }
   (std::make_index_sequence<2 * S::layers>{});
 }
@@ -187,8 +200,9 @@ void register_w7(const char* workload) {
   auto add = [&](const char* variant, void (*fn)(benchmark::State&)) {
     benchmark::RegisterBenchmark((prefix + variant).c_str(), fn)->UseRealTime();
   };
-  add("loom_fused", [](benchmark::State& s) { run_loom<S>(s, 0); });
-  add("loom_fused_t1", [](benchmark::State& s) { run_loom<S>(s, 1); });
+  add("loom_fused", [](benchmark::State& s) { run_loom<S>(s, loom_step::one_model, 0); });
+  add("loom_fused_t1", [](benchmark::State& s) { run_loom<S>(s, loom_step::one_model, 1); });
+  add("loom_two_models_t1", [](benchmark::State& s) { run_loom<S>(s, loom_step::two_models, 1); });
   add("hand_eigen", [](benchmark::State& s) { hand_eigen<S>(s); });
 }
 

@@ -9,5 +9,6 @@
 #include "loom/api/cuda_compile.hpp"
 #include "loom/backends/cuda/device_tensor.hpp"
 #include "loom/backends/cuda/gather.hpp"
+#include "loom/backends/cuda/optimizer_memory.hpp"
 #include "loom/backends/cuda/view_gradients.hpp"
 #include "loom/loom.hpp"

@@ -19,4 +19,5 @@
 #include "loom/tensor/tensor.hpp"
 #include "loom/train/adam.hpp"
 #include "loom/train/sgd.hpp"
+#include "loom/train/training_step.hpp"
 #include "loom/version.hpp"

@@ -108,6 +108,59 @@ static void model_on(cudaStream_t stream) {
   CHECK(worst_difference(loom::cuda::to_host(out, stream), expected) < 1e-6);
 }
 
+// [snippet:cuda_training_step]
+using loom::extents;
+struct least_squares {  // a named class: nvcc rejects lambda closure types in kernel arguments
+  template <class X, class Y, class W, class B>
+  auto operator()(const X& x, const Y& y, const W& w, const B& b) const {
+    return loom::mse_loss(loom::matmul(x, w) + b, y);
+  }
+};
+
+void train_on_gpu(cudaStream_t stream,  // a created stream, which a capture needs
+                  const loom::cuda::device_tensor<float, extents<100, 64>>& dx,
+                  const loom::cuda::device_tensor<float, extents<100, 32>>& dy,
+                  loom::cuda::device_tensor<float, extents<64, 32>>& dw,
+                  loom::cuda::device_tensor<float, extents<32>>& db) {
+  loom::sgd optimizer({.lr = 0.1}, dw, db);  // device parameters
+  optimizer.set_stream(stream);
+  auto train = loom::compile_training_step(least_squares{},
+                                           optimizer,
+                                           loom::input<float, extents<100, 64>>{},
+                                           loom::input<float, extents<100, 32>>{});
+  loom::cuda::device_tensor<float, extents<>> loss(loom::shape{}, stream);
+  auto step = train.capture(loss, dx, dy);    // records forward, backward and update
+  for (int i = 0; i < 3; ++i) step.launch();  // a step each: its scalars, then the graph
+}
+// [/snippet:cuda_training_step]
+
+TEST_CASE("docs: a training step captured on the GPU", "[docs][cuda]") {
+  loom::tensor<float, extents<100, 64>> x;
+  loom::tensor<float, extents<100, 32>> y;
+  loom::tensor<float, extents<64, 32>> w;
+  loom::tensor<float, extents<32>> b;
+  fill(x, 5);
+  fill(y, 6);
+  fill(w, 7);
+  fill(b, 8);
+  cudaStream_t stream;
+  REQUIRE(cudaStreamCreate(&stream) == cudaSuccess);
+  {
+    auto dx = loom::cuda::to_device(x, stream);
+    auto dy = loom::cuda::to_device(y, stream);
+    auto dw = loom::cuda::to_device(w, stream);
+    auto db = loom::cuda::to_device(b, stream);
+    train_on_gpu(stream, dx, dy, dw, db);
+    // The same three steps on the CPU.
+    loom::sgd optimizer({.lr = 0.1}, w, b);
+    auto train = loom::compile_training_step(least_squares{}, optimizer, x, y);
+    for (int i = 0; i < 3; ++i) train(x, y);
+    CHECK(worst_difference(loom::cuda::to_host(dw, stream), w) < 1e-5);
+    CHECK(worst_difference(loom::cuda::to_host(db, stream), b) < 1e-5);
+  }
+  cudaStreamDestroy(stream);
+}
+
 TEST_CASE("docs: a model on the GPU", "[docs][cuda]") {
   cudaStream_t stream;
   REQUIRE(cudaStreamCreate(&stream) == cudaSuccess);

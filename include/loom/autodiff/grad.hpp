@@ -126,6 +126,17 @@ auto join(const State& walked, const Outputs& outputs) {
 // the caller passes after the model's inputs.
 enum class gradient_kind { grad, value_and_grad, vjp };
 
+// What value_and_grad returns: the loss, then the gradients. Another tail (a training
+// step's update) maps them to other results, and may take inputs of its own after the
+// model's: `extra_inputs` of them.
+struct value_then_gradients {
+  static constexpr std::size_t extra_inputs = 0;
+  template <class Value, class Gradients, class Inputs>
+  auto operator()(const Value& value, const Gradients& gradients, const Inputs&) const {
+    return std::tuple_cat(std::make_tuple(value), gradients);
+  }
+};
+
 // Named so that a failure shows both extents in the note: the output's rank, and its extents
 // where both are static.
 template <class Cotangent, class Output>
@@ -164,13 +175,15 @@ auto given_cotangent(const C& c) {
 
 // The model of loom::grad, loom::value_and_grad and loom::vjp, as one graph. Called on traced
 // inputs (as compile() calls it), it returns the joint graph, ready built.
-template <class F, gradient_kind Kind, std::size_t... I>
+template <class F, gradient_kind Kind, class Tail, std::size_t... I>
 struct gradient_model {
   F f;
+  Tail tail;  // value_and_grad's results from the loss and the gradients
 
   template <class... X>
   requires(traced<X>&&...) auto operator()(const X&... x) const {
-    constexpr std::size_t inputs = sizeof...(X) - (Kind == gradient_kind::vjp);
+    constexpr std::size_t inputs =
+        sizeof...(X) - (Kind == gradient_kind::vjp ? 1 : Tail::extra_inputs);
     static_assert(((I < inputs) && ...), "loom: grad: loom::wrt names an input the model lacks");
     const auto all = std::tie(x...);
     const auto out = [&]<std::size_t... K>(std::index_sequence<K...>) {
@@ -204,8 +217,12 @@ struct gradient_model {
     const auto walked = backward<G, decltype(seed), I...>(g, seed).run();
     using Memo = typename decltype(walked)::memo_type;
     if constexpr (Kind == gradient_kind::value_and_grad)
-      return loom::detail::built_graph{join<true>(
-          walked, hana::make_tuple(value_of<G::outputs[0]>(g), gradient_of<I, G, Memo>(x...)...))};
+      return loom::detail::built_graph{
+          join<true>(walked,
+                     std::apply([](const auto&... r) { return hana::make_tuple(r...); },
+                                tail(value_of<G::outputs[0]>(g),
+                                     std::make_tuple(gradient_of<I, G, Memo>(x...)...),
+                                     all)))};
     else
       return loom::detail::built_graph{
           join<(sizeof...(I) > 1)>(walked, hana::make_tuple(gradient_of<I, G, Memo>(x...)...))};
@@ -219,12 +236,12 @@ struct gradient_model {
 };
 
 // wrt<> (the default) is the first input.
-template <gradient_kind Kind, class F, std::size_t... I>
-auto make_gradient_model(F model, wrt_t<I...>) {
+template <gradient_kind Kind, class F, std::size_t... I, class Tail = value_then_gradients>
+auto make_gradient_model(F model, wrt_t<I...>, Tail tail = {}) {
   if constexpr (sizeof...(I) == 0)
-    return gradient_model<F, Kind, 0>{std::move(model)};
+    return gradient_model<F, Kind, Tail, 0>{std::move(model), std::move(tail)};
   else
-    return gradient_model<F, Kind, I...>{std::move(model)};
+    return gradient_model<F, Kind, Tail, I...>{std::move(model), std::move(tail)};
 }
 
 }  // namespace autodiff

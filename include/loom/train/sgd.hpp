@@ -19,14 +19,17 @@ namespace train {
 // SGD with momentum as torch.optim.SGD (dampening 0, no Nesterov): v = momentum v + g,
 // p = p - lr v. With momentum 0, v is g.
 struct sgd_rule {
-  static constexpr std::size_t states = 1, scalars = 1;  // velocity; lr
+  static constexpr std::size_t states = 1, scalars = 2;  // velocity; lr, momentum
   sgd_options options;
-  template <class Param, class Grad, class V, class Lr>
-  auto update(const Param& p, const Grad& g, const V& v, const Lr& lr) const {
-    const auto velocity = options.momentum * v + g;
+  template <class Param, class Grad, class V, class Lr, class Momentum>
+  auto update(
+      const Param& p, const Grad& g, const V& v, const Lr& lr, const Momentum& momentum) const {
+    const auto velocity = momentum * v + g;
     return std::make_tuple(p - lr * velocity, velocity);
   }
-  std::array<double, 1> scalar_values(std::size_t) const { return {options.lr}; }
+  std::array<double, scalars> scalar_values(std::size_t) const {
+    return {options.lr, options.momentum};
+  }
 };
 
 }  // namespace train

@@ -14,7 +14,7 @@ namespace loom::cpu {
 // The processor's own square root of a packet, where the target has one: correctly rounded
 // for every input (zeros, subnormals, infinities, NaN), where Eigen's fast-math psqrt is an
 // estimate refined by a Newton step that is exact only for positive normal numbers.
-// (Host code only: nvcc's device pass has no x86 intrinsics.)
+// (Host code only: nvcc's device pass has no x86 intrinsics, and leaves their calls out.)
 namespace detail {
 #if defined(__SSE2__) && !defined(__CUDA_ARCH__)
 inline __m128 hardware_sqrt(__m128 x) {
@@ -157,28 +157,50 @@ struct block {
   block log() const { return unaryExpr(Eigen::internal::scalar_log_op<T>{}); }
   // Whether sqrt() is exact for every input (ops::sqrt then needs no range check).
   static constexpr bool has_exact_sqrt() {
+#if defined(__CUDA_ARCH__)
+    return false;
+#else
     if constexpr (packets) return requires(packet p) {
         detail::hardware_sqrt(p);
       };
     else
       return false;
+#endif
   }
   block sqrt() const {
+#if !defined(__CUDA_ARCH__)
     if constexpr (has_exact_sqrt())
       return from_packets([this](int k) { return detail::hardware_sqrt(packet_at(k)); });
     else
+#endif
       return unaryExpr(Eigen::internal::scalar_sqrt_op<T>{});
   }
-  block rsqrt() const { return unaryExpr(Eigen::internal::scalar_rsqrt_op<T>{}); }
-  block sin() const { return unaryExpr(Eigen::internal::scalar_sin_op<T>{}); }
-  block cos() const { return unaryExpr(Eigen::internal::scalar_cos_op<T>{}); }
-  block tanh() const { return unaryExpr(Eigen::internal::scalar_tanh_op<T>{}); }
-  block erf() const { return unaryExpr(Eigen::internal::scalar_erf_op<T>{}); }
+  block rsqrt() const {
+    return unaryExpr(Eigen::internal::scalar_rsqrt_op<T>{});
+  }
+  block sin() const {
+    return unaryExpr(Eigen::internal::scalar_sin_op<T>{});
+  }
+  block cos() const {
+    return unaryExpr(Eigen::internal::scalar_cos_op<T>{});
+  }
+  block tanh() const {
+    return unaryExpr(Eigen::internal::scalar_tanh_op<T>{});
+  }
+  block erf() const {
+    return unaryExpr(Eigen::internal::scalar_erf_op<T>{});
+  }
   // max(lane, x), Eigen's: the lane where either is NaN.
-  block max(T x) const { return binaryExpr(Constant(x), Eigen::internal::scalar_max_op<T, T>{}); }
+  block max(T x) const {
+    return binaryExpr(Constant(x), Eigen::internal::scalar_max_op<T, T>{});
+  }
 
-  T sum() const { return fold(Eigen::internal::scalar_sum_op<T, T>{}); }
-  T prod() const { return fold(Eigen::internal::scalar_product_op<T, T>{}); }
+  T sum() const {
+    return fold(Eigen::internal::scalar_sum_op<T, T>{});
+  }
+  T prod() const {
+    return fold(Eigen::internal::scalar_product_op<T, T>{});
+  }
   // The least and the greatest lane that is a number: NaN lanes are skipped, so that a NaN
   // cannot hide an infinity or a zero from an op's range check (ops::vectorised_in_range);
   // with Eigen's default, a max that meets a NaN keeps whichever operand the instruction
@@ -206,10 +228,18 @@ struct block {
     return a.unaryExpr(Eigen::internal::scalar_opposite_op<T>{});
   }
   // With one scalar operand: the scalar in every lane, as Eigen's arrays broadcast it.
-  friend block operator+(T a, const block& b) { return Constant(a) + b; }
-  friend block operator*(T a, const block& b) { return Constant(a) * b; }
-  friend block operator*(const block& a, T b) { return a * Constant(b); }
-  friend block operator/(T a, const block& b) { return Constant(a) / b; }
+  friend block operator+(T a, const block& b) {
+    return Constant(a) + b;
+  }
+  friend block operator*(T a, const block& b) {
+    return Constant(a) * b;
+  }
+  friend block operator*(const block& a, T b) {
+    return a * Constant(b);
+  }
+  friend block operator/(T a, const block& b) {
+    return Constant(a) / b;
+  }
 
   friend block<bool, W> operator<(const block& a, const block& b) {
     return compare(a, b, std::less<T>{});
@@ -244,7 +274,9 @@ struct block {
     for (int k = 0; k < W; k += packet_size) Eigen::internal::pstore(r.lane + k, g(k));
     return r;
   }
-  packet packet_at(int k) const { return Eigen::internal::pload<packet>(lane + k); }
+  packet packet_at(int k) const {
+    return Eigen::internal::pload<packet>(lane + k);
+  }
 
   template <class Compare>
   static block<bool, W> compare(const block& a, const block& b, Compare test) {
