@@ -78,6 +78,17 @@ TEST_CASE("equal literals merge and fold", "[trace][cse]") {
   for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(y(i) == Approx(4.0 * x(i)));
 }
 
+TEST_CASE("an op on literals alone keeps their dtype", "[trace]") {
+  // 0.9^t in f32, with 0.9 a literal: the cast meets no tensor whose dtype it could adopt.
+  auto m = loom::compile([](auto t) { return loom::pow(loom::cast<float>(loom::lit<0.9>), t); },
+                         loom::input<float, loom::extents<dyn>>{});
+  vec t(5);
+  loom_test::fill_normal(t, 7, 0.0, 3.0);
+  const vec got = m(t);
+  for (std::size_t i = 0; i < 5; ++i)
+    CHECK(got(i) == Approx(std::pow(0.9, double(t(i)))).epsilon(1e-6));
+}
+
 TEST_CASE("scripted and traced forms give the same graph type", "[trace][script]") {
   auto model = [](auto x, auto y) {
     return loom::tanh(x * y) + loom::lit<1.f>;

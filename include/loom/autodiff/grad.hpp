@@ -143,8 +143,7 @@ template <class Cotangent, class Output>
 inline constexpr bool cotangent_fits_output = loom::detail::extents_may_match<Cotangent, Output>;
 
 // 1 in the loss's dtype, as a value of that dtype (a bare literal adopts the dtype of what
-// it meets, and an op on literals alone has none), read from nothing: the backward pass need
-// not wait for the loss.
+// it meets), read from nothing: the backward pass need not wait for the loss.
 template <class T>
 auto unit_cotangent() {
   return loom::detail::make_node(ops::cast<T>{},

@@ -59,7 +59,13 @@ constexpr auto strong_of() {
 // (literals, C++ scalars) take the dtype they adopt, converted from the C++ value directly.
 template <class Strong, class X>
 auto adopt(const X& x) {
-  if constexpr (weak_node<X>) {
+  if constexpr (std::is_void_v<Strong>) {
+    // Weak operands alone (cast<float>(lit<0.9>)): each keeps its own dtype.
+    if constexpr (traced<X>)
+      return x;
+    else
+      return scalar_leaf<scalar_dtype_t<X>>{{}, static_cast<scalar_dtype_t<X>>(x)};
+  } else if constexpr (weak_node<X>) {
     return retype<weak_promote_t<Strong, typename X::value_type>>(x);
   } else if constexpr (traced<X>) {
     return x;
