@@ -127,8 +127,8 @@ class fused_update {
   // The steps taken so far.
   std::size_t steps() const { return steps_; }
   const Rule& rule() const { return rule_; }
-  // The learning rate of the next steps (a schedule's). The other options are fixed when the
-  // update is compiled: they are constants of its model.
+  // The learning rate of the next steps (a schedule's). The other options have no setter:
+  // they stay as constructed (each step still passes them to the model as scalars).
   void set_lr(double lr) { rule_.options.lr = lr; }
   // The threads the update runs on (0: loom's default), as a compiled model's set_threads.
   void set_threads(int n) requires(space::host_accessible) { model_.set_threads(n); }
