@@ -24,6 +24,16 @@ struct call_frame {
   std::array<void*, N> view_data{};
 };
 
+// What a step is built from: the call's frame, and the axis from which its nest keeps the
+// group's rows apart (make_loop_nest). group_rows builds each step in place from one: a step
+// holds a loop nest of a few kilobytes in a large graph, and a copy of each per call showed
+// in the profile of a training step.
+template <std::size_t N>
+struct step_args {
+  const call_frame<N>& frame;
+  std::size_t row_start;
+};
+
 namespace detail {
 
 template <class G, std::size_t I, std::size_t... A>

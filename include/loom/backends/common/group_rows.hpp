@@ -34,7 +34,7 @@ struct group_rows {
   // The group's steps, each ready to run over its part of the rows.
   template <std::size_t... K>
   static auto make_steps(const call_frame<N>& f, std::index_sequence<K...>) {
-    return std::tuple<Step<G, first + K>...>{Step<G, first + K>(f, row_start<first + K>())...};
+    return std::tuple<Step<G, first + K>...>{step_args<N>{f, row_start<first + K>()}...};
   }
   static auto make_steps(const call_frame<N>& f) {
     return make_steps(f, std::make_index_sequence<count>{});

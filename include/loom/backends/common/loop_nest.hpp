@@ -9,23 +9,28 @@
 namespace loom::common {
 
 // Where each value a step reads sits at the start of a row segment, and how far apart its
-// consecutive elements are along the row (1 dense, 0 broadcast, else strided).
+// consecutive elements are along the row (1 dense, 0 broadcast, else strided). Indexed by
+// node, but only the step's loaded values are ever written or read: the arrays are left
+// uninitialised, since zeroing them (N entries, N the graph's node count) on each row
+// segment cost more than the segment's work in small passes of large graphs.
 template <std::size_t N>
 struct row_sources {
-  std::array<const void*, N> data{};
-  std::array<std::ptrdiff_t, N> step{};
+  std::array<const void*, N> data;
+  std::array<std::ptrdiff_t, N> step;
 };
 
 // A step's iteration space after dropping extents of 1 and merging axes that every value it
 // reads walks as one: outer axes and one inner row, walked in SIMD blocks. Elements are
 // numbered in row-major order of the space; outputs are contiguous in that order.
+// The per-value arrays are indexed by node and hold the values the step reads only; as in
+// row_sources, they are not zeroed: a nest is built per step on each call.
 template <std::size_t N>
 struct loop_nest {
   std::size_t rank = 0;
   std::array<std::size_t, max_rank> dims{};
-  std::array<std::array<std::ptrdiff_t, max_rank>, N> stride{};
-  std::array<const unsigned char*, N> base{};
-  std::array<std::size_t, N> element_size{};
+  std::array<std::array<std::ptrdiff_t, max_rank>, N> stride;
+  std::array<const unsigned char*, N> base;
+  std::array<std::size_t, N> element_size;
   bool dense = true;  // every value read is contiguous along the row
 
   std::size_t inner() const { return rank == 0 ? 1 : dims[rank - 1]; }

@@ -29,10 +29,10 @@ struct map_space {
   // check_step_shapes).
   static const shape& space(const call_frame<N>& f) { return f.shapes[plan::steps[Step].node]; }
 
-  map_space(const call_frame<N>& f, std::size_t row_start)
-      : nest(make_loop_nest<G, Reads>(f, space(f), identity_order(), row_start)) {
+  explicit map_space(const step_args<N>& s)
+      : nest(make_loop_nest<G, Reads>(s.frame, space(s.frame), identity_order(), s.row_start)) {
     for (std::size_t k = 0; k < nodes::store_count; ++k)
-      out[k] = static_cast<unsigned char*>(f.data[nodes::stores[k]]);
+      out[k] = static_cast<unsigned char*>(s.frame.data[nodes::stores[k]]);
   }
 };
 
@@ -67,11 +67,13 @@ struct reduce_space {
 
   static const shape& space(const call_frame<N>& f) { return f.shapes[operand]; }
 
-  reduce_space(const call_frame<N>& f, std::size_t)
-      : nest(make_loop_nest<G, Reads>(
-            f, space(f), kept_then_reduced<op>(space(f).rank), kept_axes<op>(space(f).rank))),
-        out(static_cast<unsigned char*>(f.data[node])),
-        stash_data(stashes ? f.data[stash] : nullptr) {}
+  explicit reduce_space(const step_args<N>& s)
+      : nest(make_loop_nest<G, Reads>(s.frame,
+                                      space(s.frame),
+                                      kept_then_reduced<op>(space(s.frame).rank),
+                                      kept_axes<op>(space(s.frame).rank))),
+        out(static_cast<unsigned char*>(s.frame.data[node])),
+        stash_data(stashes ? s.frame.data[stash] : nullptr) {}
 };
 
 // One operand of a matmul, as a batch of matrices in memory.
@@ -116,7 +118,9 @@ struct matmul_space {
     return matrix_operand_of(static_cast<const T*>(f.data[i]), f.layouts[i]);
   }
 
-  matmul_space(const call_frame<N>& f, std::size_t) : a(operand_of(f, lhs)), b(operand_of(f, rhs)) {
+  explicit matmul_space(const step_args<N>& args)
+      : a(operand_of(args.frame, lhs)), b(operand_of(args.frame, rhs)) {
+    const call_frame<N>& f = args.frame;
     const shape& s = space(f);
     m = s.dims[s.rank - 2];
     n = s.dims[s.rank - 1];

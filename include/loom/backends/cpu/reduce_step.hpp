@@ -28,8 +28,9 @@ struct reduce_step : common::reduce_space<G, Step, Reads> {
   using typename base::folded_type;
   using typename base::result_type;
 
-  reduce_step(const common::call_frame<N>& f, std::size_t s) : base(f, s) {
+  explicit reduce_step(const common::step_args<N>& s) : base(s) {
     if constexpr (reduces_leading_axes) {
+      const common::call_frame<N>& f = s.frame;
       const shape& x = base::space(f);
       std::size_t folded = 1;
       kept = 1;

@@ -50,7 +50,7 @@ void gemm(const common::call_frame<G::node_count>& f, cudaStream_t stream) {
   using T = typename step_type::T;
   using plan = fusion_plan<G>;
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  const step_type step(f, 0);
+  const step_type step(common::step_args<G::node_count>{f, 0});
   const shape& space = step_type::space(f);
   const std::size_t batches = space.rank == 3 ? space.dims[0] : 1;
   if (step.m == 0 || step.n == 0 || batches == 0) return;
