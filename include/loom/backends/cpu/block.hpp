@@ -4,6 +4,7 @@
 #if (defined(__SSE2__) || defined(__AVX__)) && !defined(__CUDA_ARCH__)
 #include <immintrin.h>
 #endif
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <type_traits>
@@ -40,6 +41,15 @@ inline __m512d hardware_sqrt(__m512d x) {
   return _mm512_sqrt_pd(x);
 }
 #endif
+
+// GCC's and Clang's vector types for a packet of `Lanes` values of T, and for a mask of as
+// many integers as wide (all ones or all zeros), which comparisons of such vectors give.
+template <class T, int Lanes>
+struct packet_vectors {
+  using mask_lane = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef mask_lane mask __attribute__((vector_size(Lanes * sizeof(T))));
+  typedef T value __attribute__((vector_size(Lanes * sizeof(T))));
+};
 }  // namespace detail
 
 // W elements of one node in the fused loop: an aligned array whose operations each run one of
@@ -136,10 +146,26 @@ struct block {
   block<U, W> cast() const {
     return block<U, W>::from_lanes([&](int k) { return static_cast<U>(lane[k]); });
   }
-  // Where this block holds, a's lane, else b's (a block of bool).
+  // Where this block holds, a's lane, else b's (a block of bool). Blended a packet at a time
+  // through a mask of lane-sized integers where U has one (see mask_packets).
   template <class U>
   block<U, W> select(const block<U, W>& a, const block<U, W>& b) const {
-    return block<U, W>::from_lanes([&](int k) { return lane[k] ? a.lane[k] : b.lane[k]; });
+    using values = block<U, W>;
+    if constexpr (std::is_same_v<T, bool> && values::mask_packets) {
+      using mask = typename values::vectors::mask;
+      using mask_lane = typename values::vectors::mask_lane;
+      values r;
+      for (int k = 0; k < W; k += values::packet_size) {
+        mask m;
+        for (int j = 0; j < values::packet_size; ++j) m[j] = -mask_lane(lane[k + j]);
+        const mask bits =
+            (a.template vector_at<mask>(k) & m) | (b.template vector_at<mask>(k) & ~m);
+        std::memcpy(r.lane + k, &bits, sizeof bits);
+      }
+      return r;
+    } else {
+      return values::from_lanes([&](int k) { return lane[k] ? a.lane[k] : b.lane[k]; });
+    }
   }
 
   template <int N>
@@ -242,29 +268,48 @@ struct block {
   }
 
   friend block<bool, W> operator<(const block& a, const block& b) {
-    return compare(a, b, std::less<T>{});
+    return compare(a, b, std::less<>{});
   }
   friend block<bool, W> operator<=(const block& a, const block& b) {
-    return compare(a, b, std::less_equal<T>{});
+    return compare(a, b, std::less_equal<>{});
   }
   friend block<bool, W> operator>(const block& a, const block& b) {
-    return compare(a, b, std::greater<T>{});
+    return compare(a, b, std::greater<>{});
   }
   friend block<bool, W> operator>=(const block& a, const block& b) {
-    return compare(a, b, std::greater_equal<T>{});
+    return compare(a, b, std::greater_equal<>{});
   }
   friend block<bool, W> operator==(const block& a, const block& b) {
-    return compare(a, b, std::equal_to<T>{});
+    return compare(a, b, std::equal_to<>{});
   }
   friend block<bool, W> operator!=(const block& a, const block& b) {
-    return compare(a, b, std::not_equal_to<T>{});
+    return compare(a, b, std::not_equal_to<>{});
   }
 
  private:
+  template <class, int>
+  friend struct block;  // select() blends another element type's packets
+
   using packet = typename Eigen::internal::packet_traits<T>::type;
   static constexpr int packet_size = Eigen::internal::packet_traits<T>::size;
   static constexpr bool packets =
       Eigen::internal::packet_traits<T>::Vectorizable && packet_size > 1 && W % packet_size == 0;
+
+  // Whether comparisons and select() work a packet at a time, on masks of integers as wide as
+  // a lane (GCC's and Clang's vector extension). Lane by lane, the bools of a comparison and
+  // the blend of a select made relu's gradient, where(x > 0, g, 0), a pass 7x slower than
+  // vectorised, the largest element-wise pass of a training step.
+  static constexpr bool mask_packets =
+      packets && !std::is_same_v<T, bool> && (sizeof(T) == 4 || sizeof(T) == 8);
+  using vectors = detail::packet_vectors<T, packet_size>;  // named only where mask_packets
+
+  // The packet at lane k as a vector V: of values, or of their bits.
+  template <class V>
+  V vector_at(int k) const {
+    V v;
+    std::memcpy(&v, lane + k, sizeof v);
+    return v;
+  }
 
   // The block whose packet at lane k (k a multiple of packet_size) is g(k): every packet
   // written whole.
@@ -280,7 +325,17 @@ struct block {
 
   template <class Compare>
   static block<bool, W> compare(const block& a, const block& b, Compare test) {
-    return block<bool, W>::from_lanes([&](int k) { return test(a.lane[k], b.lane[k]); });
+    if constexpr (mask_packets) {
+      block<bool, W> r;
+      for (int k = 0; k < W; k += packet_size) {
+        using value = typename vectors::value;
+        const auto m = test(a.template vector_at<value>(k), b.template vector_at<value>(k));
+        for (int j = 0; j < packet_size; ++j) r.lane[k + j] = m[j] != 0;
+      }
+      return r;
+    } else {
+      return block<bool, W>::from_lanes([&](int k) { return test(a.lane[k], b.lane[k]); });
+    }
   }
 
   // All lanes folded by f: packets combined in halves, then the last packet by f.predux (as
