@@ -95,7 +95,8 @@ auto renumbered(const G& g) {
     return flat_node<typename N::op_type,
                      typename N::value_type,
                      typename N::extents_type,
-                     new_index<G>[N::args[A]]...>{hana::at_c<I>(g.nodes).op};
+                     new_index<G>[N::args[A]]...>{
+        static_cast<const node_slot_t<G, I>&>(g.nodes).node.op};
   }
   (std::make_index_sequence<N::arity>{});
 }
@@ -105,7 +106,7 @@ auto without_unread_nodes(const G& g) {
   return [&]<std::size_t... K, std::size_t... O>(std::index_sequence<K...>,
                                                  std::index_sequence<O...>) {
     return loom::detail::make_graph<G::returns_tuple>(
-        hana::make_tuple(renumbered<kept_list<G>[K]>(g)...),
+        node_list(renumbered<kept_list<G>[K]>(g)...),
         std::index_sequence<new_index<G>[G::outputs[O]]...>{});
   }
   (std::make_index_sequence<kept_count<G>>{}, std::make_index_sequence<G::output_count>{});

@@ -1,11 +1,8 @@
 #pragma once
 
 #include <array>
-#include <boost/hana/append.hpp>
 #include <boost/hana/at.hpp>
-#include <boost/hana/index_if.hpp>
 #include <boost/hana/length.hpp>
-#include <boost/hana/optional.hpp>
 #include <boost/hana/tuple.hpp>
 #include <cstddef>
 #include <tuple>
@@ -13,6 +10,7 @@
 #include <utility>
 
 #include "loom/graph/node.hpp"
+#include "loom/graph/node_list.hpp"
 #include "loom/graph/opaque.hpp"
 
 namespace loom {
@@ -34,12 +32,12 @@ struct flat_node {
   Op op;
 };
 
-// A traced program: nodes in topological order (a hana::tuple of flat_node) and the indices
+// A traced program: nodes in topological order (a node_list of flat_node) and the indices
 // of the nodes it returns.
 template <class Nodes, bool ReturnsTuple, std::size_t... Outputs>
 struct graph {
   using nodes_type = Nodes;
-  static constexpr std::size_t node_count = decltype(hana::length(std::declval<Nodes>()))::value;
+  static constexpr std::size_t node_count = Nodes::size;
   static constexpr std::array<std::size_t, sizeof...(Outputs)> outputs{Outputs...};
   static constexpr std::size_t output_count = sizeof...(Outputs);
   // True when the model returned a tuple, so results come back as a std::tuple.
@@ -133,23 +131,21 @@ struct visited {
 // looked up; a scalar, a stateful or an impure callable is always a node of its own, and so
 // is every node built on it, since its inputs differ.
 template <class Tree, class Memo, bool Mergeable, class Nodes, class Candidate>
-constexpr auto find_or_append(Nodes nodes, Candidate candidate) {
-  constexpr std::size_t size = decltype(hana::length(nodes))::value;
-  if constexpr (Mergeable) {
-    auto found = hana::index_if(nodes, [](const auto& n) {
-      return hana::bool_c<std::is_same_v<std::remove_cvref_t<decltype(n)>, Candidate>>;
-    });
-    if constexpr (decltype(hana::is_just(found))::value) {
-      constexpr std::size_t at = std::remove_reference_t<decltype(*found)>::value;
-      using marked = mark_state_copy_t<Memo, Tree>;
-      return visited<Nodes, typename memo_add<marked, Tree, at>::type, at>{nodes};
-    } else {
-      auto grown = hana::append(nodes, candidate);
-      return visited<decltype(grown), typename memo_add<Memo, Tree, size>::type, size>{grown};
-    }
+constexpr auto find_or_append(const Nodes& nodes, const Candidate& candidate) {
+  constexpr std::size_t size = Nodes::size;
+  constexpr std::size_t at = Mergeable ? index_of_node_v<Candidate, Nodes> : size;
+  if constexpr (at != size) {
+    using marked = mark_state_copy_t<Memo, Tree>;
+    return visited<Nodes, typename memo_add<marked, Tree, at>::type, at>{nodes};
   } else {
-    auto grown = hana::append(nodes, candidate);
-    return visited<decltype(grown), Memo, size>{grown};
+    auto grown = append_node(nodes, candidate);
+    // Only a mergeable tree's type goes into the memo: naming a memo type that holds any
+    // other tree, even as the unused branch of a std::conditional_t, made nvcc's host front
+    // end (cudafe++) take minutes, with time that grows with the tree written out in full.
+    if constexpr (Mergeable)
+      return visited<decltype(grown), typename memo_add<Memo, Tree, size>::type, size>{grown};
+    else
+      return visited<decltype(grown), Memo, size>{grown};
   }
 }
 
@@ -258,7 +254,7 @@ constexpr auto walk(const Result& result) {
                 "loom: a traced model must return traced values (or a tuple of them)");
   // The outputs are inserted as a node's children are, their indices collected in order.
   return insert_children<Copies == copies::shared, memo<>, 0>(
-      hana::tuple<>{}, outputs, std::index_sequence<>{});
+      node_list<>{}, outputs, std::index_sequence<>{});
 }
 }  // namespace detail
 
@@ -278,6 +274,11 @@ inline constexpr bool merges_state_copies_v = detail::merged_state_copies_v<
     typename decltype(detail::walk<copies::shared>(std::declval<const Result&>()).last)::memo_type>;
 
 template <class G, std::size_t I>
-using node_t = std::remove_cvref_t<decltype(hana::at_c<I>(std::declval<typename G::nodes_type>()))>;
+using node_t = typename node_type<typename G::nodes_type, I>::type;
+
+// Node I of a graph g is `static_cast<const node_slot_t<G, I>&>(g.nodes).node`: a cast to
+// its base, with no function of its own (node_list.hpp says why).
+template <class G, std::size_t I>
+using node_slot_t = node_slot<I, node_t<G, I>>;
 
 }  // namespace loom

@@ -244,8 +244,10 @@ std::size_t first_copy(const G& g, std::size_t i) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (
         [&] {
-          if constexpr (requires { hana::at_c<I>(g.nodes).op.alias; }) {
-            const auto& op = hana::at_c<I>(g.nodes).op;
+          if constexpr (requires {
+                          static_cast<const node_slot_t<G, I>&>(g.nodes).node.op.alias;
+                        }) {
+            const auto& op = static_cast<const node_slot_t<G, I>&>(g.nodes).node.op;
             if (I == i && op.alias != op.no_alias && fusion_plan<G>::materialized[op.alias])
               first = op.alias;
           }

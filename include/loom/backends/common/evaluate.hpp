@@ -1,7 +1,6 @@
 #pragma once
 
 #include <array>
-#include <boost/hana/at.hpp>
 #include <cstddef>
 #include <tuple>
 #include <type_traits>
@@ -114,7 +113,7 @@ struct evaluate {
                                   values_type& v) {
     using N = node_t<G, I>;
     using T = typename N::value_type;
-    const auto& n = hana::at_c<I>(g.nodes);
+    const auto& n = static_cast<const node_slot_t<G, I>&>(g.nodes).node;
     constexpr node_kind kind = kind_of<N>();
     if constexpr (Reads::loads[I]) {
       const auto* p = static_cast<const T*>(src.data[I]);
@@ -150,9 +149,9 @@ struct evaluate {
 
   // The distance between consecutive elements of value I along the walk's rows, where the
   // static extents fix it: 0 for a rank-0 value or one with extent 1 on the last axis of the
-  // space (a per-row value), 1 for a contiguous value with the space's last extent; -1 where only the
-  // run-time layout tells. Known steps spare a branch per value and block in the mixed
-  // passes of softmax and layer norm.
+  // space (a per-row value), 1 for a contiguous value with the space's last extent; -1 where only
+  // the run-time layout tells. Known steps spare a branch per value and block in the mixed passes
+  // of softmax and layer norm.
   template <std::size_t I>
   static constexpr int static_step() {
     constexpr auto& step = plan::steps[Step];
