@@ -77,7 +77,7 @@ TEST_CASE("a training step runs on the GPU, and replays as one CUDA graph", "[cu
   check_close(db, b, "b after 4 steps");
 }
 
-TEST_CASE("adam updates device parameters in place, as on the CPU", "[cuda][train]") {
+TEST_CASE("adam updates device parameters in place, and resets, as on the CPU", "[cuda][train]") {
   w_t w = normal_tensor<double, extents<5, 3>>(loom::shape{2, {5, 3}}, 5, 0.0, 1.0);
   scoped_stream stream;
   auto dw = upload(w, stream);
@@ -87,9 +87,15 @@ TEST_CASE("adam updates device parameters in place, as on the CPU", "[cuda][trai
   device_opt.set_stream(stream);
   for (std::uint32_t s = 0; s < 3; ++s) {
     const w_t g = normal_tensor<double, extents<5, 3>>(loom::shape{2, {5, 3}}, 10 + s, 0.0, 1.0);
+    // After two steps, both start again as new optimizers (the state zeroed on the stream).
+    if (s == 2) {
+      host_opt.reset();
+      device_opt.reset();
+    }
     host_opt.step(g);
     device_opt.step(upload(g, stream));
   }
+  CHECK(device_opt.steps() == 1);
   CT_CUDA(cudaStreamSynchronize(stream));
-  check_close(dw, w, "w after 3 steps");
+  check_close(dw, w, "w after 2 steps, a reset and a step");
 }

@@ -111,6 +111,18 @@ TEST_CASE("guide: gradients of a linear model, and a training loop, also as one 
     CHECK(w(0, 0) == Approx(1).margin(0.02));
     CHECK(w(1, 0) == Approx(-2).margin(0.02));
     CHECK(b(0) == Approx(1).margin(0.02));
+
+    // [snippet:optimizer_reset]
+    // Again from the start: the parameters restored by you, the optimizer's state by reset().
+    w.fill(0.f);
+    b.fill(0.f);
+    optimizer.reset();
+    float again = 0;
+    for (int epoch = 0; epoch < 200; ++epoch) again = train(x, y)();
+    // again == last, to the bit: the same steps from the same start
+    // [/snippet:optimizer_reset]
+    CHECK(again == last);
+    CHECK(optimizer.steps() == 200);
   }
 }
 

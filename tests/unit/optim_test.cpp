@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <loom/loom.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -94,6 +95,31 @@ TEST_CASE("adam updates every parameter in place, as torch.optim.Adam") {
   for (std::size_t t = 0; t < 4; ++t) opt.step(std::tie(pr.gw[t], pr.gb[t]));
   check_params(pr.w, want_w, "adam: w");
   check_params(pr.b, want_b, "adam: b");
+}
+
+TEST_CASE("a reset optimizer takes the same steps as a new one") {
+  problem pr;
+  const std::vector<float> w0(pr.w.begin(), pr.w.end());
+  const std::vector<double> b0(pr.b.begin(), pr.b.end());
+  loom::adam opt({.lr = 0.01, .beta1 = 0.8, .beta2 = 0.95}, pr.w, pr.b);
+  auto two_steps = [&] {
+    opt.step(pr.gw[0], pr.gb[0]);
+    opt.step(pr.gw[1], pr.gb[1]);
+  };
+  two_steps();
+  const std::vector<float> w_first(pr.w.begin(), pr.w.end());
+  const std::vector<double> b_first(pr.b.begin(), pr.b.end());
+  opt.step(pr.gw[2], pr.gb[2]);  // moves the moving averages and the step count on
+  opt.reset();
+  CHECK(opt.steps() == 0);
+  std::copy(w0.begin(), w0.end(), pr.w.begin());
+  std::copy(b0.begin(), b0.end(), pr.b.begin());
+  two_steps();
+  CHECK(opt.steps() == 2);
+  // The same arithmetic on the same values: equal to the bit.
+  CHECK(std::vector<float>(pr.w.begin(), pr.w.end()) == w_first);
+  CHECK(std::vector<double>(pr.b.begin(), pr.b.end()) == b_first);
+  CHECK(w_first != w0);
 }
 
 TEST_CASE("an optimizer's learning rate may change between steps") {

@@ -126,6 +126,13 @@ class fused_update {
 
   // The steps taken so far.
   std::size_t steps() const { return steps_; }
+  // Starts again as a newly made optimizer: the state back to zero (on a device: enqueued on
+  // the optimizer's stream) and no step taken. The parameters keep their values, and the
+  // compiled training steps that refer to this optimizer stay valid.
+  void reset() {
+    std::apply([this](auto&... s) { (memory::zero(s, context_), ...); }, flat_states());
+    steps_ = 0;
+  }
   const Rule& rule() const { return rule_; }
   // The learning rate of the next steps (a schedule's). The other options have no setter:
   // they stay as constructed (each step still passes them to the model as scalars).
