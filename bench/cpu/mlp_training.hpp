@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <loom/loom.hpp>
 #include <random>
 #include <span>
@@ -87,6 +88,35 @@ struct training_data {
     return loss / double(S::batch);
   }
 };
+
+// Steps a variant takes from the initial parameters before it starts again from them.
+// Training on one batch without end drives the gradients, and with them Adam's moving
+// averages, into subnormal floats, whose arithmetic is many times slower: W7a's step on one
+// thread took 88 us after 800 steps and 413 us after 130,000, so a time depended on how many
+// steps the benchmark library chose to run. Restarting every run of these steps makes every
+// variant time the same steps, all of them clear of subnormals.
+inline constexpr std::size_t steps_per_run = 100;
+
+// Times `step` as loom_bench::measure does, calling `restart` (parameters and optimizer state
+// back to their initial values) before the first step and every steps_per_run steps, outside
+// the timing.
+inline void measure_runs(benchmark::State& state,
+                         per_call work,
+                         const std::function<void()>& restart,
+                         const std::function<void()>& step) {
+  std::size_t taken = 0;
+  restart();
+  loom_bench::measure(state, work, [&] {
+    if (taken == steps_per_run) {
+      state.PauseTiming();
+      restart();
+      state.ResumeTiming();
+      taken = 0;
+    }
+    step();
+    ++taken;
+  });
+}
 
 inline void check_loss(benchmark::State& state, float got, double want) {
   loom_bench::check(

@@ -33,6 +33,7 @@ namespace {
 using loom::extents;
 using loom_bench::w7::adam_settings;
 using loom_bench::w7::check_loss;
+using loom_bench::w7::measure_runs;
 using loom_bench::w7::training_data;
 using loom_bench::w7::w7a;
 using loom_bench::w7::w7b;
@@ -85,10 +86,14 @@ void run_loom(benchmark::State& state, loom_step how, int threads) {
     loom::tensor<float, extents<>> loss;
     loom::adam optimizer(adam_settings, std::get<K>(params)...);
     if (threads > 0) optimizer.set_threads(threads);
+    auto restart = [&] {
+      (std::copy(d.params[K].begin(), d.params[K].end(), std::get<K>(params).data()), ...);
+      optimizer.reset();
+    };
     auto measure_from_first = [&](auto&& train) {
       train();
       const float first_loss = *loss.data();
-      loom_bench::measure(state, {.items = S::flops}, train);
+      measure_runs(state, {.items = S::flops}, restart, train);
       check_loss(state, first_loss, d.initial_loss());
     };
     if (how == loom_step::one_model) {
@@ -143,12 +148,23 @@ void hand_eigen(benchmark::State& state) {
   std::vector<row> b(L), db(L);
   std::vector<adam_state> adam(2 * L);
   for (std::size_t l = 0; l < L; ++l) {
-    const auto in = Eigen::Index(S::widths[l]), out = Eigen::Index(S::widths[l + 1]);
-    w[l] = Eigen::Map<const matrix>(d.params[2 * l].data(), in, out);
-    b[l] = Eigen::Map<const row>(d.params[2 * l + 1].data(), out);
+    w[l].resize(Eigen::Index(S::widths[l]), Eigen::Index(S::widths[l + 1]));
+    b[l].resize(Eigen::Index(S::widths[l + 1]));
   }
   int t = 0;
   float loss = 0, first_loss = 0;
+  auto restart = [&] {
+    for (std::size_t l = 0; l < L; ++l) {
+      w[l] = Eigen::Map<const matrix>(d.params[2 * l].data(), w[l].rows(), w[l].cols());
+      b[l] = Eigen::Map<const row>(d.params[2 * l + 1].data(), b[l].cols());
+    }
+    for (adam_state& a : adam) {  // kept allocated: the first step after a restart is timed
+      a.m.setZero();
+      a.v.setZero();
+    }
+    t = 0;
+  };
+  restart();
   auto train = [&] {
     // Forward: z[l] holds each layer's output, relu applied in place for the hidden ones.
     for (std::size_t l = 0; l < L; ++l) {
@@ -188,7 +204,7 @@ void hand_eigen(benchmark::State& state) {
   };
   train();
   first_loss = loss;
-  loom_bench::measure(state, {.items = S::flops}, train);
+  measure_runs(state, {.items = S::flops}, restart, train);
   check_loss(state, first_loss, d.initial_loss());
   Eigen::setNbThreads(0);
   (void)classes;
