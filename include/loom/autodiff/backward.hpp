@@ -190,7 +190,7 @@ class backward {
       return no_grad{};
     } else {
       const auto raw = [&]<std::size_t... A>(std::index_sequence<A...>) {
-        return vjp<K>(static_cast<const node_slot_t<G, U>&>(g_.nodes).node.op,
+        return vjp<K>(node_at<U>(g_.nodes).op,
                       cotangent_ref_t<U, G>{},
                       value_of<U>(g_),
                       value_of<N::args[A]>(g_)...);

@@ -95,8 +95,7 @@ auto renumbered(const G& g) {
     return flat_node<typename N::op_type,
                      typename N::value_type,
                      typename N::extents_type,
-                     new_index<G>[N::args[A]]...>{
-        static_cast<const node_slot_t<G, I>&>(g.nodes).node.op};
+                     new_index<G>[N::args[A]]...>{node_at<I>(g.nodes).op};
   }
   (std::make_index_sequence<N::arity>{});
 }

@@ -167,8 +167,7 @@ std::string describe_op(const G& g) {
   if constexpr (kind == node_kind::input) {
     s << "input " << Op::index;
   } else if constexpr (kind == node_kind::scalar) {
-    s << "scalar " << +static_cast<const node_slot_t<G, I>&>(g.nodes).node.op.value
-      << " (run-time parameter)";
+    s << "scalar " << +node_at<I>(g.nodes).op.value << " (run-time parameter)";
   } else if constexpr (kind == node_kind::literal) {
     s << "literal " << +Op::value;
   } else {
@@ -196,7 +195,7 @@ std::string describe_notes(const G& g) {
     s = "  [calls back once per run]";
   }
   if constexpr (requires(const Op& op) { op.alias; }) {
-    const auto& op = static_cast<const node_slot_t<G, I>&>(g.nodes).node.op;
+    const auto& op = node_at<I>(g.nodes).op;
     if (op.alias != op.no_alias)
       s += (kind == node_kind::hook ? " (the same hook as %" : " (the same call as %") +
            std::to_string(op.alias) + (kind == node_kind::hook ? ")" : ": F runs once)");

@@ -31,7 +31,7 @@ bool same_state(const Op& a, const Op& b) {
 template <std::size_t K, class G, class N>
 bool tree_agrees(const G& g, const N& tree) {
   using F = node_t<G, K>;
-  const auto& flat = static_cast<const node_slot_t<G, K>&>(g.nodes).node.op;
+  const auto& flat = node_at<K>(g.nodes).op;
   if constexpr (F::arity == 0) {
     return same_state(tree, flat);
   } else {

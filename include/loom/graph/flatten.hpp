@@ -126,6 +126,15 @@ struct visited {
   Nodes nodes;
 };
 
+// Where a mergeable candidate already is in the list (the list's size where it is not). A
+// candidate that may not merge is not looked for: a specialisation, not `?:`, which would
+// instantiate the search for it too.
+template <bool Mergeable, class Candidate, class Nodes>
+inline constexpr std::size_t merge_position = Nodes::size;
+template <class Candidate, class Nodes>
+inline constexpr std::size_t merge_position<true, Candidate, Nodes> =
+    index_of_node_v<Candidate, Nodes>;
+
 // Adds `candidate` to `nodes` unless an equal node is there already. Equal types mean equal
 // values only for nodes that hold no run-time state (see op_is_mergeable), so only those are
 // looked up; a scalar, a stateful or an impure callable is always a node of its own, and so
@@ -133,7 +142,7 @@ struct visited {
 template <class Tree, class Memo, bool Mergeable, class Nodes, class Candidate>
 constexpr auto find_or_append(const Nodes& nodes, const Candidate& candidate) {
   constexpr std::size_t size = Nodes::size;
-  constexpr std::size_t at = Mergeable ? index_of_node_v<Candidate, Nodes> : size;
+  constexpr std::size_t at = merge_position<Mergeable, Candidate, Nodes>;
   if constexpr (at != size) {
     using marked = mark_state_copy_t<Memo, Tree>;
     return visited<Nodes, typename memo_add<marked, Tree, at>::type, at>{nodes};
@@ -276,9 +285,6 @@ inline constexpr bool merges_state_copies_v = detail::merged_state_copies_v<
 template <class G, std::size_t I>
 using node_t = typename node_type<typename G::nodes_type, I>::type;
 
-// Node I of a graph g is `static_cast<const node_slot_t<G, I>&>(g.nodes).node`: a cast to
-// its base, with no function of its own (node_list.hpp says why).
-template <class G, std::size_t I>
-using node_slot_t = node_slot<I, node_t<G, I>>;
+// Node I of a graph g is `node_at<I>(g.nodes)` (node_list.hpp).
 
 }  // namespace loom

@@ -16,7 +16,7 @@ namespace detail {
 // Links impure node I to the first earlier node K with the same trace id.
 template <class G, std::size_t I, std::size_t... K>
 void link_to_first_copy(G& g, std::index_sequence<K...>) {
-  auto& op = static_cast<node_slot_t<G, I>&>(g.nodes).node.op;
+  auto& op = node_at<I>(g.nodes).op;
   auto try_link = [&](std::size_t k, std::uint64_t id) {
     if (op.alias == op.no_alias && id == op.trace_id) op.alias = k;
   };
@@ -24,7 +24,7 @@ void link_to_first_copy(G& g, std::index_sequence<K...>) {
       [&] {
         if constexpr (std::is_same_v<typename node_t<G, K>::op_type,
                                      typename node_t<G, I>::op_type>)
-          try_link(K, static_cast<const node_slot_t<G, K>&>(g.nodes).node.op.trace_id);
+          try_link(K, node_at<K>(g.nodes).op.trace_id);
       }(),
       ...);
   using plan = fusion_plan<G>;
@@ -41,7 +41,7 @@ void link_to_first_copy(G& g, std::index_sequence<K...>) {
 
 template <class G, std::size_t I>
 void link_if_traced(G& g) {
-  if constexpr (requires { static_cast<const node_slot_t<G, I>&>(g.nodes).node.op.alias; })
+  if constexpr (requires { node_at<I>(g.nodes).op.alias; })
     link_to_first_copy<G, I>(g, std::make_index_sequence<I>{});
 }
 

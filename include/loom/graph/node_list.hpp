@@ -11,8 +11,8 @@
 // long, and g++ mangles the name of every function it keeps: a test of training steps had
 // 57,000 of them among 87,000, and the phase that mangles the names took 128 of its 246 s
 // of compile. Here node I is a base class, node_slot<I, N>: its type (node_t) comes from
-// overload resolution on a declaration, once per list and index, and its value from a cast
-// to that base (node_slot_t), with no function at all.
+// overload resolution on a declaration, once per list and index, and its value from
+// node_at<I>, a function named after node I's type alone.
 namespace loom {
 
 template <std::size_t I, class N>
@@ -50,6 +50,18 @@ struct node_list : detail::node_slots<std::index_sequence_for<N...>, N...> {
 
 template <class... N>
 node_list(const N&...) -> node_list<N...>;
+
+// Node I of a list (`node_at<I>(g.nodes)`): N is deduced from the list's base node_slot<I, N>,
+// so the function is named after node I's type alone, not after the whole list, and one
+// instance serves every list that holds that node at I.
+template <std::size_t I, class N>
+constexpr const N& node_at(const node_slot<I, N>& slot) {
+  return slot.node;
+}
+template <std::size_t I, class N>
+constexpr N& node_at(node_slot<I, N>& slot) {
+  return slot.node;
+}
 
 namespace detail {
 template <class X, class... N, std::size_t... I>

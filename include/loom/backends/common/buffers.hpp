@@ -244,10 +244,8 @@ std::size_t first_copy(const G& g, std::size_t i) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (
         [&] {
-          if constexpr (requires {
-                          static_cast<const node_slot_t<G, I>&>(g.nodes).node.op.alias;
-                        }) {
-            const auto& op = static_cast<const node_slot_t<G, I>&>(g.nodes).node.op;
+          if constexpr (requires { node_at<I>(g.nodes).op.alias; }) {
+            const auto& op = node_at<I>(g.nodes).op;
             if (I == i && op.alias != op.no_alias && fusion_plan<G>::materialized[op.alias])
               first = op.alias;
           }

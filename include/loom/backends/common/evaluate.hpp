@@ -113,7 +113,7 @@ struct evaluate {
                                   values_type& v) {
     using N = node_t<G, I>;
     using T = typename N::value_type;
-    const auto& n = static_cast<const node_slot_t<G, I>&>(g.nodes).node;
+    const auto& n = node_at<I>(g.nodes);
     constexpr node_kind kind = kind_of<N>();
     if constexpr (Reads::loads[I]) {
       const auto* p = static_cast<const T*>(src.data[I]);

@@ -30,7 +30,7 @@ struct call_step {
   }
 
   static void run(const G& g, const common::call_frame<N>& f) {
-    const auto& n = static_cast<const node_slot_t<G, node>&>(g.nodes).node;
+    const auto& n = node_at<node>(g.nodes);
     constexpr node_kind kind = kind_of<node_type>();
     auto* out = static_cast<T*>(f.data[node]);
     if constexpr (kind == node_kind::opaque_call) {

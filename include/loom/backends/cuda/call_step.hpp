@@ -41,7 +41,7 @@ struct call_step {
   }
 
   static void run(const G& g, const common::call_frame<N>& f, cudaStream_t stream) {
-    const auto& n = static_cast<const node_slot_t<G, node>&>(g.nodes).node;
+    const auto& n = node_at<node>(g.nodes);
     constexpr node_kind kind = kind_of<node_type>();
     if constexpr (kind == node_kind::opaque_call) {
       // Another copy of this call ran already (see link_reused_impure_nodes).

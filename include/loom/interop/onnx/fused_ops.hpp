@@ -278,7 +278,7 @@ std::string export_fused(export_state& s, const G& g) {
     constexpr layer_norm_nodes m = layer_norm_at<G, I>();
     double eps = 0;
     if constexpr (kind_of<node_t<G, m.eps>>() == node_kind::scalar)
-      eps = double(static_cast<const node_slot_t<G, m.eps>&>(g.nodes).node.op.value);
+      eps = double(node_at<m.eps>(g.nodes).op.value);
     else
       eps = double(node_t<G, m.eps>::op_type::value);
     ::onnx::NodeProto& n =

@@ -309,7 +309,7 @@ std::string export_node(export_state& s, const G& g) {
   if constexpr (kind == node_kind::input) {
     return s.inputs[Op::index];
   } else if constexpr (kind == node_kind::scalar) {
-    const T value = static_cast<const node_slot_t<G, I>&>(g.nodes).node.op.value;
+    const T value = node_at<I>(g.nodes).op.value;
     if (!s.scalars_as_inputs) return s.w.scalar(value);
     ::onnx::ValueInfoProto& in = *s.w.graph().add_input();
     in.set_name("scalar" + std::to_string(I));
