@@ -17,7 +17,7 @@ struct layout {
   std::array<std::ptrdiff_t, max_rank> stride{};
   std::ptrdiff_t offset = 0;
 
-  static layout contiguous(const shape& s) {
+  static constexpr layout contiguous(const shape& s) {
     layout l;
     l.dims = s;
     std::ptrdiff_t step = 1;

@@ -64,6 +64,17 @@ constexpr bool conforms(const shape& s) {
   return true;
 }
 
+namespace detail {
+// The shape of an empty tensor with extents E: the static extents, and 0 for dynamic ones.
+template <extents_type E>
+constexpr shape static_shape() {
+  shape s;
+  s.rank = E::rank;
+  for (std::size_t i = 0; i != E::rank; ++i) s.dims[i] = E::dims[i] == dyn ? 0 : E::dims[i];
+  return s;
+}
+}  // namespace detail
+
 // NumPy broadcasting of two run-time shapes; `what` names the op for the message.
 inline shape broadcast_shapes(const shape& a, const shape& b, std::string_view what) {
   shape r;

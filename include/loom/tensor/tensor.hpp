@@ -59,15 +59,6 @@ inline constexpr bool extents_may_match = [] {
   return true;
 }();
 
-// The shape of an empty tensor with extents E: the static extents, and 0 for dynamic ones.
-template <extents_type E>
-constexpr shape static_shape() {
-  shape s;
-  s.rank = E::rank;
-  for (std::size_t i = 0; i != E::rank; ++i) s.dims[i] = E::dims[i] == dyn ? 0 : E::dims[i];
-  return s;
-}
-
 }  // namespace detail
 
 // A non-owning, row-major view of contiguous elements, like std::mdspan with

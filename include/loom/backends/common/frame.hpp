@@ -54,6 +54,17 @@ shape shape_of_node(const call_frame<G::node_count>& f, std::index_sequence<A...
   }
 }
 
+// Whether element-wise node I and its operands all have static extents. Its shape is then
+// fixed when the model is traced (the operands' static extents were checked to broadcast
+// then), and broadcasting the operands' shapes on each call would only find it again. Where
+// an operand's extent is dynamic, the call must check that it broadcasts.
+template <class G, std::size_t I, std::size_t... A>
+constexpr bool broadcast_is_static(std::index_sequence<A...>) {
+  using N = node_t<G, I>;
+  return N::extents_type::rank_dynamic == 0 &&
+         ((node_t<G, N::args[A]>::extents_type::rank_dynamic == 0) && ...);
+}
+
 [[noreturn]] LOOM_COLD inline void throw_empty_reduction(std::string_view name, const shape& in) {
   throw shape_error("loom: " + std::string(name) + " over an empty axis of " + in.to_string() +
                     " has no value");
@@ -82,6 +93,11 @@ void infer_shapes(call_frame<G::node_count>& f) {
           constexpr node_kind kind = kind_of<N>();
           if constexpr (kind == node_kind::scalar || kind == node_kind::literal) {
             f.shapes[I] = shape{};
+          } else if constexpr ((kind == node_kind::elementwise || kind == node_kind::opaque) &&
+                               detail::broadcast_is_static<G, I>(
+                                   std::make_index_sequence<N::arity>{})) {
+            constexpr shape fixed = loom::detail::static_shape<typename N::extents_type>();
+            f.shapes[I] = fixed;
           } else if constexpr (kind != node_kind::input) {
             f.shapes[I] = detail::shape_of_node<G, I>(f, std::make_index_sequence<N::arity>{});
             if constexpr (kind == node_kind::reduction) detail::check_reduction_not_empty<G, I>(f);
@@ -93,7 +109,8 @@ void infer_shapes(call_frame<G::node_count>& f) {
 }
 
 // Where each view reads: its base's buffer, through the view's index map applied to its
-// operand's layout. Plain values (inputs, materialised values) are contiguous.
+// operand's layout. Plain values (inputs, materialised values) are contiguous; with static
+// extents, their layout is a constant (a node's run-time shape is always its static extents).
 template <class G>
 void resolve_layouts(call_frame<G::node_count>& f) {
   using plan = fusion_plan<G>;
@@ -110,7 +127,13 @@ void resolve_layouts(call_frame<G::node_count>& f) {
               return;
             }
           }
-          f.layouts[I] = layout::contiguous(f.shapes[I]);
+          using E = typename N::extents_type;
+          if constexpr (E::rank_dynamic == 0) {
+            constexpr layout fixed = layout::contiguous(loom::detail::static_shape<E>());
+            f.layouts[I] = fixed;
+          } else {
+            f.layouts[I] = layout::contiguous(f.shapes[I]);
+          }
         }(),
         ...);
   }
