@@ -28,6 +28,10 @@ struct fold {
   block partial = block::Constant(Kind::template identity<T>());
   block total = partial;
   int blocks = 0;
+  // Whether a block was folded: if not, partial and total hold only the identity, and the
+  // result is the single elements' fold alone. A row shorter than W (a softmax over 10
+  // classes) then skips the fold across W lanes, which cost more than the row itself.
+  bool any_block = false;
   block singles;
   int single_count = 0;
 
@@ -45,6 +49,7 @@ struct fold {
   // a row sum's speed.
   template <class Next>
   LOOM_INLINE void add_blocks(std::size_t count, std::size_t, Next&& next) {
+    any_block = any_block || count != 0;
     for (std::size_t k = 0; k < count;) {
       const std::size_t run = std::min<std::size_t>(count - k, W - blocks);
       block p = partial;
@@ -61,8 +66,8 @@ struct fold {
   }
 
   T result(std::size_t count) const {
-    const block all = lanes::template apply<T>(combine{}, total, partial);
-    T folded = across_lanes(all);
+    T folded = Kind::template identity<T>();
+    if (any_block) folded = across_lanes(lanes::template apply<T>(combine{}, total, partial));
     for (int k = 0; k < single_count; ++k) folded = combine::scalar(folded, singles[k]);
     return Kind::finish(folded, count);
   }
