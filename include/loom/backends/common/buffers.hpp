@@ -173,18 +173,29 @@ constexpr void for_each_input_read(Visit&& visit) {
   }
 }
 
+// Every read of an input's buffer, grouped by buffer (in step order within each), and where
+// each buffer's reads start: may_run_in_place, called per call for each output written in
+// place, looks at its own input's reads only (a training step reads its 27 inputs 60 times).
 template <class G>
-inline constexpr auto input_reads = [] {
-  constexpr std::size_t count = [] {
+struct input_reads {
+  static constexpr std::size_t count = [] {
     std::size_t c = 0;
     for_each_input_read<G>([&](buffer_read) { ++c; });
     return c;
   }();
-  std::array<buffer_read, count> list{};
-  std::size_t c = 0;
-  for_each_input_read<G>([&](buffer_read r) { list[c++] = r; });
-  return list;
-}();
+  static constexpr auto first = [] {
+    std::array<std::size_t, G::node_count + 1> at{};
+    for_each_input_read<G>([&](buffer_read r) { ++at[r.buffer + 1]; });
+    for (std::size_t i = 0; i < G::node_count; ++i) at[i + 1] += at[i];
+    return at;
+  }();
+  static constexpr auto by_buffer = [] {
+    std::array<buffer_read, count> list{};
+    auto next = first;
+    for_each_input_read<G>([&](buffer_read r) { list[next[r.buffer]++] = r; });
+    return list;
+  }();
+};
 
 // Whether the model may write output node o over input i, its buffer exactly: the step that
 // writes o is a map step that reads i element for element, no later step reads i, and the
@@ -203,8 +214,9 @@ bool may_run_in_place(const call_frame<G::node_count>& f, std::size_t o, std::si
     if (s == writer) return x == i;
     return plan::group_of_step(s) != group || reads_own_rows<G>(f, s, x, i);
   };
-  for (const buffer_read& r : input_reads<G>)
-    if (r.buffer == i && !read_is_safe(r.step, r.value)) return false;
+  using reads = input_reads<G>;
+  for (std::size_t k = reads::first[i]; k != reads::first[i + 1]; ++k)
+    if (!read_is_safe(reads::by_buffer[k].step, reads::by_buffer[k].value)) return false;
   return true;
 }
 
@@ -264,6 +276,15 @@ std::size_t first_copy(const G& g, std::size_t i) {
   return first;
 }
 
+// The first output that returns each node; output_count for the nodes no output returns.
+template <class G>
+inline constexpr auto first_output = [] {
+  std::array<std::size_t, G::node_count> at{};
+  for (std::size_t& a : at) a = G::output_count;
+  for (std::size_t k = G::output_count; k-- > 0;) at[G::outputs[k]] = k;
+  return at;
+}();
+
 // Gives every materialised value its buffer: the caller's for outputs, the operand's for a
 // hook or barrier (they change nothing), scratch for the rest; then lays out the views.
 // `temps.take(bytes)` gives the scratch: host memory here, the model's device workspace for
@@ -276,9 +297,7 @@ void assign_buffers(const G& g,
   using plan = fusion_plan<G>;
   for (std::size_t i = 0; i < G::node_count; ++i) {
     if (!plan::materialized[i] || plan::nodes[i].kind == node_kind::input) continue;
-    std::size_t output = G::output_count;
-    for (std::size_t k = G::output_count; k-- > 0;)
-      if (G::outputs[k] == i) output = k;
+    const std::size_t output = first_output<G>[i];
     const node_kind kind = plan::nodes[i].kind;
     if (output < G::output_count)
       f.data[i] = outputs[output];
