@@ -201,19 +201,24 @@ struct evaluate {
   }
 
   // Earlier nodes of this step with the same impure op as node I: the nodes
-  // link_reused_impure_nodes may have linked it to.
+  // link_reused_impure_nodes may have linked it to. None for a pure node, without comparing
+  // its op with every earlier node's (node<I> asks for every node of every step).
   template <std::size_t I>
   static constexpr auto impure_twins() {
-    constexpr std::size_t count = [] {
+    if constexpr (!loom::detail::is_impure_node<G, I>()) {
+      return std::array<std::size_t, 0>{};
+    } else {
+      constexpr std::size_t count = [] {
+        std::size_t c = 0;
+        for (std::size_t k = 0; k < I; ++k) c += twin<I>(k);
+        return c;
+      }();
+      std::array<std::size_t, count> list{};
       std::size_t c = 0;
-      for (std::size_t k = 0; k < I; ++k) c += twin<I>(k);
-      return c;
-    }();
-    std::array<std::size_t, count> list{};
-    std::size_t c = 0;
-    for (std::size_t k = 0; k < I; ++k)
-      if (twin<I>(k)) list[c++] = k;
-    return list;
+      for (std::size_t k = 0; k < I; ++k)
+        if (twin<I>(k)) list[c++] = k;
+      return list;
+    }
   }
 
   template <std::size_t I>
@@ -223,7 +228,7 @@ struct evaluate {
           std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type>...};
     }
     (std::make_index_sequence<I>{});
-    return loom::detail::is_impure_node<G, I>() && Reads::computes[k] && same_op[k];
+    return Reads::computes[k] && same_op[k];
   }
 
   LOOM_NO_EXEC_CHECK
