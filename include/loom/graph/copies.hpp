@@ -1,6 +1,5 @@
 #pragma once
 
-#include <boost/hana/at.hpp>
 #include <cstddef>
 #include <cstring>
 #include <utility>
@@ -36,7 +35,7 @@ bool tree_agrees(const G& g, const N& tree) {
     return same_state(tree, flat);
   } else {
     return same_state(tree.op, flat)&& [&]<std::size_t... J>(std::index_sequence<J...>) {
-      return (tree_agrees<F::args[J]>(g, hana::at_c<J>(tree.args)) && ...);
+      return (tree_agrees<F::args[J]>(g, arg_at<J>(tree.args)) && ...);
     }
     (std::make_index_sequence<F::arity>{});
   }
@@ -50,9 +49,9 @@ bool tree_agrees(const G& g, const N& tree) {
 // type (x * 2.f and x * 3.f) do not.
 template <class G, class Result>
 bool copies_agree(const G& g, const Result& result) {
-  const auto outputs = detail::as_hana_tuple(result);
+  const auto outputs = detail::as_outputs(result);
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
-    return (detail::tree_agrees<G::outputs[K]>(g, hana::at_c<K>(outputs)) && ...);
+    return (detail::tree_agrees<G::outputs[K]>(g, arg_at<K>(outputs)) && ...);
   }
   (std::make_index_sequence<G::output_count>{});
 }

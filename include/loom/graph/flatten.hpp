@@ -110,7 +110,7 @@ struct merged_state_copy {};
 
 template <class Memo>
 inline constexpr bool merged_state_copies_v =
-    memo_find<merged_state_copy>(static_cast<Memo*>(nullptr)) != ~std::size_t(0);
+    detail::memo_find<merged_state_copy>(static_cast<Memo*>(nullptr)) != ~std::size_t(0);
 
 template <class Memo, class Tree>
 using mark_state_copy_t = std::conditional_t<subtree_mergeable_v<Tree>,
@@ -147,7 +147,7 @@ constexpr auto find_or_append(const Nodes& nodes, const Candidate& candidate) {
     using marked = mark_state_copy_t<Memo, Tree>;
     return visited<Nodes, typename memo_add<marked, Tree, at>::type, at>{nodes};
   } else {
-    auto grown = append_node(nodes, candidate);
+    auto grown = detail::append_node(nodes, candidate);
     // Only a mergeable tree's type goes into the memo: naming a memo type that holds any
     // other tree, even as the unused branch of a std::conditional_t, made nvcc's host front
     // end (cudafe++) take minutes, with time that grows with the tree written out in full.
@@ -175,12 +175,12 @@ constexpr auto insert(Nodes nodes, const N& node);
 // Inserts the children of a node from the K-th on, collecting their indices.
 template <bool Share, class Memo, std::size_t K, class Nodes, class Args, std::size_t... Index>
 constexpr auto insert_children(Nodes nodes, const Args& args, std::index_sequence<Index...>) {
-  if constexpr (K == decltype(hana::length(args))::value) {
+  if constexpr (K == Args::size) {
     return visited_list<visited<Nodes, Memo, 0>, Index...>{{nodes}};
   } else {
-    auto r = insert<Share, Memo>(nodes, hana::at_c<K>(args));
+    auto r = detail::insert<Share, Memo>(nodes, loom::arg_at<K>(args));
     using R = decltype(r);
-    return insert_children<Share, typename R::memo_type, K + 1>(
+    return detail::insert_children<Share, typename R::memo_type, K + 1>(
         r.nodes, args, std::index_sequence<Index..., R::index>{});
   }
 }
@@ -194,19 +194,21 @@ template <bool Share, class Memo, class Nodes, class N>
 constexpr auto insert(Nodes nodes, const N& node) {
   using T = typename N::value_type;
   using E = typename N::extents_type;
-  constexpr std::size_t known = memo_find<N>(static_cast<Memo*>(nullptr));
+  constexpr std::size_t known = detail::memo_find<N>(static_cast<Memo*>(nullptr));
   if constexpr (known != ~std::size_t(0)) {
     return visited<Nodes, mark_state_copy_t<Memo, N>, known>{nodes};
   } else if constexpr (is_input_leaf_v<N> || is_literal_leaf_v<N>) {
-    return find_or_append<N, Memo, true>(nodes, flat_node<N, T, E>{node});
+    return detail::find_or_append<N, Memo, true>(nodes, flat_node<N, T, E>{node});
   } else if constexpr (is_scalar_leaf_v<N>) {
-    return find_or_append<N, Memo, false>(nodes, flat_node<N, T, E>{node});
+    return detail::find_or_append<N, Memo, false>(nodes, flat_node<N, T, E>{node});
   } else {
     using Op = typename node_parts<N>::op;
-    auto children = insert_children<Share, Memo, 0>(nodes, node.args, std::index_sequence<>{});
+    auto children =
+        detail::insert_children<Share, Memo, 0>(nodes, node.args, std::index_sequence<>{});
     using After = typename decltype(children.last)::memo_type;
-    auto candidate = make_flat<Op, T, E>(node.op, typename decltype(children)::indices{});
-    return find_or_append<N, After, merges_by_type_v<Share, N>>(children.last.nodes, candidate);
+    auto candidate = detail::make_flat<Op, T, E>(node.op, typename decltype(children)::indices{});
+    return detail::find_or_append<N, After, merges_by_type_v<Share, N>>(children.last.nodes,
+                                                                        candidate);
   }
 }
 
@@ -224,14 +226,19 @@ inline constexpr bool is_hana_tuple_v = false;
 template <class... Ts>
 inline constexpr bool is_hana_tuple_v<hana::tuple<Ts...>> = true;
 
+// What a traced model returned, as the children of a node: one value, or a tuple's values.
 template <class R>
-constexpr auto as_hana_tuple(const R& result) {
-  if constexpr (is_hana_tuple_v<R>)
-    return result;
-  else if constexpr (is_tuple_v<R>)
-    return std::apply([](const auto&... r) { return hana::make_tuple(r...); }, result);
-  else
-    return hana::make_tuple(result);
+constexpr auto as_outputs(const R& result) {
+  if constexpr (is_hana_tuple_v<R>) {
+    return [&]<std::size_t... K>(std::index_sequence<K...>) {
+      return make_args(hana::at_c<K>(result)...);
+    }
+    (std::make_index_sequence<decltype(hana::length(result))::value>{});
+  } else if constexpr (is_tuple_v<R>) {
+    return std::apply([](const auto&... r) { return make_args(r...); }, result);
+  } else {
+    return make_args(result);
+  }
 }
 
 }  // namespace detail
@@ -241,7 +248,7 @@ namespace detail {
 template <class Outputs>
 inline constexpr bool all_traced = false;
 template <class... T>
-inline constexpr bool all_traced<hana::tuple<T...>> = (traced<T> && ...);
+inline constexpr bool all_traced<node_args<T...>> = (traced<T> && ...);
 
 template <bool ReturnsTuple, class Nodes, std::size_t... Outputs>
 constexpr auto make_graph(Nodes nodes, std::index_sequence<Outputs...>) {
@@ -258,7 +265,7 @@ enum class copies { apart, shared };
 namespace detail {
 template <copies Copies, class Result>
 constexpr auto walk(const Result& result) {
-  const auto outputs = as_hana_tuple(result);
+  const auto outputs = as_outputs(result);
   static_assert(all_traced<std::remove_const_t<decltype(outputs)>>,
                 "loom: a traced model must return traced values (or a tuple of them)");
   // The outputs are inserted as a node's children are, their indices collected in order.

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/hana/at.hpp>
-#include <boost/hana/length.hpp>
 #include <cstddef>
 #include <functional>
 #include <tuple>
@@ -113,9 +111,8 @@ auto run_map(const N& node, const Tensors& tensors) {
   using Op = typename N::op_type;
   using R = typename N::value_type;
   return [&]<std::size_t... A>(std::index_sequence<A...>) {
-    using args = std::tuple<std::remove_cvref_t<decltype(hana::at_c<A>(node.args))>...>;
-    const std::array<operand, sizeof...(A)> in{
-        operand_of_leaf(hana::at_c<A>(node.args), tensors)...};
+    using args = std::tuple<std::remove_cvref_t<decltype(arg_at<A>(node.args))>...>;
+    const std::array<operand, sizeof...(A)> in{operand_of_leaf(arg_at<A>(node.args), tensors)...};
     shape space = in[0].dims();
     for (std::size_t k = 1; k < in.size(); ++k)
       space = broadcast_shapes(space, in[k].dims(), Op::name);
@@ -129,16 +126,16 @@ auto run_map(const N& node, const Tensors& tensors) {
         node.op, sig{}, out.data(), space, in, impure_op<Op>(), num_threads());
     return out;
   }
-  (std::make_index_sequence<decltype(hana::length(node.args))::value>{});
+  (std::make_index_sequence<N::args_type::size>{});
 }
 
 // A reduction of one of the call's tensors: one fold into a new tensor.
 template <class N, class Tensors>
 auto run_reduce(const N& node, const Tensors& tensors) {
   using Op = typename N::op_type;
-  using Leaf = std::remove_cvref_t<decltype(hana::at_c<0>(node.args))>;
+  using Leaf = std::remove_cvref_t<decltype(arg_at<0>(node.args))>;
   using T = typename Leaf::value_type;
-  const operand in = operand_of_leaf(hana::at_c<0>(node.args), tensors);
+  const operand in = operand_of_leaf(arg_at<0>(node.args), tensors);
   const shape out_shape = Op::result_shape(in.dims());
   tensor<typename N::value_type, typename N::extents_type> out(out_shape);
   reduce_kernel<T, Leaf::extents_type::rank>(
@@ -152,8 +149,8 @@ template <class N, class Tensors>
 auto run_matmul(const N& node, const Tensors& tensors) {
   using Op = typename N::op_type;
   using T = typename N::value_type;
-  const operand a = operand_of_leaf(hana::at_c<0>(node.args), tensors);
-  const operand b = operand_of_leaf(hana::at_c<1>(node.args), tensors);
+  const operand a = operand_of_leaf(arg_at<0>(node.args), tensors);
+  const operand b = operand_of_leaf(arg_at<1>(node.args), tensors);
   const shape out_shape = Op::result_shape(a.dims(), b.dims());
   tensor<T, typename N::extents_type> out(out_shape);
   const std::size_t m = out_shape.dims[out_shape.rank - 2], n = out_shape.dims[out_shape.rank - 1];
@@ -172,8 +169,8 @@ auto run_matmul(const N& node, const Tensors& tensors) {
 template <class N>
 constexpr bool multiplies_own_dtype() {
   if constexpr (op_kind<typename N::op_type>() == node_kind::matmul) {
-    using A = std::remove_cvref_t<decltype(hana::at_c<0>(std::declval<const N&>().args))>;
-    using B = std::remove_cvref_t<decltype(hana::at_c<1>(std::declval<const N&>().args))>;
+    using A = std::remove_cvref_t<decltype(arg_at<0>(std::declval<const N&>().args))>;
+    using B = std::remove_cvref_t<decltype(arg_at<1>(std::declval<const N&>().args))>;
     return std::is_same_v<typename A::value_type, typename N::value_type> &&
            std::is_same_v<typename B::value_type, typename N::value_type>;
   } else {

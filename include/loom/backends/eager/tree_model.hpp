@@ -1,8 +1,6 @@
 #pragma once
 
 #include <any>
-#include <boost/hana/at.hpp>
-#include <boost/hana/length.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
@@ -33,9 +31,9 @@ decltype(auto) evaluate(const N& node, const Args& args, call_results& done) {
   } else {
     auto compute = [&] {
       return [&]<std::size_t... J>(std::index_sequence<J...>) {
-        return run(node.op, evaluate(hana::at_c<J>(node.args), args, done)...);
+        return run(node.op, evaluate(arg_at<J>(node.args), args, done)...);
       }
-      (std::make_index_sequence<decltype(hana::length(node.args))::value>{});
+      (std::make_index_sequence<N::args_type::size>{});
     };
     if constexpr (requires { node.op.alias; }) {
       using R = decltype(compute());
@@ -78,10 +76,10 @@ class tree_model {
     (void)loom::detail::bind_inputs<G, Inputs...>(args...);
     const auto args_tuple = std::forward_as_tuple(args...);
     detail::call_results done;
-    const auto results = loom::detail::as_hana_tuple(tree_);
+    const auto results = loom::detail::as_outputs(tree_);
     auto outs = [&]<std::size_t... K>(std::index_sequence<K...>) {
       return std::tuple<output_tensor<K>...>{detail::to_tensor<output_tensor<K>>(
-          detail::evaluate(hana::at_c<K>(results), args_tuple, done))...};
+          detail::evaluate(arg_at<K>(results), args_tuple, done))...};
     }
     (std::make_index_sequence<G::output_count>{});
     if constexpr (G::returns_tuple)
