@@ -217,13 +217,13 @@ struct gradient_model {
     if constexpr (Kind == gradient_kind::value_and_grad)
       return loom::detail::built_graph{
           join<true>(walked,
-                     std::apply([](const auto&... r) { return make_args(r...); },
+                     std::apply([](const auto&... r) { return make_node_list(r...); },
                                 tail(value_of<G::outputs[0]>(g),
                                      std::make_tuple(gradient_of<I, G, Memo>(x...)...),
                                      all)))};
     else
       return loom::detail::built_graph{
-          join<(sizeof...(I) > 1)>(walked, make_args(gradient_of<I, G, Memo>(x...)...))};
+          join<(sizeof...(I) > 1)>(walked, make_node_list(gradient_of<I, G, Memo>(x...)...))};
   }
 
   // On tensors: compiles the gradient model for their types, then runs it.

@@ -35,7 +35,7 @@ bool tree_agrees(const G& g, const N& tree) {
     return same_state(tree, flat);
   } else {
     return same_state(tree.op, flat)&& [&]<std::size_t... J>(std::index_sequence<J...>) {
-      return (tree_agrees<F::args[J]>(g, arg_at<J>(tree.args)) && ...);
+      return (tree_agrees<F::args[J]>(g, node_at<J>(tree.args)) && ...);
     }
     (std::make_index_sequence<F::arity>{});
   }
@@ -51,7 +51,7 @@ template <class G, class Result>
 bool copies_agree(const G& g, const Result& result) {
   const auto outputs = detail::as_outputs(result);
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
-    return (detail::tree_agrees<G::outputs[K]>(g, arg_at<K>(outputs)) && ...);
+    return (detail::tree_agrees<G::outputs[K]>(g, node_at<K>(outputs)) && ...);
   }
   (std::make_index_sequence<G::output_count>{});
 }

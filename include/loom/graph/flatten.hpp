@@ -178,7 +178,7 @@ constexpr auto insert_children(Nodes nodes, const Args& args, std::index_sequenc
   if constexpr (K == Args::size) {
     return visited_list<visited<Nodes, Memo, 0>, Index...>{{nodes}};
   } else {
-    auto r = detail::insert<Share, Memo>(nodes, loom::arg_at<K>(args));
+    auto r = detail::insert<Share, Memo>(nodes, loom::node_at<K>(args));
     using R = decltype(r);
     return detail::insert_children<Share, typename R::memo_type, K + 1>(
         r.nodes, args, std::index_sequence<Index..., R::index>{});
@@ -231,13 +231,13 @@ template <class R>
 constexpr auto as_outputs(const R& result) {
   if constexpr (is_hana_tuple_v<R>) {
     return [&]<std::size_t... K>(std::index_sequence<K...>) {
-      return make_args(hana::at_c<K>(result)...);
+      return make_node_list(hana::at_c<K>(result)...);
     }
     (std::make_index_sequence<decltype(hana::length(result))::value>{});
   } else if constexpr (is_tuple_v<R>) {
-    return std::apply([](const auto&... r) { return make_args(r...); }, result);
+    return std::apply([](const auto&... r) { return make_node_list(r...); }, result);
   } else {
-    return make_args(result);
+    return make_node_list(result);
   }
 }
 
@@ -248,7 +248,7 @@ namespace detail {
 template <class Outputs>
 inline constexpr bool all_traced = false;
 template <class... T>
-inline constexpr bool all_traced<node_args<T...>> = (traced<T> && ...);
+inline constexpr bool all_traced<node_list<T...>> = (traced<T> && ...);
 
 template <bool ReturnsTuple, class Nodes, std::size_t... Outputs>
 constexpr auto make_graph(Nodes nodes, std::index_sequence<Outputs...>) {

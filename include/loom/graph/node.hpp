@@ -10,6 +10,7 @@
 #include "loom/core/dtype.hpp"
 #include "loom/core/extents.hpp"
 #include "loom/graph/input.hpp"
+#include "loom/graph/node_list.hpp"
 
 namespace loom {
 
@@ -65,42 +66,6 @@ struct literal_leaf : node_base {
 template <auto V>
 inline constexpr literal_leaf<detail::literal_bits(double(V)), scalar_dtype_t<decltype(V)>> lit{};
 
-// The children of a traced node, by value: a small tuple of loom's own. Each traced op's
-// node type instantiates its children's tuple, so a training step's trace makes hundreds of
-// them; a general-purpose tuple brings a dozen functions and bases per type, this one its
-// constructor. Child K is arg_at<K>(args), named after that child's type alone.
-template <std::size_t K, class N>
-struct arg_slot {
-  N value;
-};
-
-namespace detail {
-template <class Indices, class... N>
-struct arg_slots;
-template <std::size_t... K, class... N>
-struct arg_slots<std::index_sequence<K...>, N...> : arg_slot<K, N>... {
-  constexpr explicit arg_slots(const N&... n) : arg_slot<K, N>{n}... {}
-};
-}  // namespace detail
-
-template <class... N>
-struct node_args : detail::arg_slots<std::index_sequence_for<N...>, N...> {
-  static constexpr std::size_t size = sizeof...(N);
-  // Not explicit: a node is built as `{{}, op, {children...}}`.
-  constexpr node_args(const N&... n)
-      : detail::arg_slots<std::index_sequence_for<N...>, N...>(n...) {}
-};
-
-template <std::size_t K, class N>
-constexpr const N& arg_at(const arg_slot<K, N>& slot) {
-  return slot.value;
-}
-
-template <class... N>
-constexpr node_args<N...> make_args(const N&... n) {
-  return node_args<N...>(n...);
-}
-
 // Op applied to child nodes. Op is a descriptor from graph/ops (or an opaque callable);
 // it may carry state, such as the callable object of allow_in_graph.
 template <class Op, dtype T, extents_type E, class... Args>
@@ -108,9 +73,9 @@ struct apply : node_base {
   using op_type = Op;
   using value_type = T;
   using extents_type = E;
-  using args_type = node_args<Args...>;
+  using args_type = node_list<Args...>;
   [[no_unique_address]] Op op;
-  node_args<Args...> args;
+  node_list<Args...> args;  // child K is node_at<K>(args)
 };
 
 template <class T>

@@ -12,7 +12,9 @@
 // 57,000 of them among 87,000, and the phase that mangles the names took 128 of its 246 s
 // of compile. Here node I is a base class, node_slot<I, N>: its type (node_t) comes from
 // overload resolution on a declaration, once per list and index, and its value from
-// node_at<I>, a function named after node I's type alone.
+// node_at<I>, a function named after node I's type alone. A traced node holds its children
+// in one too: a training step's trace makes hundreds of node types, each with its children's
+// list, and this one brings only its constructor.
 namespace loom {
 
 template <std::size_t I, class N>
@@ -50,6 +52,13 @@ struct node_list : detail::node_slots<std::index_sequence_for<N...>, N...> {
 
 template <class... N>
 node_list(const N&...) -> node_list<N...>;
+
+// A list of the given nodes; unlike the deduction guide, one node that is itself a list is
+// held as a node, not copied.
+template <class... N>
+constexpr node_list<N...> make_node_list(const N&... nodes) {
+  return node_list<N...>(nodes...);
+}
 
 // Node I of a list (`node_at<I>(g.nodes)`): N is deduced from the list's base node_slot<I, N>,
 // so the function is named after node I's type alone, not after the whole list, and one

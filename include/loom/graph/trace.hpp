@@ -183,7 +183,7 @@ auto make_node(const Op& op, const N&... n) {
   check_operands<Op, N...>();
   using sig = typename Op::template signature<typename N::value_type...>;
   using E = typename decltype(result_extents_of<Op, typename N::extents_type...>())::type;
-  return apply<Op, typename sig::result_type, E, N...>{{}, op, {n...}};
+  return apply<Op, typename sig::result_type, E, N...>{{}, op, node_list<N...>(n...)};
 }
 
 // The operands whose dtypes the result takes: all, or from Op::first_value_operand on (where's

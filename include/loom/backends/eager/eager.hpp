@@ -111,8 +111,8 @@ auto run_map(const N& node, const Tensors& tensors) {
   using Op = typename N::op_type;
   using R = typename N::value_type;
   return [&]<std::size_t... A>(std::index_sequence<A...>) {
-    using args = std::tuple<std::remove_cvref_t<decltype(arg_at<A>(node.args))>...>;
-    const std::array<operand, sizeof...(A)> in{operand_of_leaf(arg_at<A>(node.args), tensors)...};
+    using args = std::tuple<std::remove_cvref_t<decltype(node_at<A>(node.args))>...>;
+    const std::array<operand, sizeof...(A)> in{operand_of_leaf(node_at<A>(node.args), tensors)...};
     shape space = in[0].dims();
     for (std::size_t k = 1; k < in.size(); ++k)
       space = broadcast_shapes(space, in[k].dims(), Op::name);
@@ -133,9 +133,9 @@ auto run_map(const N& node, const Tensors& tensors) {
 template <class N, class Tensors>
 auto run_reduce(const N& node, const Tensors& tensors) {
   using Op = typename N::op_type;
-  using Leaf = std::remove_cvref_t<decltype(arg_at<0>(node.args))>;
+  using Leaf = std::remove_cvref_t<decltype(node_at<0>(node.args))>;
   using T = typename Leaf::value_type;
-  const operand in = operand_of_leaf(arg_at<0>(node.args), tensors);
+  const operand in = operand_of_leaf(node_at<0>(node.args), tensors);
   const shape out_shape = Op::result_shape(in.dims());
   tensor<typename N::value_type, typename N::extents_type> out(out_shape);
   reduce_kernel<T, Leaf::extents_type::rank>(
@@ -149,8 +149,8 @@ template <class N, class Tensors>
 auto run_matmul(const N& node, const Tensors& tensors) {
   using Op = typename N::op_type;
   using T = typename N::value_type;
-  const operand a = operand_of_leaf(arg_at<0>(node.args), tensors);
-  const operand b = operand_of_leaf(arg_at<1>(node.args), tensors);
+  const operand a = operand_of_leaf(node_at<0>(node.args), tensors);
+  const operand b = operand_of_leaf(node_at<1>(node.args), tensors);
   const shape out_shape = Op::result_shape(a.dims(), b.dims());
   tensor<T, typename N::extents_type> out(out_shape);
   const std::size_t m = out_shape.dims[out_shape.rank - 2], n = out_shape.dims[out_shape.rank - 1];
@@ -169,8 +169,8 @@ auto run_matmul(const N& node, const Tensors& tensors) {
 template <class N>
 constexpr bool multiplies_own_dtype() {
   if constexpr (op_kind<typename N::op_type>() == node_kind::matmul) {
-    using A = std::remove_cvref_t<decltype(arg_at<0>(std::declval<const N&>().args))>;
-    using B = std::remove_cvref_t<decltype(arg_at<1>(std::declval<const N&>().args))>;
+    using A = std::remove_cvref_t<decltype(node_at<0>(std::declval<const N&>().args))>;
+    using B = std::remove_cvref_t<decltype(node_at<1>(std::declval<const N&>().args))>;
     return std::is_same_v<typename A::value_type, typename N::value_type> &&
            std::is_same_v<typename B::value_type, typename N::value_type>;
   } else {

@@ -31,7 +31,7 @@ decltype(auto) evaluate(const N& node, const Args& args, call_results& done) {
   } else {
     auto compute = [&] {
       return [&]<std::size_t... J>(std::index_sequence<J...>) {
-        return run(node.op, evaluate(arg_at<J>(node.args), args, done)...);
+        return run(node.op, evaluate(node_at<J>(node.args), args, done)...);
       }
       (std::make_index_sequence<N::args_type::size>{});
     };
@@ -79,7 +79,7 @@ class tree_model {
     const auto results = loom::detail::as_outputs(tree_);
     auto outs = [&]<std::size_t... K>(std::index_sequence<K...>) {
       return std::tuple<output_tensor<K>...>{detail::to_tensor<output_tensor<K>>(
-          detail::evaluate(arg_at<K>(results), args_tuple, done))...};
+          detail::evaluate(node_at<K>(results), args_tuple, done))...};
     }
     (std::make_index_sequence<G::output_count>{});
     if constexpr (G::returns_tuple)
