@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
 #include <loom/loom.hpp>
 
 #include <mutex>
@@ -291,6 +293,37 @@ TEST_CASE("copies of a chain of impure calls on copies of hooks and barriers and
   SECTION("an impure whole-tensor call") {
     check([](auto x) { return loom::allow_in_graph<copy_impure>{}(x); }, 1.f);
   }
+}
+
+// Doubles values of any type, counting its calls; impure.
+struct doubling_counter {
+  static constexpr bool is_pure = false;
+  static inline std::atomic<long> calls{0};
+  template <class T>
+  T operator()(T v) const {
+    ++calls;
+    return T(2) * v;
+  }
+};
+
+TEST_CASE("one impure callable on an int value and on a float value in one pass",
+          "[opaque][impure][dtype]") {
+  // F(sin(F(k))) for int32 k: the two calls have the same op but different element types,
+  // so neither can be a copy of the other. The pass once took them for possible copies and
+  // did not compile (fuzzer, seed 313).
+  auto m = loom::compile(
+      [](auto k) {
+        return loom::allow_in_graph<doubling_counter>{}(
+            loom::sin(loom::allow_in_graph<doubling_counter>{}(k)));
+      },
+      loom::input<std::int32_t, loom::extents<dyn>>{});
+  loom::tensor<std::int32_t, loom::extents<dyn>> k(300);
+  for (std::size_t i = 0; i < k.size(); ++i) k(i) = std::int32_t(i % 41) - 20;
+  doubling_counter::calls = 0;
+  const auto r = m(k);
+  CHECK(doubling_counter::calls == 2 * 300);
+  for (std::size_t i = 0; i < k.size(); ++i)
+    REQUIRE(r(i) == Approx(2 * std::sin(2.0 * k(i))).margin(1e-6));
 }
 
 TEST_CASE("an exception from F reaches the caller, also from worker threads", "[opaque]") {

@@ -223,9 +223,13 @@ struct evaluate {
 
   template <std::size_t I>
   static constexpr bool twin(std::size_t k) {
+    // A copy has the call's element type too: one callable may also be called on values of
+    // another type (an int tensor and a float one), and those calls are never copies.
     constexpr auto same_op = []<std::size_t... K>(std::index_sequence<K...>) {
       return std::array<bool, sizeof...(K)>{
-          std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type>...};
+          (std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type> &&
+           std::is_same_v<typename node_t<G, K>::value_type,
+                          typename node_t<G, I>::value_type>)...};
     }
     (std::make_index_sequence<I>{});
     return Reads::computes[k] && same_op[k];
