@@ -151,7 +151,10 @@ struct evaluate {
   // static extents fix it: 0 for a rank-0 value or one with extent 1 on the last axis of the
   // space (a per-row value), 1 for a contiguous value with the space's last extent; -1 where only
   // the run-time layout tells. Known steps spare a branch per value and block in the mixed passes
-  // of softmax and layer norm.
+  // of softmax and layer norm. A contiguous value with the space's own shape for every input
+  // (dynamic extents named alike, see plan_extents::symbolic) steps by 1 whatever the extents
+  // are: its walk is the space's, with the same axes of extent 1 left out. A model over
+  // dynamic extents then needs one version of its loop, not a dense and a strided one.
   template <std::size_t I>
   static constexpr int static_step() {
     constexpr auto& step = plan::steps[Step];
@@ -161,6 +164,9 @@ struct evaluate {
     if (n.rank == 0) return 0;  // a rank-0 value (a scalar input) is every element's
     const int row_step = row_step_of_extents(step.dims[step.rank - 1], n.dims[n.rank - 1]);
     const bool contiguous = (plan::plain(I) || Reads::from_stash[I]) && !Reads::stores[I];
+    const std::size_t space =
+        step.kind == step_kind::map ? step.node : plan::nodes[step.node].args[0];
+    if (contiguous && plan::same_shape_always(space, I)) return 1;
     return row_step == 1 && !contiguous ? -1 : row_step;
   }
 
@@ -226,10 +232,9 @@ struct evaluate {
     // A copy has the call's element type too: one callable may also be called on values of
     // another type (an int tensor and a float one), and those calls are never copies.
     constexpr auto same_op = []<std::size_t... K>(std::index_sequence<K...>) {
-      return std::array<bool, sizeof...(K)>{
-          (std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type> &&
-           std::is_same_v<typename node_t<G, K>::value_type,
-                          typename node_t<G, I>::value_type>)...};
+      return std::array<bool, sizeof...(K)>{(
+          std::is_same_v<typename node_t<G, K>::op_type, typename node_t<G, I>::op_type> &&
+          std::is_same_v<typename node_t<G, K>::value_type, typename node_t<G, I>::value_type>)...};
     }
     (std::make_index_sequence<I>{});
     return Reads::computes[k] && same_op[k];
