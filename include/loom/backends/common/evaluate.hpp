@@ -164,9 +164,11 @@ struct evaluate {
     if (n.rank == 0) return 0;  // a rank-0 value (a scalar input) is every element's
     const int row_step = row_step_of_extents(step.dims[step.rank - 1], n.dims[n.rank - 1]);
     const bool contiguous = (plan::plain(I) || Reads::from_stash[I]) && !Reads::stores[I];
-    const std::size_t space =
-        step.kind == step_kind::map ? step.node : plan::nodes[step.node].args[0];
-    if (contiguous && plan::same_shape_always(space, I)) return 1;
+    // The value whose shape the walk covers: a map's values, or a reduction's operand.
+    const std::size_t space = step.kind == step_kind::map      ? step.node
+                              : step.kind == step_kind::reduce ? plan::nodes[step.node].args[0]
+                                                               : plan::npos;
+    if (contiguous && space != plan::npos && plan::same_shape_always(space, I)) return 1;
     return row_step == 1 && !contiguous ? -1 : row_step;
   }
 
