@@ -289,9 +289,8 @@ template <class Result>
 inline constexpr bool merges_state_copies_v = detail::merged_state_copies_v<
     typename decltype(detail::walk<copies::shared>(std::declval<const Result&>()).last)::memo_type>;
 
+// The type of node I of a graph g, whose value is `node_at<I>(g.nodes)` (node_list.hpp).
 template <class G, std::size_t I>
 using node_t = typename node_type<typename G::nodes_type, I>::type;
-
-// Node I of a graph g is `node_at<I>(g.nodes)` (node_list.hpp).
 
 }  // namespace loom

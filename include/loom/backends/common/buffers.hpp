@@ -178,17 +178,13 @@ constexpr void for_each_input_read(Visit&& visit) {
 // place, looks at its own input's reads only (a training step reads its 27 inputs 60 times).
 template <class G>
 struct input_reads {
-  static constexpr std::size_t count = [] {
-    std::size_t c = 0;
-    for_each_input_read<G>([&](buffer_read) { ++c; });
-    return c;
-  }();
   static constexpr auto first = [] {
     std::array<std::size_t, G::node_count + 1> at{};
     for_each_input_read<G>([&](buffer_read r) { ++at[r.buffer + 1]; });
     for (std::size_t i = 0; i < G::node_count; ++i) at[i + 1] += at[i];
     return at;
   }();
+  static constexpr std::size_t count = first[G::node_count];
   static constexpr auto by_buffer = [] {
     std::array<buffer_read, count> list{};
     auto next = first;
