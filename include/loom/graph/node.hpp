@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
-#include <utility>
 
 #include "loom/core/dtype.hpp"
 #include "loom/core/extents.hpp"
