@@ -4,7 +4,10 @@
 #include <cmath>
 #include <loom/loom.hpp>
 
+#include <algorithm>
+#include <string_view>
 #include <tuple>
+#include <typeinfo>
 #include "test_support.hpp"
 
 namespace {
@@ -105,6 +108,50 @@ TEST_CASE("scripted and traced forms give the same graph type", "[trace][script]
     REQUIRE(r1(i) == Approx(expect).epsilon(1e-6).margin(1e-6));
     REQUIRE(r2(i) == r1(i));
     REQUIRE(r3(i) == Approx(r1(i)).epsilon(1e-6).margin(1e-6));
+  }
+}
+
+namespace {
+// The graph type a CPU model runs (its first template argument).
+template <class Model>
+struct graph_run_by;
+template <class G, class... Inputs>
+struct graph_run_by<loom::compiled_model<G, Inputs...>> {
+  using type = G;
+};
+}  // namespace
+
+TEST_CASE("a compiled model runs its graph under a short name of its own", "[trace][compile]") {
+  // Every function a model instantiates is named after the graph type it runs, and g++ builds
+  // those names for every function it keeps. compile() runs the traced graph (graph_type, whose
+  // name spells out each node) as a class of its own, named after the model and its inputs;
+  // both have one plan.
+  auto model = [](auto x, auto y) {
+    return loom::softmax(loom::tanh(x * y) + loom::exp(-x) * loom::sigmoid(y) - loom::lit<1.f>);
+  };
+  using matrix = loom::input<float, loom::extents<dyn, 16>>;
+  auto m = loom::compile(model, matrix{}, matrix{});
+  using traced = decltype(m)::graph_type;
+  using runs = graph_run_by<decltype(m)>::type;
+  STATIC_REQUIRE(std::is_base_of_v<traced, runs>);
+  STATIC_REQUIRE(traced::node_count > 15);
+  const std::string_view traced_name = typeid(traced).name(), run_name = typeid(runs).name();
+  CHECK(run_name.size() * 3 < traced_name.size());
+  CHECK(&decltype(m)::plan::steps == &loom::fusion_plan<traced>::steps);
+  loom::tensor<float, loom::extents<dyn, 16>> a(3), b(3);
+  loom_test::fill_uniform(a, 7, -2, 2);
+  loom_test::fill_uniform(b, 8, -2, 2);
+  const auto got = m(a, b);
+  for (std::size_t r = 0; r < 3; ++r) {
+    double z[16], sum = 0;
+    for (std::size_t c = 0; c < 16; ++c) {
+      const double x = a(r, c), y = b(r, c);
+      z[c] = std::tanh(x * y) + std::exp(-x) / (1 + std::exp(-y)) - 1;
+    }
+    const double top = *std::max_element(z, z + 16);
+    for (double v : z) sum += std::exp(v - top);
+    for (std::size_t c = 0; c < 16; ++c)
+      REQUIRE(got(r, c) == Approx(std::exp(z[c] - top) / sum).epsilon(1e-5).margin(1e-6));
   }
 }
 

@@ -28,6 +28,13 @@ struct input_spec<input<T, E, Dims>> {
   using type = input<T, E, Dims>;
 };
 
+// The placeholder compile() traces input K, declared as `Input` (a loom::input), with.
+template <std::size_t K, class Input>
+using placeholder_for = input_leaf<K,
+                                   typename Input::value_type,
+                                   typename Input::extents_type,
+                                   typename Input::dims_type>;
+
 template <class S>
 inline constexpr bool is_input_v = false;
 template <class T, class E, class Dims>
@@ -152,33 +159,67 @@ inline constexpr bool is_built_graph_v = false;
 template <class G>
 inline constexpr bool is_built_graph_v<built_graph<G>> = true;
 
-// The model for what a traced or scripted model returned. Its graph merges the copies of
-// each value, those built on run-time scalars and stateful callables included. Where it
-// merged two such values that hold different states (x * 2.f + x * 3.f share a type), the
-// model runs op by op instead, as eager mode does.
-template <class... Inputs, class Result>
-auto compile_traced(const Result& result) {
-  auto shared = flatten<copies::shared>(result);
-  using G = decltype(shared);
+// The graph of what compile() traced: a graph built as a whole, or a traced result's, copies
+// of each value merged (those built on run-time scalars and stateful callables included).
+template <class Result>
+auto graph_of(const Result& result) {
+  if constexpr (is_built_graph_v<Result>)
+    return result.graph;
+  else
+    return flatten<copies::shared>(result);
+}
+template <class Result>
+struct graph_type_of {
+  using type = decltype(graph_of(std::declval<const Result&>()));
+};
+
+// The model for what compile() traced, its graph of type `Named` (a name compile() gave the
+// graph) or, where Named is void, of graph_of's type. Where the graph merged two values that
+// hold different run-time states (x * 2.f + x * 3.f share a type), the model runs op by op
+// instead, as eager mode does.
+template <class Named, class... Inputs, class Result>
+auto compile_result(const Result& result) {
+  auto graph = graph_of(result);
+  using G = std::conditional_t<std::is_void_v<Named>, decltype(graph), Named>;
   using Shared = compiled_model<G, Inputs...>;
-  if constexpr (!merges_state_copies_v<Result>) {
-    return Shared(std::move(shared));
+  constexpr bool copies_may_disagree = [] {
+    if constexpr (is_built_graph_v<Result>)
+      return false;
+    else
+      return merges_state_copies_v<Result>;
+  }();
+  if constexpr (!copies_may_disagree) {
+    return Shared(G{std::move(graph)});
   } else {
     using Apart = eager::tree_model<Result, G, Inputs...>;
+    G shared{std::move(graph)};
     std::optional<Apart> apart;
     if (!copies_agree(shared, result)) apart.emplace(result);
     return copies_model<Shared, Apart>(Shared(std::move(shared)), std::move(apart));
   }
 }
 
-// The model for what compile() traced: a graph built as a whole, or a traced result.
-template <class... Inputs, class Result>
-auto compile_result(const Result& result) {
-  if constexpr (is_built_graph_v<Result>) {
-    return compiled_model<decltype(result.graph), Inputs...>(result.graph);
-  } else {
-    return compile_traced<Inputs...>(result);
+// compile() for inputs declared as loom::input (example tensors stand for theirs, so that
+// both forms give one model type). The model runs its graph under a name of this function's
+// own: every function a model instantiates is named after its graph type, which spells out
+// each node (about 9 kB for a training step's), and g++ builds those names for every
+// function it keeps, a fifth of such a model's compile. A class local to this function is
+// named after Model and Inputs instead. (Named from the types alone: g++ 12 crashes where
+// the local class's base names a local variable.) Not under nvcc, which may not instantiate
+// a kernel on a local class; void there: the graph's own type.
+template <class Model, class... Inputs>
+auto compile_declared(Model& model) {
+  return [&]<std::size_t... K>(std::index_sequence<K...>) {
+#ifdef __CUDACC__
+    using model_graph = void;
+#else
+    using traced = typename graph_type_of<
+        std::remove_cvref_t<std::invoke_result_t<Model&, placeholder_for<K, Inputs>...>>>::type;
+    struct model_graph : renamed_graph<traced> {};
+#endif
+    return compile_result<model_graph, Inputs...>(model(placeholder_for<K, Inputs>{}...));
   }
+  (std::index_sequence_for<Inputs...>{});
 }
 
 }  // namespace detail
@@ -195,14 +236,7 @@ inline constexpr fullgraph_t fullgraph{};
 template <class Model, class... Inputs>
 requires detail::traceable<Model, Inputs...>
 auto compile(Model&& model, const Inputs&...) {
-  return [&]<std::size_t... K>(std::index_sequence<K...>) {
-    return detail::compile_result<typename detail::input_spec<Inputs>::type...>(
-        model(input_leaf<K,
-                         std::remove_const_t<typename Inputs::value_type>,
-                         typename Inputs::extents_type,
-                         typename detail::input_spec<Inputs>::type::dims_type>{}...));
-  }
-  (std::index_sequence_for<Inputs...>{});
+  return detail::compile_declared<Model, typename detail::input_spec<Inputs>::type...>(model);
 }
 
 // compile(model, loom::fullgraph, inputs...): as above, and the build fails where the model
@@ -221,7 +255,8 @@ template <class Result>
 requires(traced<Result> || detail::is_tuple_v<Result>) auto compile(const Result& result) {
   using G = decltype(flatten<copies::shared>(result));
   return [&]<std::size_t... K>(std::index_sequence<K...>) {
-    return detail::compile_result<typename decltype(detail::find_input_spec<G, K>())::type...>(
+    return detail::compile_result<void,
+                                  typename decltype(detail::find_input_spec<G, K>())::type...>(
         result);
   }
   (std::make_index_sequence<detail::placeholder_count<G>()>{});

@@ -45,6 +45,29 @@ struct graph {
   Nodes nodes;
 };
 
+// A graph under another name: loom::compile runs a model's graph as a class of its own that
+// derives from this, whose name is short where the graph's spells out every node (see
+// compile()). Everything about it is G's: traced_graph_t gives G back.
+template <class G>
+struct renamed_graph : G {
+  using traced_graph = G;
+};
+
+// The graph as traced: G, or what a renamed_graph renames.
+template <class G>
+struct traced_graph {
+  using type = G;
+};
+template <class G>
+requires requires {
+  typename G::traced_graph;
+}
+struct traced_graph<G> {
+  using type = typename G::traced_graph;
+};
+template <class G>
+using traced_graph_t = typename traced_graph<G>::type;
+
 namespace detail {
 
 template <class N>

@@ -21,7 +21,9 @@ namespace loom {
 //    GPU.
 //
 // Last, cost.hpp weighs each step's arithmetic per element (ops_per_element).
+//
+// A renamed graph (renamed_graph) has the plan of the graph it renames, computed once.
 template <class G>
-struct fusion_plan : plan_cost<G> {};
+struct fusion_plan : plan_cost<traced_graph_t<G>> {};
 
 }  // namespace loom

@@ -22,7 +22,9 @@ namespace loom::detail {
 template <class G, memory_space Space, class... Inputs>
 class model_base {
  public:
-  using graph_type = G;
+  // The graph as traced (the same type for a model traced, scripted or compiled from
+  // example tensors); the model runs it under a name of its own (loom::compile).
+  using graph_type = traced_graph_t<G>;
   using plan = fusion_plan<G>;
   using memory_space = Space;
   static constexpr std::size_t node_count = G::node_count;
@@ -41,7 +43,7 @@ class model_base {
 
   explicit model_base(G g) : graph_(std::move(g)) { link_reused_impure_nodes(graph_); }
 
-  const G& graph() const { return graph_; }
+  const graph_type& graph() const { return graph_; }
 
  protected:
   using frame_type = common::call_frame<node_count>;
