@@ -196,6 +196,15 @@ bool pow_class_may_change(const double* x, const double* b) {
          (negative_base && holds_integer);
 }
 
+// Whether the operands' intervals hold a pole of the op that their corners miss: a division by
+// an interval around 0, or pow of a base around 0 to a negative power, is infinite there
+// (model 13416: the base was x1 * gelu(x0) with gelu's absolute error, pow's exponent -3).
+bool pole_inside(fn f, const double* x, const double* b) {
+  if (f == fn::div) return std::fabs(x[1]) <= b[1];
+  if (f == fn::pow) return std::fabs(x[0]) <= b[0] && x[1] - b[1] < 0;
+  return false;
+}
+
 // One element of an element-wise op from its operands' values and bounds.
 element evaluate(fn f,
                  dtype result,
@@ -216,6 +225,7 @@ element evaluate(fn f,
   const double own = rounding(f, result, x, p, centre);
   if (exact) return {centre, own};
   if (f == fn::pow && pow_class_may_change(x, b)) return {centre, unknown};
+  if (pole_inside(f, x, b)) return {centre, unknown};
   if (is_periodic(f))
     for (std::size_t i = 0; i < n; ++i)
       if (b[i] > 0.5) return {centre, unknown};
