@@ -46,8 +46,9 @@ struct graph {
 };
 
 // A graph under another name: loom::compile runs a model's graph as a class of its own that
-// derives from this, whose name is short where the graph's spells out every node (see
-// compile()). Everything about it is G's: traced_graph_t gives G back.
+// derives from this, whose name is short where the graph's spells out every node
+// (detail::compile_declared in api/compile.hpp). Everything about it is G's: traced_graph_t
+// gives G back.
 template <class G>
 struct renamed_graph : G {
   using traced_graph = G;
