@@ -183,26 +183,22 @@ struct element {
   double value, bound;
 };
 
-// Whether pow's result may change its class (or the sign of an infinity) inside its operands'
-// intervals at a point their corners miss: pow(1, y) is 1 even for a NaN or infinite y,
-// pow(x, 0) is 1 even for a NaN x, and a negative base gives a finite result only at integer
-// exponents, with the sign of their parity.
-bool pow_class_may_change(const double* x, const double* b) {
+// Whether an op's result may change its class (or the sign of an infinity) inside its operands'
+// intervals at a point their corners miss. A division by an interval around 0 is infinite
+// there. pow(1, y) is 1 even for a NaN or infinite y, pow(x, 0) is 1 even for a NaN x, a
+// negative base gives a finite result only at integer exponents, with the sign of their
+// parity, and a base around 0 to a negative power is infinite there (model 13416: the base
+// was x1 * gelu(x0) with gelu's absolute error, the exponent -3).
+bool class_may_change_inside(fn f, const double* x, const double* b) {
+  if (f == fn::div) return std::fabs(x[1]) <= b[1];
+  if (f != fn::pow) return false;
   const bool holds_one = b[0] > 0 && std::fabs(x[0] - 1) <= b[0];
   const bool holds_zero = b[1] > 0 && std::fabs(x[1]) <= b[1];
   const bool holds_integer = b[1] > 0 && std::floor(x[1] + b[1]) >= std::ceil(x[1] - b[1]);
   const bool negative_base = std::signbit(x[0]) || x[0] - b[0] < 0;
+  const bool pole = std::fabs(x[0]) <= b[0] && x[1] - b[1] < 0;
   return (holds_one && !std::isfinite(x[1])) || (holds_zero && std::isnan(x[0])) ||
-         (negative_base && holds_integer);
-}
-
-// Whether the operands' intervals hold a pole of the op that their corners miss: a division by
-// an interval around 0, or pow of a base around 0 to a negative power, is infinite there
-// (model 13416: the base was x1 * gelu(x0) with gelu's absolute error, pow's exponent -3).
-bool pole_inside(fn f, const double* x, const double* b) {
-  if (f == fn::div) return std::fabs(x[1]) <= b[1];
-  if (f == fn::pow) return std::fabs(x[0]) <= b[0] && x[1] - b[1] < 0;
-  return false;
+         (negative_base && holds_integer) || pole;
 }
 
 // One element of an element-wise op from its operands' values and bounds.
@@ -224,8 +220,7 @@ element evaluate(fn f,
   }
   const double own = rounding(f, result, x, p, centre);
   if (exact) return {centre, own};
-  if (f == fn::pow && pow_class_may_change(x, b)) return {centre, unknown};
-  if (pole_inside(f, x, b)) return {centre, unknown};
+  if (class_may_change_inside(f, x, b)) return {centre, unknown};
   if (is_periodic(f))
     for (std::size_t i = 0; i < n; ++i)
       if (b[i] > 0.5) return {centre, unknown};
