@@ -114,13 +114,16 @@ class tensor_view {
 // buffer pool, copyable (copies are deep, as for Eigen's dense objects); elsewhere from that
 // space's allocator, in the order of the context (the stream) it was made for, and move-only,
 // since copying device memory needs a stream and is explicit. Moves are free.
-template <dtype T, extents_type E = extents<dyn>, memory_space Space = host_memory>
+// (T is checked by a static_assert, not constrained, so that a tensor of another element
+// type fails with loom's message rather than a constraint's.)
+template <class T, extents_type E = extents<dyn>, memory_space Space = host_memory>
 class tensor {
  public:
   using element_type = T;
   using value_type = T;
   using extents_type = E;
   using memory_space = Space;
+  static_assert(dtype<T>, "loom: tensors hold float, double, int32_t or bool");
   using context_type = typename Space::context;
   static constexpr std::size_t rank = E::rank;
   static constexpr bool host_accessible = Space::host_accessible;

@@ -1,0 +1,6 @@
+// expect: error: static assertion failed: loom: tensors hold float, double, int32_t or bool
+#include <loom/loom.hpp>
+int main() {
+  loom::tensor<long, loom::extents<3>> t;
+  (void)t;
+}
