@@ -15,6 +15,9 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 // Global (not in an anonymous namespace), so that explain() prints the plain name.
 // [snippet:seed_model]
@@ -615,6 +618,13 @@ TEST_CASE("guide: threads", "[docs][threads]") {
   const loom::tensor<float> r = compiled(big);  // above the threshold: threads if OpenMP
   for (std::size_t i = 0; i < big.size(); ++i) REQUIRE(r(i) == std::max(big(i), 0.f) * 2 + 10);
   loom::set_num_threads(0);
+  // 0 means OpenMP's default, which num_threads() and the model's threads() give.
+#ifdef _OPENMP
+  CHECK(loom::num_threads() == omp_get_max_threads());
+#else
+  CHECK(loom::num_threads() == 1);
+#endif
+  CHECK(compiled.threads() == loom::num_threads());
 }
 
 TEST_CASE("guide: explain", "[docs][explain]") {

@@ -48,8 +48,12 @@ vec<float> float_grid(float lo, float hi, std::uint32_t stride) {
 
 }  // namespace
 
-TEST_CASE("float exp is within 1.5 ulp of the double exp over its whole range", "[ops][exp]") {
-  const vec<float> x = float_grid(-110.f, 90.f, 1000);
+TEST_CASE("float exp is within 1.26 ulp of the double exp over its whole range", "[ops][exp]") {
+  vec<float> x = float_grid(-110.f, 90.f, 1000);
+  // The worst arguments of a sweep over every float (1.259 and 1.232 ulp), which the grid
+  // does not reach: the guide's bound is that sweep's.
+  x(0) = -0x1.1c1e4cp+6f;
+  x(1) = 0x1.f5cbbp+3f;
   REQUIRE(x.size() > 2'000'000);
   const vec<float> e = loom::exp(x);
   double worst = 0;
@@ -71,7 +75,7 @@ TEST_CASE("float exp is within 1.5 ulp of the double exp over its whole range", 
   // Subnormal results (x below -87.3) are rounded once, by the scaling; without AVX-512,
   // Eigen's exp computes those through a normal intermediate and may be further off.
 #ifdef __AVX512F__
-  CHECK(worst <= 1.5);
+  CHECK(worst <= 1.26);
 #else
   CHECK(worst <= 4);
 #endif

@@ -25,7 +25,7 @@ struct exp_float {
   // it; it only ever runs on the host.
   LOOM_HD float operator()(float x) const { return std::exp(x); }
 
-  // The packets are exact (within 1.2 ulp, subnormal results and 0 included) from here up.
+  // The packets are exact (within 1.26 ulp, subnormal results and 0 included) from here up.
   // Eigen's exp, which other packets use (AVX2, SSE), clamps its argument at -88.72, so below
   // that it gives exp(-88.72) = 2.9e-39 instead of the subnormal results and 0.
 #ifdef __AVX512F__
