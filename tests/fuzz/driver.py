@@ -18,9 +18,10 @@ from gen import avoid_list, parse_seeds  # noqa: E402
 from generate import generate  # noqa: E402
 from program import program  # noqa: E402
 
-SUPPORT = ('session', 'harness', 'reference_elementwise', 'reference_reduce', 'reference_views',
-           'reference_matmul', 'reference_composites')
+SUPPORT = ('session', 'harness', 'gradient', 'reference_elementwise', 'reference_reduce',
+           'reference_views', 'reference_matmul', 'reference_composites')
 SUMMARY = re.compile(r'fuzz: (\d+) models, (\d+) checks, (\d+) mismatches')
+GRADIENTS = re.compile(r'(\d+) gradients compared, (\d+) left out, (\d+) refused')
 
 
 def eigen_include():
@@ -83,6 +84,7 @@ class Toolchain:
 class Totals:
     def __init__(self):
         self.models = self.checks = self.mismatches = 0
+        self.gradients = [0, 0, 0]  # compared, left out, refused (support/gradient.hpp)
         self.failing, self.compile_failures, self.crashes = set(), [], []
 
     def add(self, output):
@@ -91,6 +93,9 @@ class Totals:
             self.models += int(m.group(1))
             self.checks += int(m.group(2))
             self.mismatches += int(m.group(3))
+        g = GRADIENTS.search(output)
+        if g:
+            self.gradients = [t + int(n) for t, n in zip(self.gradients, g.groups())]
         for line in output.splitlines():
             f = re.match(r'FAIL model (\d+)', line)
             if f:
@@ -156,6 +161,8 @@ def main():
     p.add_argument('--gpu-run', action='store_true', help='with --gpu: also run (needs a GPU)')
     p.add_argument('--avoid', action='append', help='a known bug pattern to leave out, or `known`')
     p.add_argument('--eager-rate', type=float, default=1.0)
+    p.add_argument('--grad-rate', type=float, default=0.0,
+                   help='share of models whose loom::grad is checked too (not with --gpu)')
     p.add_argument('--max-ops', type=int, default=9, help='ops per model at most (2 to 9)')
     p.add_argument('--keep', action='store_true', help='keep the executables')
     p.add_argument('--shrink', metavar='SEED', type=int, help='shrink the failing model of SEED')
@@ -168,14 +175,15 @@ def main():
     avoid = avoid_list(args.avoid)
     if args.shrink is not None:
         from shrink import shrink_seed
-        return shrink_seed(args.shrink, avoid, tools, args.out, args.max_ops)
+        return shrink_seed(args.shrink, avoid, tools, args.out, args.max_ops, args.grad_rate)
     if not args.seeds:
         p.error('--seeds or --shrink is needed')
     if args.gpu and not shutil.which('nvcc'):
         raise SystemExit('fuzz: --gpu needs nvcc on PATH')
     seeds = parse_seeds(args.seeds)
     objs = tools.support_objects()
-    models = [generate(s, avoid, args.eager_rate, args.max_ops) for s in seeds]
+    grad_rate = 0.0 if args.gpu else args.grad_rate
+    models = [generate(s, avoid, args.eager_rate, args.max_ops, grad_rate) for s in seeds]
     batches = [models[i:i + args.batch] for i in range(0, len(models), args.batch)]
     totals = Totals()
     t0 = time.time()
@@ -189,6 +197,8 @@ def main():
           '%d crashes, %.0f s' % (totals.models, totals.checks, totals.mismatches, len(totals.failing),
                                    (' (' + ' '.join(map(str, sorted(totals.failing))) + ')') if totals.failing else '',
                                    len(totals.compile_failures), len(totals.crashes), time.time() - t0))
+    if any(totals.gradients):
+        print('gradients: %d compared, %d left out, %d models refused by compile()' % tuple(totals.gradients))
     for seed, err in totals.compile_failures:
         print('--- model %d does not compile:\n%s' % (seed, err))
     return 1 if totals.mismatches or totals.compile_failures or totals.crashes else 0

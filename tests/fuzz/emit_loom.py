@@ -1,7 +1,7 @@
 """C++ for the loom side of a model: the generic lambda (traced by loom::compile and called
 with tensors in eager mode) and the input declarations."""
 
-from model import CPP_TYPE, SCALAR_DTYPE, static_of
+from model import CPP_TYPE, FLOATS, SCALAR_DTYPE, sizes_of, static_of
 
 OPERATORS = {'add': '+', 'sub': '-', 'mul': '*', 'div': '/', 'lt': '<', 'le': '<=',
              'gt': '>', 'ge': '>=', 'eq': '==', 'ne': '!='}
@@ -15,8 +15,13 @@ def extents(shape):
         'loom::dyn' if s is None else str(s) for s in static_of(shape))
 
 
-def input_decl(node):
-    return 'loom::input<%s, %s>{}' % (CPP_TYPE[node.dtype], extents(node.shape))
+def first_config_extents(shape):
+    """The extents of the first size configuration, every one static."""
+    return 'loom::extents<%s>' % ', '.join(str(s) for s in sizes_of(shape, 0))
+
+
+def input_decl(node, extents_of=extents):
+    return 'loom::input<%s, %s>{}' % (CPP_TYPE[node.dtype], extents_of(node.shape))
 
 
 def tensor_type(node):
@@ -152,3 +157,29 @@ def compile_call(model):
 
 def scalar_dtype(node):
     return SCALAR_DTYPE[node.attrs['ctype']]
+
+
+def gradient_operands(model):
+    """The inputs differentiated (positions among the inputs) and the outputs that enter the
+    loss (positions among the outputs): the floating-point ones."""
+    wrt = [k for k, i in enumerate(model.inputs()) if model.nodes[i].dtype in FLOATS]
+    losses = [p for p, o in enumerate(model.outputs) if model.nodes[o].dtype in FLOATS]
+    return wrt, losses
+
+
+def gradient_model(model):
+    """Lines that define `gm`: loom::grad of sum(output * cotangent) over the model's
+    floating-point outputs, compiled with the first size configuration's static extents."""
+    wrt, losses = gradient_operands(model)
+    xs = ['x%d' % k for k in range(len(model.inputs()))]
+    cs = ['c%d' % j for j in range(len(losses))]
+    terms = ' + '.join('loom::sum(std::get<%d>(o) * c%d)' % (p, j) for j, p in enumerate(losses))
+    decls = [input_decl(model.nodes[i], first_config_extents) for i in model.inputs()]
+    decls += ['loom::input<double, %s>{}' % first_config_extents(model.nodes[model.outputs[p]].shape)
+              for p in losses]
+    return ['auto loss = [f](%s) {' % ', '.join('auto ' + a for a in xs + cs),
+            '  const auto o = fz::as_tuple(f(%s));' % ', '.join(xs),
+            '  return %s;' % terms,
+            '};',
+            'auto gm = loom::compile(loom::grad(loss, loom::wrt<%s>), %s);' % (
+                ', '.join(map(str, wrt)), ', '.join(decls))]

@@ -15,8 +15,12 @@ def uint_list(values):
 
 
 class ReferenceEmitter:
-    def __init__(self, model):
+    """`leaf` spells input k's reference tensor: from the case's tensor x<k>, or from the
+    argument of the reference function the gradient check calls."""
+
+    def __init__(self, model, leaf='fz::leaf(x%d)'):
         self.model = model
+        self.leaf = leaf
         self.lines = []
         self.temps = 0
 
@@ -48,7 +52,7 @@ class ReferenceEmitter:
         ops = [self.operand(i, k) for k in range(len(n.args))]
         rank = len(self.model.nodes[n.args[0]].shape) if n.args else 0
         if op == 'input':
-            return 'fz::leaf(x%d)' % a['index']
+            return self.leaf % a['index']
         if op in ('unary', 'binary'):
             return self.map(a['fn'], n.dtype, n.compute, ops)
         if op == 'cast':
@@ -130,17 +134,23 @@ class ReferenceEmitter:
             REDUCTION['mean'], DT[t], DT[t], rows, rows))
         return self.map('neg', t, t, [mean])
 
-    def body(self):
-        """Lines that compute every node and fill `want`."""
+    def values(self, effects=False):
+        """Lines that compute every node; with `effects`, also what each case expects of its
+        hooks and impure calls."""
         for i, n in enumerate(self.model.nodes):
             if n.weak:
                 continue
             self.emit('const fz::ref::tensor r%d = %s;' % (i, self.node(i)))
-            if n.op == 'hook':
+            if effects and n.op == 'hook':
                 self.emit('want.hooks.push_back({%d, r%d});' % (n.attrs['slot'], i))
-            if n.attrs.get('impure'):
+            if effects and n.attrs.get('impure'):
                 per_run = 'r%d.size()' % i if n.op == 'opaque' else '1'
                 self.emit('want.calls.push_back({%d, long(%s)});' % (n.attrs['slot'], per_run))
+        return self.lines
+
+    def body(self):
+        """Lines that compute every node and fill `want`."""
+        self.values(effects=True)
         self.emit('want.outputs = {%s};' % ', '.join('r%d' % o for o in self.model.outputs))
         return self.lines
 
@@ -150,4 +160,15 @@ def expectation_lines(model):
     lines = ['fz::expectation want;', 'want.types = {%s};' % types, 'try {']
     lines += ['  ' + line for line in ReferenceEmitter(model).body()]
     lines += ['} catch (const fz::ref::no_value&) {', '  want.throws = true;', '}']
+    return lines
+
+
+def reference_function(model):
+    """`const fz::reference_fn reference = ...;`: the model's reference as a function of its
+    inputs' tensors, giving node i's tensor at position i (an empty one for a scalar)."""
+    lines = ['const fz::reference_fn reference = [](const std::vector<fz::ref::tensor>& x) {']
+    lines += ['  ' + line for line in ReferenceEmitter(model, 'x[%d]').values()]
+    nodes = ', '.join('fz::ref::tensor{}' if n.weak else 'r%d' % i
+                      for i, n in enumerate(model.nodes))
+    lines += ['  return std::vector<fz::ref::tensor>{%s};' % nodes, '};']
     return lines

@@ -51,6 +51,8 @@ def main():
     p.add_argument('--out', default='.', help='directory for the programs')
     p.add_argument('--avoid', action='append', help='a known bug pattern to leave out, or `known`')
     p.add_argument('--eager-rate', type=float, default=1.0)
+    p.add_argument('--grad-rate', type=float, default=0.0,
+                   help='share of models whose loom::grad is checked too (not with --gpu)')
     p.add_argument('--max-ops', type=int, default=9, help='ops per model at most (2 to 9)')
     p.add_argument('--gpu', action='store_true', help='programs for loom::cuda (nvcc)')
     p.add_argument('--describe', action='store_true', help='print the models, write nothing')
@@ -65,7 +67,8 @@ def main():
             chunk = seeds[start:start + args.batch]
             print(os.path.join(args.out, 'fuzz_%d_%d%s' % (chunk[0], chunk[-1], ext)))
         return
-    models = [generate(s, avoid, args.eager_rate, args.max_ops) for s in seeds]
+    grad_rate = 0.0 if args.gpu else args.grad_rate
+    models = [generate(s, avoid, args.eager_rate, args.max_ops, grad_rate) for s in seeds]
     if args.describe:
         for m in models:
             print(describe(m))

@@ -47,11 +47,12 @@ THEMES = {
 
 
 class Generator:
-    def __init__(self, seed, avoid=(), eager_rate=1.0, max_ops=9):
+    def __init__(self, seed, avoid=(), eager_rate=1.0, max_ops=9, grad_rate=0.0):
         self.rng = random.Random(seed)
         self.seed = seed
         self.avoid = set(avoid)
         self.eager_rate = eager_rate
+        self.grad_rate = grad_rate
         self.max_ops = max_ops
         self.configs = 2 if self.rng.random() < 0.65 else 3
         self.model = Model(seed, self.configs, [], [])
@@ -445,7 +446,9 @@ class Generator:
         self.choose_inplace(model)
         self.choose_data(model)
         model.eager = r.random() < self.eager_rate
-        return infer(model)
+        model = infer(model)
+        model.grad = r.random() < self.grad_rate and differentiable(model)
+        return model
 
     def choose_outputs(self):
         r = self.rng
@@ -504,11 +507,28 @@ class Generator:
             n.attrs['dist'] = d
 
 
-def generate(seed, avoid=(), eager_rate=1.0, max_ops=9):
+def differentiable(model):
+    """Whether the gradient check applies: a floating-point input and output, no callable
+    whose derivative a static member cannot give (affine's slope is its state), and no empty
+    value in the first size configuration, where the check runs with every extent static.
+    A reshape or broadcast_to with a `dyn` extent would bring one back, which a gradient
+    through a broadcast refuses to compile unless named (the guide's rule), so such models
+    are left out too."""
+    nodes = model.nodes
+    return (any(nodes[i].dtype in FLOATS for i in model.inputs()) and
+            any(nodes[o].dtype in FLOATS for o in model.outputs) and
+            not any(n.op == 'opaque' and n.attrs['fn'] == 'affine' for n in nodes) and
+            not any(n.op in ('reshape', 'broadcast_to') and None in n.attrs['dims']
+                    for n in nodes) and
+            all(d.sizes[0] > 0 for n in nodes for d in n.shape))
+
+
+def generate(seed, avoid=(), eager_rate=1.0, max_ops=9, grad_rate=0.0):
     """The model of `seed`; a seed whose random walk fails retries with a derived seed."""
     for attempt in range(20):
         try:
-            g = Generator(seed * 1000 + attempt if attempt else seed, avoid, eager_rate, max_ops)
+            g = Generator(seed * 1000 + attempt if attempt else seed, avoid, eager_rate, max_ops,
+                          grad_rate)
             model = g.generate()
             model.seed = seed
             return model

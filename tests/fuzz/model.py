@@ -88,6 +88,7 @@ class Model:
     # its data) and is told apart from its siblings by its tag.
     tag: int = -1
     config_ids: Tuple[int, ...] = ()
+    grad: bool = False  # also check loom::grad of the model against finite differences
 
     def name(self):
         return self.seed if self.tag < 0 else self.tag
@@ -473,5 +474,5 @@ def prune(model):
     for k, i in enumerate(inputs_kept):
         nodes[new_index[i]].attrs['index'] = k
     pruned = Model(model.seed, model.configs, nodes, [new_index[o] for o in model.outputs],
-                   inplace, model.eager, model.tag, model.config_ids)
+                   inplace, model.eager, model.tag, model.config_ids, model.grad)
     return infer(pruned)

@@ -2,8 +2,9 @@
 its inputs for each size configuration, computes the reference and runs every mode
 (support/harness.hpp), and a main that runs them all."""
 
-from emit_loom import CPP_TYPE, compile_call, extents, model_lambda
-from emit_reference import expectation_lines
+from emit_loom import (CPP_TYPE, compile_call, extents, first_config_extents, gradient_model,
+                       gradient_operands, model_lambda)
+from emit_reference import expectation_lines, reference_function
 from model import sizes_of
 
 DIST_KIND = {'uniform': 'fz::dist::uniform', 'integers': 'fz::dist::integers',
@@ -33,15 +34,43 @@ def input_lines(model):
     return lines
 
 
-def case_inputs(model):
+def case_inputs(model, prefix='x', config='config', extents_of=extents, specials=True):
     lines = []
     for i in model.inputs():
         n = model.nodes[i]
         k = n.attrs['index']
-        lines.append('const auto x%d = fz::input<%s, %s>(x%d_shape[config], %s, fz::data_seed(%d, config_id[config], %d));'
-                     % (k, CPP_TYPE[n.dtype], extents(n.shape), k, dist_literal(n.attrs['dist']),
-                        model.seed, n.attrs.get('data_id', k)))
+        d = dict(n.attrs['dist'], special_rate=n.attrs['dist']['special_rate'] if specials else 0)
+        lines.append('const auto %s%d = fz::input<%s, %s>(x%d_shape[%s], %s, fz::data_seed(%d, config_id[%s], %d));'
+                     % (prefix, k, CPP_TYPE[n.dtype], extents_of(n.shape), k, config,
+                        dist_literal(d), model.seed, config, n.attrs.get('data_id', k)))
     return lines
+
+
+def gradient_check(model):
+    """Lines that check loom::grad of the model on the first size configuration's inputs
+    (support/gradient.hpp); a loom::trace_error from compiling it is counted, not failed
+    (the guide's run-time scalars that a gradient cannot tell apart)."""
+    wrt, losses = gradient_operands(model)
+    cotangents = []
+    for j, p in enumerate(losses):
+        shape = model.nodes[model.outputs[p]].shape
+        cotangents.append(
+            'const auto c%d = fz::input<double, %s>({%s}, fz::dist{fz::dist::uniform, -1.0, 1.0, 0.0}, fz::data_seed(%d, config_id[0], %d));'
+            % (j, first_config_extents(shape), ', '.join(str(s) for s in sizes_of(shape, 0)),
+               model.seed, 1000 + j))
+    all_f64 = all('f32' not in (n.dtype, n.compute) for n in model.nodes if not n.weak)
+    spec = 'fz::gradient_spec{{%s}, {%s}, %s}' % (
+        ', '.join(map(str, wrt)), ', '.join(str(model.outputs[p]) for p in losses),
+        'true' if all_f64 else 'false')
+    args = ', '.join('g%d' % k for k in range(len(model.inputs())))
+    # Without NaN, infinities and extremes, whose derivatives mean little.
+    body = gradient_model(model) + case_inputs(model, 'g', '0', first_config_extents, False)
+    body += cotangents + reference_function(model)
+    body.append('fz::check_gradient(s, %d, gm, reference, %s, std::tie(%s), std::tie(%s));' % (
+        model.name(), spec, args, ', '.join('c%d' % j for j in range(len(losses)))))
+    return (['if (s.opt.grad) {', '  try {'] + ['    ' + line for line in body] +
+            ['  } catch (const loom::trace_error& e) {',
+             '    s.skip_gradient(%d, e.what());' % model.name(), '  }', '}'])
 
 
 def model_function(model):
@@ -58,7 +87,10 @@ def model_function(model):
     body += ['    ' + line for line in expectation_lines(model)]
     body.append('    fz::run_case<%d, %s>(s, %d, config, ctx, m, f, want%s);' % (
         model.inplace, 'true' if model.eager else 'false', model.name(), ', ' + args if args else ''))
-    body += ['  }', '  } catch (const std::exception& e) {  // from compile()',
+    body.append('  }')
+    if model.grad:
+        body += ['  ' + line for line in gradient_check(model)]
+    body += ['  } catch (const std::exception& e) {  // from compile()',
              '    s.begin(%d, -1, "compile");' % model.name(),
              '    s.fail(std::string("compile() threw: ") + e.what());', '  }',
              '  ++s.models;', '}', '']

@@ -138,11 +138,12 @@ def signature_of(fails):
     return category(mode, message)
 
 
-def shrink_seed(seed, avoid, tools, out_path=None, max_ops=9):
-    """Shrinks the model of `seed` (generated with the same --avoid and --max-ops as when it
-    failed) and writes the standalone program."""
+def shrink_seed(seed, avoid, tools, out_path=None, max_ops=9, grad_rate=0.0):
+    """Shrinks the model of `seed` (generated with the same --avoid, --max-ops and
+    --grad-rate as when it failed) and writes the standalone program; for a gradient
+    failure, the fuzz program of the smallest model (it needs support/ to build)."""
     objs = tools.support_objects()
-    model = generate(seed, avoid, 1.0, max_ops)
+    model = generate(seed, avoid, 1.0, max_ops, grad_rate)
     output, error = run_models(tools, [model], objs, 'shrink_%d' % seed)
     if error:
         print('model %d does not compile; shrinking compile failures is not supported:\n%s'
@@ -187,7 +188,10 @@ def shrink_seed(seed, avoid, tools, out_path=None, max_ops=9):
     output, _ = run_models(tools, [model], objs, 'shrink_%d' % seed, ['--dump'])
     fails = failures(output)[seed]
     config, mode, message = next(f for f in fails if category(f[1], f[2]) == want)
-    text = standalone_program(model, output, config, mode, message)
+    if mode.startswith('gradient'):
+        text = program([model])
+    else:
+        text = standalone_program(model, output, config, mode, message)
     path = out_path or os.path.join(tools.build, 'repro_%d.cpp' % seed)
     with open(path, 'w') as f:
         f.write(text)

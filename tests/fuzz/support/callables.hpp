@@ -45,9 +45,15 @@ struct softsign {
   FZ_HD T operator()(T x) const {
     return x / (T(1) + (x < T(0) ? -x : x));
   }
+  template <class T>
+  FZ_HD static T derivative(T x) {
+    const T d = T(1) + (x < T(0) ? -x : x);
+    return T(1) / (d * d);
+  }
 };
 
-// x * scale + shift: pure with state, so never merged with another call.
+// x * scale + shift: pure with state, so never merged with another call. Its slope is its
+// state, which a static derivative cannot read: the generator keeps it out of gradient checks.
 struct affine {
   float scale, shift;
   template <class T>
@@ -62,6 +68,10 @@ struct blend {
   FZ_HD double operator()(A a, B b) const {
     return double(a) * 0.75 + double(b) * 0.25;
   }
+  template <std::size_t K, class A, class B>
+  FZ_HD static double derivative(A, B) {
+    return K == 0 ? 0.75 : 0.25;
+  }
 };
 
 // Declares an output dtype other than its input's.
@@ -70,6 +80,10 @@ struct widen {
   template <class T>
   FZ_HD double operator()(T x) const {
     return double(x) * 1.5 + 0.25;
+  }
+  template <class T>
+  FZ_HD static double derivative(T) {
+    return 1.5;
   }
 };
 
@@ -94,6 +108,10 @@ struct tally {
     else
       return x + x;
   }
+  template <class T>
+  FZ_HD static T derivative(T) {
+    return T(2);
+  }
 };
 
 #ifdef __CUDACC__
@@ -113,6 +131,11 @@ struct reverse_last {
     const std::size_t row = in.shape().rank ? in.shape().dims[in.shape().rank - 1] : 1;
     for (std::size_t i = 0; i < n; ++i)
       out.data()[i] = in.data()[i - i % row + (row - 1 - i % row)];
+  }
+  // Reversing is its own transpose: the gradient is the output's gradient reversed.
+  template <class In, class Out, class GradOut, class GradIn>
+  void backward(In, Out, GradOut grad_out, GradIn grad_in) const {
+    (*this)(grad_out, grad_in);
   }
 #ifdef __CUDACC__
   template <class T, class E, class U, class F>
@@ -137,6 +160,10 @@ struct record {
   void operator()(In in, Out out) const {
     calls->fetch_add(1, std::memory_order_relaxed);
     for (std::size_t i = 0; i < in.size(); ++i) out.data()[i] = in.data()[i];
+  }
+  template <class In, class Out, class GradOut, class GradIn>
+  void backward(In, Out, GradOut grad_out, GradIn grad_in) const {
+    for (std::size_t i = 0; i < grad_out.size(); ++i) grad_in.data()[i] = grad_out.data()[i];
   }
 #ifdef __CUDACC__
   template <class T, class E, class U, class F>

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "callables.hpp"
+#include "gradient.hpp"
 #include "session.hpp"
 
 namespace fz {
@@ -198,6 +199,59 @@ auto run_inplace(const Model& m, const expectation& want, const In&... in) {
       throw refused{};
     }
     return std::tuple_cat(std::make_tuple(std::move(buffer)), std::move(rest));
+  }
+}
+
+// The gradient check (gradient.hpp) of gradient model `gm` on inputs `xs` and cotangents
+// `cs`, on each thread count: each gradient has its input's dtype and extents, and agrees
+// with finite differences of the reference along a random direction.
+template <class Model, class... X, class... C>
+void check_gradient(session& s,
+                    long seed,
+                    Model& gm,
+                    const reference_fn& reference,
+                    const gradient_spec& spec,
+                    const std::tuple<const X&...>& xs,
+                    const std::tuple<const C&...>& cs) {
+  s.begin(seed, 0, "gradient");
+  const std::vector<std::string> input_types{type_of<X>()...};
+  const gradient_probe probe = probe_gradient(
+      reference,
+      spec,
+      std::apply([](const auto&... x) { return std::vector<ref::tensor>{leaf(x)...}; }, xs),
+      std::apply([](const auto&... c) { return std::vector<ref::tensor>{leaf(c)...}; }, cs),
+      data_seed(seed, 0, 999));
+  if (!probe.unusable.empty()) {  // counted once per run it spares, as compare_gradient counts
+    s.gradients_undetermined += long(s.opt.threads.size());
+    if (s.opt.verbose) std::printf("  left out: %s\n", probe.unusable.c_str());
+    return;
+  }
+  for (int threads : s.opt.threads) {
+    s.begin(seed, 0, "gradient/" + std::to_string(threads));
+    gm.set_threads(threads);
+    try {
+      const auto grads =
+          as_tuple(std::apply([&](const auto&... a) { return gm(a...); }, std::tuple_cat(xs, cs)));
+      std::vector<std::vector<double>> got;
+      std::size_t k = 0;
+      std::apply(
+          [&](const auto&... g) {
+            (
+                [&] {
+                  const std::string type = type_of<decltype(g)>();
+                  if (type != input_types[spec.wrt[k]])
+                    s.fail("gradient " + std::to_string(k) + " has type " + type + ", want " +
+                           input_types[spec.wrt[k]]);
+                  got.push_back(values_of(g));
+                  ++k;
+                }(),
+                ...);
+          },
+          grads);
+      compare_gradient(s, probe, got, spec.f64);
+    } catch (const std::exception& e) {
+      s.fail(std::string("unexpected exception: ") + e.what());
+    }
   }
 }
 

@@ -43,6 +43,10 @@ struct no_value : std::runtime_error {
 // giving 0 and saturation out of range (loom's cast rule), bool is x != 0.
 double store(dtype t, double x);
 
+// While on, store() keeps an f32 value's every digit: the function the model's ops define,
+// without float rounding, which the gradient check differentiates by finite differences.
+void set_exact_floats(bool on);
+
 tensor constant(dtype t, double value);
 tensor from_values(dtype t, std::vector<std::size_t> shape, std::vector<double> values);
 

@@ -93,6 +93,8 @@ session::session(int argc, char** argv) {
       opt.eager = false;
     else if (a == "--no-inplace")
       opt.inplace = false;
+    else if (a == "--no-grad")
+      opt.grad = false;
     else if (a == "--verbose")
       opt.verbose = true;
     else if (a == "--dump")
@@ -115,6 +117,11 @@ void session::fail(const std::string& what) {
   ++mismatches;
   std::printf("FAIL model %ld config %d %s: %s\n", seed_, config_, mode_.c_str(), what.c_str());
   std::fflush(stdout);
+}
+
+void session::skip_gradient(long seed, const std::string& why) {
+  ++gradients_refused;
+  if (opt.verbose) std::printf("model %ld: gradient not compiled: %s\n", seed, why.c_str());
 }
 
 std::string shape_string(const std::vector<std::size_t>& shape) {
@@ -177,12 +184,15 @@ void session::compare(const std::string& label,
 int session::finish() const {
   std::printf(
       "fuzz: %ld models, %ld checks, %ld mismatches (%ld elements compared, %ld "
-      "undetermined)\n",
+      "undetermined; %ld gradients compared, %ld left out, %ld refused)\n",
       models,
       checks,
       mismatches,
       elements,
-      undetermined);
+      undetermined,
+      gradients,
+      gradients_undetermined,
+      gradients_refused);
   return mismatches == 0 ? 0 : 1;
 }
 

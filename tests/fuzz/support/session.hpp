@@ -24,7 +24,7 @@ struct dist {
 void fill(std::vector<double>& out, ref::dtype t, const dist& d, std::uint64_t seed);
 
 struct options {
-  bool eager = true, inplace = true, verbose = false, dump = false;
+  bool eager = true, inplace = true, grad = true, verbose = false, dump = false;
   std::vector<int> threads{1, 3};
   long only = -1;  // run this model only (--model N)
 };
@@ -35,11 +35,17 @@ class session {
 
   options opt;
   long models = 0, checks = 0, mismatches = 0, elements = 0, undetermined = 0;
+  // Gradient checks (gradient.hpp), one per run of a gradient model: compared, left out where
+  // the loss is not smooth along the direction or loom's forward values are too inexact; and
+  // models whose gradient compile() refused with loom::trace_error (run-time scalars it
+  // cannot tell apart).
+  long gradients = 0, gradients_undetermined = 0, gradients_refused = 0;
 
   bool wants(long seed) const { return opt.only < 0 || opt.only == seed; }
   // Names what the next failures belong to.
   void begin(long seed, int config, const std::string& mode);
   void fail(const std::string& what);
+  void skip_gradient(long seed, const std::string& why);
   // Compares a result with the reference; `label` names the output.
   void compare(const std::string& label,
                const ref::tensor& want,
