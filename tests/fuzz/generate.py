@@ -24,6 +24,10 @@ STATIC_SIZES = (1, 2, 3, 4, 5, 7, 8, 16, 17, 33, 63, 65)
 SMALL_SIZES = (1, 2, 3, 4, 5)
 EDGE_SIZES = (0, 1, 3, 7, 17, 63, 65, 130)
 PARALLEL_THRESHOLD = 32768  # loom::cpu::parallel_threshold
+# A broadcast of two large extents against each other ([n, 1] with [1, n]) squares them: the
+# reference holds two doubles per element, and model 14446's 3e9 did not fit in memory. The
+# largest value of the CMake corpus has 17.6 million.
+MAX_ELEMENTS = 1 << 25
 
 # Tracing builds nested expression types that hold an operand once per use, and composites
 # use theirs several times (softmax: six), so a composite of a composite multiplies the type's
@@ -72,6 +76,8 @@ class Generator:
         self.model.nodes.append(node)
         try:
             infer_node(self.model, node)
+            if any(numel(node.shape, c) > MAX_ELEMENTS for c in range(self.configs)):
+                raise Invalid('the value would be too large to hold')
         except Invalid:
             self.model.nodes.pop()
             raise

@@ -43,6 +43,14 @@ struct no_value : std::runtime_error {
 // giving 0 and saturation out of range (loom's cast rule), bool is x != 0.
 double store(dtype t, double x);
 
+// The branches the reference has taken within rounding of a kink since the last call: relu or
+// abs of a value within its bound of 0, maximum or minimum of operands within their bounds of
+// each other, a max or min whose winner is within bounds of another element. The value is
+// determined there but its derivative is not (loom may see a tie and split the gradient,
+// where the exact function has one winner), which the gradient check needs to know.
+long take_near_kinks();
+void note_near_kink();
+
 // While on, store() keeps an f32 value's every digit: the function the model's ops define,
 // without float rounding, which the gradient check differentiates by finite differences.
 void set_exact_floats(bool on);

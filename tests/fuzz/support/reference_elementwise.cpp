@@ -201,6 +201,20 @@ bool class_may_change_inside(fn f, const double* x, const double* b) {
          (negative_base && holds_integer) || pole;
 }
 
+// Whether the op's branch (which operand wins, which side of 0) may change within the bounds.
+bool near_kink(fn f, const double* x, const double* b) {
+  switch (f) {
+    case fn::relu:
+    case fn::abs:
+      return std::fabs(x[0]) <= b[0];
+    case fn::minimum:
+    case fn::maximum:
+      return std::fabs(x[0] - x[1]) <= b[0] + b[1];
+    default:
+      return false;
+  }
+}
+
 // One element of an element-wise op from its operands' values and bounds.
 element evaluate(fn f,
                  dtype result,
@@ -212,6 +226,7 @@ element evaluate(fn f,
   double x[4];
   for (std::size_t i = 0; i < n; ++i) x[i] = convert(compute[i], v[i]);
   const dtype op_type = compute[0];
+  if (near_kink(f, x, b)) note_near_kink();
   const double centre = store(result, apply(f, op_type, x, p));
   bool exact = true;
   for (std::size_t i = 0; i < n; ++i) {
@@ -301,10 +316,21 @@ bool is_float(dtype t) {
 
 namespace {
 bool exact_floats = false;
-}
+long near_kinks = 0;
+}  // namespace
 
 void set_exact_floats(bool on) {
   exact_floats = on;
+}
+
+void note_near_kink() {
+  ++near_kinks;
+}
+
+long take_near_kinks() {
+  const long n = near_kinks;
+  near_kinks = 0;
+  return n;
 }
 
 double store(dtype t, double x) {

@@ -96,6 +96,10 @@ folded extreme_of(bool is_max, dtype t, const tensor& x, const std::vector<std::
     m = is_max ? std::max(m, v) : std::min(m, v);
     bound = std::max(bound, x.bound[i]);
   }
+  // A second element within bounds of the winner: a tie in loom's arithmetic, perhaps.
+  std::size_t close = 0;
+  for (std::size_t i : at) close += std::fabs(store(t, x.value[i]) - m) <= 2 * bound;
+  if (close > 1) note_near_kink();
   return {m, bound};
 }
 
