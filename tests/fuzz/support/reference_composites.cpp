@@ -151,9 +151,10 @@ tensor layer_norm(const tensor& x, double eps_value) {
       const double y = c * s;
       // A NaN or an infinity in the row makes x - mean or the variance NaN: all of it NaN.
       r.value[i] = finite ? store(t, y) : std::nan("");
-      r.bound[i] = uncertain ? unknown
-                   : finite  ? std::fabs(c) * s_bound + s * cb + u * std::fabs(y)
-                             : 0;
+      // A bound that overflows bounds nothing: a row of one value near the largest double
+      // has an infinite variance bound, and |x - mean| = 0 times it is NaN (model 15709).
+      const double b = std::fabs(c) * s_bound + s * cb + u * std::fabs(y);
+      r.bound[i] = uncertain ? unknown : !finite ? 0 : b < unknown ? b : unknown;
     }
   }
   return r;

@@ -188,9 +188,12 @@ struct element {
 // there. pow(1, y) is 1 even for a NaN or infinite y, pow(x, 0) is 1 even for a NaN x, a
 // negative base gives a finite result only at integer exponents, with the sign of their
 // parity, and a base around 0 to a negative power is infinite there (model 13416: the base
-// was x1 * gelu(x0) with gelu's absolute error, the exponent -3).
+// was x1 * gelu(x0) with gelu's absolute error, the exponent -3). Two operands whose
+// intervals overlap may be equal at a point inside them, where == and != change and no
+// corner is (model 15632: sigmoid(16.66) == 1, which loom's f32 rounds to 1, 1 ulp off).
 bool class_may_change_inside(fn f, const double* x, const double* b) {
   if (f == fn::div) return std::fabs(x[1]) <= b[1];
+  if (f == fn::eq || f == fn::ne) return std::fabs(x[0] - x[1]) <= b[0] + b[1];
   if (f != fn::pow) return false;
   const bool holds_one = b[0] > 0 && std::fabs(x[0] - 1) <= b[0];
   const bool holds_zero = b[1] > 0 && std::fabs(x[1]) <= b[1];
