@@ -183,6 +183,11 @@ struct element {
   double value, bound;
 };
 
+// Whether two operands' intervals meet: they may be equal at a point inside them.
+bool intervals_meet(const double* x, const double* b) {
+  return std::fabs(x[0] - x[1]) <= b[0] + b[1];
+}
+
 // Whether an op's result may change its class (or the sign of an infinity) inside its operands'
 // intervals at a point their corners miss. A division by an interval around 0 is infinite
 // there. pow(1, y) is 1 even for a NaN or infinite y, pow(x, 0) is 1 even for a NaN x, a
@@ -193,7 +198,7 @@ struct element {
 // corner is (model 15632: sigmoid(16.66) == 1, which loom's f32 rounds to 1, 1 ulp off).
 bool class_may_change_inside(fn f, const double* x, const double* b) {
   if (f == fn::div) return std::fabs(x[1]) <= b[1];
-  if (f == fn::eq || f == fn::ne) return std::fabs(x[0] - x[1]) <= b[0] + b[1];
+  if (f == fn::eq || f == fn::ne) return intervals_meet(x, b);
   if (f != fn::pow) return false;
   const bool holds_one = b[0] > 0 && std::fabs(x[0] - 1) <= b[0];
   const bool holds_zero = b[1] > 0 && std::fabs(x[1]) <= b[1];
@@ -212,7 +217,7 @@ bool near_kink(fn f, const double* x, const double* b) {
       return std::fabs(x[0]) <= b[0];
     case fn::minimum:
     case fn::maximum:
-      return std::fabs(x[0] - x[1]) <= b[0] + b[1];
+      return intervals_meet(x, b);
     default:
       return false;
   }
