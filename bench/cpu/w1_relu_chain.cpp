@@ -1,4 +1,4 @@
-// W1: relu(x) * 2 + 10 over float32, one input, one output (BENCH.md).
+// W1: relu(x) * 2 + 10 over float32, one input, one output (BENCH.md); and over bf16.
 //
 // Three cheap element-wise ops: a fused pass is bound by memory bandwidth at 2^24 and by the
 // cost of the loop itself at 2^16 (in cache), so this is where any per-element overhead of
@@ -11,7 +11,9 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <loom/loom.hpp>
 #include <utility>
@@ -95,6 +97,58 @@ void eager_temps(benchmark::State& state) {
   verify(state, out);
 }
 
+// W1 on bf16 (W1_relu_chain_bf16): the same model over half the bytes. Loom's pass widens
+// each block to f32 and rounds the result back; the hand loop does the same with the
+// conversions written out (a shift; round to nearest even on the store, without NaN's
+// special case, which relu's inputs here never need).
+using vec16 = loom::tensor<loom::bf16, loom::extents<loom::dyn>>;
+
+vec16 input_bf16(std::size_t n) {
+  const vec& x = loom_bench::input(0, n);
+  vec16 h(n);
+  for (std::size_t i = 0; i < n; ++i) h.data()[i] = loom::bf16(x.data()[i]);
+  return h;
+}
+
+// Within bf16's rounding of the result (2^-8 of it) of the exact value on the bf16 input.
+void verify_bf16(benchmark::State& state, const vec16& out) {
+  const vec16 x = input_bf16(out.size());
+  std::vector<float> got(out.begin(), out.end());
+  loom_bench::check(
+      state,
+      got,
+      [&](std::size_t i) { return std::max(double(float(x.data()[i])), 0.0) * 2 + 10; },
+      0x1p-8);
+}
+
+void loom_fused_bf16(benchmark::State& state, int threads) {
+  const std::size_t n = size_of(state);
+  const vec16 x = input_bf16(n);
+  loom_bench::run_fused_on(
+      state, model, {.bytes = 2 * n * sizeof(loom::bf16)}, threads, vec16(n), verify_bf16, x);
+}
+
+__attribute__((noinline)) void hand_bf16(const loom::bf16* __restrict x,
+                                         loom::bf16* __restrict out,
+                                         std::size_t n) {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = std::bit_cast<float>(std::uint32_t(x[i].bits) << 16);
+    const std::uint32_t r = std::bit_cast<std::uint32_t>((v < 0.f ? 0.f : v) * 2.f + 10.f);
+    out[i].bits = std::uint16_t((r + 0x7fffu + ((r >> 16) & 1u)) >> 16);
+  }
+}
+
+void hand_loop_bf16(benchmark::State& state) {
+  const std::size_t n = size_of(state);
+  const vec16 x = input_bf16(n);
+  vec16 out(n);
+  out.fill(loom::bf16(0.f));
+  loom_bench::measure(
+      state, 2 * n * sizeof(loom::bf16), [&] { hand_bf16(x.data(), out.data(), n); });
+  verify_bf16(state, out);
+}
+
 [[maybe_unused]] const bool registered = [] {
   loom_bench::register_workload("W1_relu_chain",
                                 {{"loom_fused", loom_fused},
@@ -104,6 +158,17 @@ void eager_temps(benchmark::State& state) {
                                  {"eigen_direct", eigen_direct},
                                  {"eager_temps", eager_temps}});
   loom_bench::register_copy_limits("W1_relu_chain", 2 * sizeof(float));
+  loom_bench::register_workload("W1_relu_chain_bf16",
+                                {{"loom_fused",
+                                  [](benchmark::State& s) {
+                                    loom_fused_bf16(s, 0);
+                                  }},
+                                 {"loom_fused_t1",
+                                  [](benchmark::State& s) {
+                                    loom_fused_bf16(s, 1);
+                                  }},
+                                 {"hand_loop", hand_loop_bf16}});
+  loom_bench::register_copy_limits("W1_relu_chain_bf16", 2 * sizeof(loom::bf16));
   return true;
 }();
 

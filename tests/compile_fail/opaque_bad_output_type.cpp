@@ -1,4 +1,4 @@
-// expect: error: static assertion failed: loom: allow_in_graph<F>: F::output_type must be float, double, int32_t or bool.*opaque_output_is_dtype<returns_long, float>
+// expect: error: static assertion failed: loom: allow_in_graph<F>: F::output_type must be float, double, loom::bf16, loom::f16, int32_t or bool.*opaque_output_is_dtype<returns_long, float>
 // F::output_type must be one of loom's dtypes.
 #include <loom/loom.hpp>
 struct returns_long {

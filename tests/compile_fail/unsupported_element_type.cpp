@@ -1,4 +1,4 @@
-// expect: error: static assertion failed: loom: tensors hold float, double, int32_t or bool
+// expect: error: static assertion failed: loom: tensors hold float, double, loom::bf16, loom::f16, int32_t or bool
 #include <loom/loom.hpp>
 int main() {
   char c[4];

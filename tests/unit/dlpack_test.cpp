@@ -89,6 +89,17 @@ TEST_CASE("to_dlpack writes the view's data, shape, compact strides and dtype", 
   check_export(md, d.view(), {kDLFloat, 64, 1});
   md->deleter(md);
 
+  loom::tensor<loom::bf16> hb(5);
+  loom::tensor<loom::f16> hf(5);
+  loom_test::fill_uniform(hb, 5, -1, 1);
+  loom_test::fill_uniform(hf, 6, -1, 1);
+  DLManagedTensor* mhb = loom::to_dlpack(hb.view());
+  DLManagedTensor* mhf = loom::to_dlpack(hf.view());
+  check_export(mhb, hb.view(), {kDLBfloat, 16, 1});
+  check_export(mhf, hf.view(), {kDLFloat, 16, 1});
+  mhb->deleter(mhb);
+  mhf->deleter(mhf);
+
   loom::tensor<std::int32_t, extents<2, 2>> i;
   loom_test::fill_int(i, 3, -9, 9);
   DLManagedTensor* mi = loom::to_dlpack(i.view());

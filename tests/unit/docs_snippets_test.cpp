@@ -270,6 +270,31 @@ TEST_CASE("guide: static extents and broadcasting", "[docs][shape]") {
   REQUIRE_THROWS_AS((loom::tensor<float, loom::extents<dyn, 4>>(3, 5)), loom::shape_error);
 }
 
+TEST_CASE("guide: half precision", "[docs][dtype]") {
+  // [snippet:half_precision]
+  loom::tensor<loom::bf16> x(4);
+  loom::tensor<loom::f16> w(4);
+  for (std::size_t k = 0; k < 4; ++k) {
+    x(k) = 0.1f * static_cast<float>(k);  // rounded to bf16: 0 0.10009766 0.20019531 0.30078125
+    w(k) = 1.f / 3;                       // rounded to f16: 0.33325195
+  }
+  auto y = x * 2.0 + 1.f;                         // bf16: the scalars are weak
+  loom::tensor<float> z = x * w;                  // bf16 and f16 promote to f32
+  auto s = loom::sum(loom::cast<loom::bf16>(w));  // rank 0, bf16, folded in f32
+  float first = y(1);                             // converts to float: 1.203125
+  // [/snippet:half_precision]
+  STATIC_REQUIRE(std::is_same_v<decltype(y)::value_type, loom::bf16>);
+  STATIC_REQUIRE(std::is_same_v<decltype(s)::value_type, loom::bf16>);
+  const double xs[] = {0.0, 0.10009765625, 0.2001953125, 0.30078125};
+  for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(double(float(x(k))) == xs[k]);
+    CHECK(double(z(k)) == Approx(xs[k] * 1365.0 / 4096).epsilon(1e-7));
+  }
+  CHECK(double(float(w(0))) == 1365.0 / 4096);
+  CHECK(first == 1.203125f);
+  CHECK(float(s()) == float(loom::bf16(4 * 1365.f / 4096)));
+}
+
 TEST_CASE("guide: dtype promotion and weak scalars", "[docs][dtype]") {
   // [snippet:dtypes]
   loom::tensor<std::int32_t> i(3);

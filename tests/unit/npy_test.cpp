@@ -71,7 +71,15 @@ TEST_CASE("save_npy writes the format's header and the elements as they are", "[
   CHECK(header.rfind("{'descr': '|b1'", 0) == 0);
   CHECK(data == std::string("\x01\x00\x01", 3));
 
-  for (const char* name : {"loom_f.npy", "loom_i.npy", "loom_d.npy", "loom_b.npy"})
+  loom::tensor<loom::f16> h(4);
+  loom_test::fill_uniform(h, 5, -3, 3);
+  loom::save_npy((dir / "loom_h.npy").string(), h);
+  header = header_of(read_all(dir / "loom_h.npy"), data);
+  CHECK(header.rfind("{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }", 0) == 0);
+  REQUIRE(data.size() == 4 * sizeof(loom::f16));
+  CHECK(std::memcmp(data.data(), h.data(), data.size()) == 0);
+
+  for (const char* name : {"loom_f.npy", "loom_i.npy", "loom_d.npy", "loom_b.npy", "loom_h.npy"})
     std::filesystem::remove(dir / name);
   CHECK_THROWS_AS(loom::save_npy("/nonexistent-dir/x.npy", f), loom::error);
 }

@@ -29,7 +29,8 @@ inline constexpr float inf_f = std::numeric_limits<float>::infinity();
 template <class X, int... A>
 auto finite_max(const X& x, axes_t<A...> ax) {
   const auto m = reduction<ops::max_with_identity_kind>(x, ax, keepdims);
-  constexpr auto largest = std::numeric_limits<floating_t<typename decltype(m)::value_type>>::max();
+  constexpr auto largest = static_cast<compute_t<floating_t<typename decltype(m)::value_type>>>(
+      std::numeric_limits<floating_t<typename decltype(m)::value_type>>::max());
   return where(m == lit<-inf_f>, lit<0.f>, minimum(m, lit<largest>));
 }
 

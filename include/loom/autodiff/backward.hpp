@@ -171,7 +171,7 @@ class backward {
     }();
     // Gradients reach floating-point values only, and of those only the ones that depend on
     // an input in wrt.
-    if constexpr (!std::is_floating_point_v<typename node_t<G, J>::value_type> ||
+    if constexpr (!floating<typename node_t<G, J>::value_type> ||
                   !depends_on_inputs<G, Wrt...>[J])
       return no_grad{};
     else

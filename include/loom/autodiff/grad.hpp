@@ -28,10 +28,10 @@ namespace autodiff {
 
 template <class Loss>
 inline constexpr bool is_scalar_loss =
-    Loss::extents_type::rank == 0 && std::is_floating_point_v<typename Loss::value_type>;
+    Loss::extents_type::rank == 0 && floating<typename Loss::value_type>;
 
 template <class Input>
-inline constexpr bool is_floating_input = std::is_floating_point_v<typename Input::value_type>;
+inline constexpr bool is_floating_input = floating<typename Input::value_type>;
 
 // The gradient of the loss with respect to input I, with that input's dtype and extents
 // (zeros where the loss does not depend on it), as a traced value over the walk's leaves.
@@ -190,7 +190,7 @@ struct gradient_model {
     (std::make_index_sequence<inputs>{});
     using Out = std::remove_cvref_t<decltype(out)>;
     if constexpr (Kind == gradient_kind::vjp)
-      static_assert(traced<Out> && std::is_floating_point_v<typename Out::value_type>,
+      static_assert(traced<Out> && floating<typename Out::value_type>,
                     "loom: vjp: the model must return one floating-point value");
     else
       static_assert(traced<Out> && is_scalar_loss<Out>,

@@ -233,7 +233,7 @@ auto vjp(const ops::opaque_call<F>& op, const C& g, const Y& y, const X&... x) {
                 "marked differentiable = false (F is named below)");
   using XK = std::tuple_element_t<K, std::tuple<X...>>;
   if constexpr (!opaque_differentiable<F> || !declares_backward<F> ||
-                !std::is_floating_point_v<typename XK::value_type>)
+                !floating<typename XK::value_type>)
     return no_grad{};
   else
     return allow_in_graph<whole_tensor_backward<F, K, sizeof...(X)>>{{op.f}}(x..., y, g);

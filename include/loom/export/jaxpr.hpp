@@ -43,8 +43,8 @@ std::string python_literal(T v) {
     return v ? "True" : "False";
   } else {
     char buf[32];
-    std::string s(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-    if constexpr (std::is_floating_point_v<T>)
+    std::string s(buf, std::to_chars(buf, buf + sizeof buf, compute_t<T>(v)).ptr);
+    if constexpr (floating<T>)
       if (s.find_first_of(".ein") == std::string::npos) s += ".0";
     return s;
   }

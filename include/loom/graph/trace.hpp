@@ -110,7 +110,8 @@ template <class Op, class... N>
 constexpr void check_opaque_operands() {
   using F = typename Op::callable_type;
   static_assert(opaque_output_is_dtype<F, typename N::value_type...>,
-                "loom: allow_in_graph<F>: F::output_type must be float, double, int32_t or bool");
+                "loom: allow_in_graph<F>: F::output_type must be float, double, loom::bf16, "
+                "loom::f16, int32_t or bool");
   if constexpr (ops::is_opaque_v<Op>) {
     static_assert(elementwise_callable<F, typename N::value_type...>,
                   "loom: allow_in_graph<F>: a const F must take one element of each input and "
@@ -132,7 +133,7 @@ constexpr void check_opaque_operands() {
 }
 
 template <class T, class U>
-inline constexpr bool matmul_dtypes_supported = std::is_same_v<T, U>&& std::is_floating_point_v<T>;
+inline constexpr bool matmul_dtypes_supported = std::is_same_v<T, U>&& floating<T>;
 
 template <class A, class B>
 constexpr void check_matmul_operands() {

@@ -47,6 +47,8 @@ constexpr DLDataType dtype_of() {
     return {bool_code, 8, 1};
   else if constexpr (std::is_same_v<T, std::int32_t>)
     return {kDLInt, 32, 1};
+  else if constexpr (std::is_same_v<T, bf16>)
+    return {kDLBfloat, 16, 1};
   else
     return {kDLFloat, 8 * sizeof(T), 1};
 }

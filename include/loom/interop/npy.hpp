@@ -19,6 +19,8 @@ constexpr const char* descr() {
     return "<f4";
   else if constexpr (std::is_same_v<T, double>)
     return "<f8";
+  else if constexpr (std::is_same_v<T, f16>)
+    return "<f2";
   else if constexpr (std::is_same_v<T, std::int32_t>)
     return "<i4";
   else
@@ -34,6 +36,8 @@ void save_npy(const std::string& path, const tensor_view<T, E>& v) {
   using V = std::remove_const_t<T>;
   static_assert(std::endian::native == std::endian::little,
                 "loom: save_npy writes little-endian .npy files from little-endian hosts only");
+  static_assert(!std::is_same_v<V, bf16>,
+                "loom: save_npy: NumPy has no bf16 dtype; cast the tensor to f32 first");
   std::string shape = "(";
   for (std::size_t d = 0; d < v.shape().rank; ++d) shape += std::to_string(v.extent(d)) + ",";
   std::string header = std::string("{'descr': '") + npy_detail::descr<V>() +

@@ -72,7 +72,8 @@ class tensor_view {
   using value_type = std::remove_const_t<T>;
   using extents_type = E;
   using memory_space = Space;
-  static_assert(dtype<value_type>, "loom: tensors hold float, double, int32_t or bool");
+  static_assert(dtype<value_type>,
+                "loom: tensors hold float, double, loom::bf16, loom::f16, int32_t or bool");
   static constexpr std::size_t rank = E::rank;
 
   // An empty view: no data, and 0 for every dynamic extent.
@@ -123,7 +124,8 @@ class tensor {
   using value_type = T;
   using extents_type = E;
   using memory_space = Space;
-  static_assert(dtype<T>, "loom: tensors hold float, double, int32_t or bool");
+  static_assert(dtype<T>,
+                "loom: tensors hold float, double, loom::bf16, loom::f16, int32_t or bool");
   using context_type = typename Space::context;
   static constexpr std::size_t rank = E::rank;
   static constexpr bool host_accessible = Space::host_accessible;

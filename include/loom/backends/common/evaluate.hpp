@@ -250,18 +250,19 @@ struct evaluate {
     [&]<std::size_t... A>(std::index_sequence<A...>) {
       using sig =
           typename N::op_type::template signature<typename node_t<G, N::args[A]>::value_type...>;
-      apply_signature<T>(n.op, sig{}, at<I>(v), at<N::args[A]>(v)...);
+      apply_signature<T, typename node_t<G, N::args[A]>::value_type...>(
+          n.op, sig{}, at<I>(v), at<N::args[A]>(v)...);
     }
     (std::make_index_sequence<N::arity>{});
   }
 
   LOOM_NO_EXEC_CHECK
-  template <class T, class Op, class R, class... Operand, class Out, class... Arg>
+  template <class T, class... From, class Op, class R, class... Operand, class Out, class... Arg>
   LOOM_HD_INLINE static void apply_signature(const Op& op,
                                              signature<R, Operand...>,
                                              Out& out,
                                              const Arg&... arg) {
-    out = Lanes::template apply<T>(op, Lanes::template convert<Operand>(arg)...);
+    out = Lanes::template apply<T>(op, as_operand<Lanes, Operand, From>(arg)...);
   }
 
   LOOM_NO_EXEC_CHECK

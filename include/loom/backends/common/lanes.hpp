@@ -3,6 +3,7 @@
 #include <concepts>
 #include <cstddef>
 #include <limits>
+#include <type_traits>
 
 #include "loom/core/config.hpp"
 #include "loom/graph/ops/binary.hpp"
@@ -29,6 +30,18 @@ concept lanes = requires(const float* from,
     L::template apply<float>(ops::add{}, v, v)
     } -> std::convertible_to<typename L::template value<float>>;
 };
+
+// An operand's value (of dtype From) in the dtype To that an op's signature asks for. One
+// already of that dtype is taken as it is: a half-precision value computed in a fused step
+// stays in f32 until it is stored, as fused half-precision code keeps it.
+LOOM_NO_EXEC_CHECK
+template <class Lanes, class To, class From, class V>
+LOOM_HD_INLINE decltype(auto) as_operand(const V& v) {
+  if constexpr (std::is_same_v<To, From>)
+    return (v);
+  else
+    return Lanes::template convert<To>(v);
+}
 
 // x / d where one divisor d serves a whole value x (softmax's sum, one per row): a
 // multiplication by 1 / d, computed once, as hand-written softmax loops do; a division per

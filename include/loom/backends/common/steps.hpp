@@ -51,9 +51,9 @@ struct reduce_space {
   using op = typename node_t<G, node>::op_type;
   using result_type = typename node_t<G, node>::value_type;
   // The dtype elements are folded in: the operand's, as the reduction's signature converts
-  // it (argmax folds values and returns an index).
+  // it (argmax folds values and returns an index); f32 for a half-precision operand.
   template <class R, class O>
-  static O folded_of(signature<R, O>);
+  static compute_t<O> folded_of(signature<R, O>);
   using folded_type = decltype(folded_of(
       typename op::template signature<typename node_t<G, operand>::value_type>{}));
   using fold_type = typename op::kind_type;

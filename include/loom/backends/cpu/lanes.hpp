@@ -4,7 +4,9 @@
 #include <type_traits>
 
 #include "loom/backends/cpu/block.hpp"
+#include "loom/backends/cpu/half_packets.hpp"
 #include "loom/backends/cpu/packets.hpp"
+#include "loom/core/dtype.hpp"
 
 namespace loom::cpu {
 
@@ -23,33 +25,48 @@ concept simd_without_kit = requires(const A&... a) {
 
 // How the fused loop holds values: a block of W elements per node (cpu::block, on Eigen's
 // vectorised packet math), or one element at a time for the end of a row. The evaluator is
-// written once against this interface.
+// written once against this interface. A half-precision value is held in f32 (compute_t):
+// loads widen it, stores round it, and a conversion to it rounds.
 template <int W>
 struct block_lanes {
   static constexpr std::size_t width = W;
   template <class T>
-  using value = block<T, W>;
+  using value = block<compute_t<T>, W>;
 
   // `step` is the distance between consecutive elements: 1 for a dense row, 0 for a value
   // broadcast along the row, anything else for a strided view (a gather).
   template <class T>
   static value<T> load(const T* p, std::ptrdiff_t step) {
-    if (step == 1) return value<T>::load(p);
-    if (step == 0) return value<T>::Constant(*p);
-    return value<T>::from_lanes([&](int k) { return p[k * step]; });
+    if constexpr (half_precision<T>) {
+      if (step == 0) return value<T>::Constant(float(*p));
+      if (step != 1) return value<T>::from_lanes([&](int k) { return float(p[k * step]); });
+      value<T> v;
+      widen<W>(p, v.lane);
+      return v;
+    } else {
+      if (step == 1) return value<T>::load(p);
+      if (step == 0) return value<T>::Constant(*p);
+      return value<T>::from_lanes([&](int k) { return p[k * step]; });
+    }
   }
   template <class T>
   static value<T> splat(T x) {
-    return value<T>::Constant(x);
+    return value<T>::Constant(compute_t<T>(x));
   }
   template <class T>
   static void store(T* p, const value<T>& v) {
-    v.store(p);
+    if constexpr (half_precision<T>)
+      narrow<W>(v.lane, p);
+    else
+      v.store(p);
   }
 
+  // To a dtype's value; to a half-precision dtype, rounded to its precision (and held in f32).
   template <class To, class V>
   static decltype(auto) convert(const V& v) {
-    if constexpr (std::is_same_v<typename V::Scalar, To>)
+    if constexpr (half_precision<To>)
+      return value<To>::from_lanes([&](int k) { return float(To(v.lane[k])); });
+    else if constexpr (std::is_same_v<typename V::Scalar, To>)
       return (v);
     else
       return v.template cast<To>();
@@ -70,7 +87,7 @@ struct block_lanes {
   }
 
   template <class R, class Op, class... T>
-  static value<R> per_lane(const Op& op, const value<T>&... a) {
+  static value<R> per_lane(const Op& op, const block<T, W>&... a) {
     return value<R>::from_lanes([&](int k) { return op.scalar(a.lane[k]...); });
   }
 };
@@ -78,26 +95,26 @@ struct block_lanes {
 struct scalar_lanes {
   static constexpr std::size_t width = 1;
   template <class T>
-  using value = T;
+  using value = compute_t<T>;
 
   template <class T>
-  static T load(const T* p, std::ptrdiff_t) {
+  static value<T> load(const T* p, std::ptrdiff_t) {
     return *p;
   }
   template <class T>
-  static T splat(T x) {
+  static value<T> splat(T x) {
     return x;
   }
   template <class T>
-  static void store(T* p, T v) {
-    *p = v;
+  static void store(T* p, value<T> v) {
+    *p = static_cast<T>(v);
   }
   template <class To, class V>
-  static To convert(V v) {
+  static value<To> convert(V v) {
     return static_cast<To>(v);
   }
   template <class R, class Op, class... A>
-  static R apply(const Op& op, A... a) {
+  static value<R> apply(const Op& op, A... a) {
     return op.scalar(a...);
   }
 };

@@ -3,8 +3,10 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include "loom/backends/common/steps.hpp"
+#include "loom/core/dtype.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,10 +31,67 @@ class gemm_on_this_thread {
 #endif
 };
 
+// c = a * b for `rows` rows of a at pa (rows x k) and the matrix b at pb (k x n), through
+// Eigen's GEMM, into the row-major c. Plain operands are row-major, their rows
+// `lhs_stride`/`rhs_stride` apart; one read in place as the transpose of a plain one
+// (`LhsTransposed`, `RhsTransposed`) is the same buffer read column-major, the stride then
+// being its columns'.
+template <bool LhsTransposed, bool RhsTransposed, class T>
+void gemm(const T* pa,
+          std::ptrdiff_t lhs_stride,
+          const T* pb,
+          std::ptrdiff_t rhs_stride,
+          std::size_t rows,
+          std::size_t k,
+          std::size_t n,
+          T* c) {
+  using stride = Eigen::OuterStride<>;
+  constexpr int lhs_order = LhsTransposed ? Eigen::ColMajor : Eigen::RowMajor;
+  constexpr int rhs_order = RhsTransposed ? Eigen::ColMajor : Eigen::RowMajor;
+  using lhs_map =
+      Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, lhs_order>, 0, stride>;
+  using rhs_map =
+      Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, rhs_order>, 0, stride>;
+  using out_map = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+  const auto r = Eigen::Index(rows), inner = Eigen::Index(k), cols = Eigen::Index(n);
+  const lhs_map A(pa, r, inner, stride(lhs_stride));
+  const rhs_map B(pb, inner, cols, stride(rhs_stride));
+  out_map C(c, r, cols);
+  if (inner == 0)
+    C.setZero();
+  else
+    C.noalias() = A * B;
+}
+
+// gemm for half-precision operands, as half-precision GEMMs compute: a's rows and b widened
+// to f32 (element (i, j) of each at p[i * row_stride + j * col_stride]), Eigen's f32 GEMM,
+// and the product rounded once into c. (The widening costs a pass over b per block of rows.)
+template <half_precision T>
+void gemm_widened(const T* pa,
+                  const common::matrix_operand<T>& a,
+                  const T* pb,
+                  const common::matrix_operand<T>& b,
+                  std::size_t rows,
+                  std::size_t k,
+                  std::size_t n,
+                  T* c) {
+  const auto widen = [](const T* p, std::size_t r, std::size_t cols, const auto& layout) {
+    std::vector<float> w(r * cols);
+    for (std::size_t i = 0; i < r; ++i)
+      for (std::size_t j = 0; j < cols; ++j)
+        w[i * cols + j] =
+            float(p[std::ptrdiff_t(i) * layout.row_stride + std::ptrdiff_t(j) * layout.col_stride]);
+    return w;
+  };
+  const std::vector<float> wa = widen(pa, rows, k, a), wb = widen(pb, k, n, b);
+  std::vector<float> product(rows * n);
+  gemm<false, false>(
+      wa.data(), std::ptrdiff_t(k), wb.data(), std::ptrdiff_t(n), rows, k, n, product.data());
+  std::copy(product.begin(), product.end(), c);
+}
+
 // Rows [first_row, last_row) of the product a * b (m x k times k x n, counted over all
-// batches) into the row-major `out`, through Eigen's GEMM on this thread. Plain operands are
-// row-major; one read in place as the transpose of a plain one (`LhsTransposed`,
-// `RhsTransposed`) is the same buffer read column-major.
+// batches) into the row-major `out`, a batch's piece at a time, on this thread.
 template <bool LhsTransposed, bool RhsTransposed, class T>
 void gemm_rows(const common::matrix_operand<T>& a,
                const common::matrix_operand<T>& b,
@@ -42,14 +101,6 @@ void gemm_rows(const common::matrix_operand<T>& a,
                T* out,
                std::size_t first_row,
                std::size_t last_row) {
-  using stride = Eigen::OuterStride<>;
-  constexpr int lhs_order = LhsTransposed ? Eigen::ColMajor : Eigen::RowMajor;
-  constexpr int rhs_order = RhsTransposed ? Eigen::ColMajor : Eigen::RowMajor;
-  using lhs_map =
-      Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, lhs_order>, 0, stride>;
-  using rhs_map =
-      Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, rhs_order>, 0, stride>;
-  using out_map = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
   [[maybe_unused]] gemm_on_this_thread single;  // empty without OpenMP
   for (std::size_t r = first_row; r < last_row;) {
     const std::size_t batch = r / m, row = r % m;
@@ -57,14 +108,18 @@ void gemm_rows(const common::matrix_operand<T>& a,
     const T* pa = a.data + std::ptrdiff_t(a.batches > 1 ? batch : 0) * a.batch_stride +
                   std::ptrdiff_t(row) * a.row_stride;
     const T* pb = b.data + std::ptrdiff_t(b.batches > 1 ? batch : 0) * b.batch_stride;
-    const auto rows = Eigen::Index(count), inner = Eigen::Index(k), cols = Eigen::Index(n);
-    const lhs_map A(pa, rows, inner, stride(LhsTransposed ? a.col_stride : a.row_stride));
-    const rhs_map B(pb, inner, cols, stride(RhsTransposed ? b.col_stride : b.row_stride));
-    out_map C(out + (batch * m + row) * n, rows, cols);
-    if (inner == 0)
-      C.setZero();
+    T* c = out + (batch * m + row) * n;
+    if constexpr (half_precision<T>)
+      gemm_widened(pa, a, pb, b, count, k, n, c);
     else
-      C.noalias() = A * B;
+      gemm<LhsTransposed, RhsTransposed>(pa,
+                                         LhsTransposed ? a.col_stride : a.row_stride,
+                                         pb,
+                                         RhsTransposed ? b.col_stride : b.row_stride,
+                                         count,
+                                         k,
+                                         n,
+                                         c);
     r += count;
   }
 }

@@ -45,9 +45,9 @@ LOOM_INLINE auto map_at(const Op& op,
                         const common::row_sources<K>& src,
                         std::size_t j,
                         std::index_sequence<I...>) {
-  return Lanes::template apply<R>(
-      op,
-      Lanes::template convert<O>(load_operand<Lanes, T, Steps[I]>(src.data[I], src.step[I], j))...);
+  return Lanes::template apply<R>(op,
+                                  common::as_operand<Lanes, O, T>(load_operand<Lanes, T, Steps[I]>(
+                                      src.data[I], src.step[I], j))...);
 }
 
 // out = op(operands...) element by element over `space`, the operands broadcast into it: the

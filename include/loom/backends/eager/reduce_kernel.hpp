@@ -20,7 +20,8 @@ namespace loom::eager::detail {
 // Reduction `Op` of one tensor into `out` (of shape `out_shape`): its rows folded by the fold,
 // in the blocks and order a fused reduce step uses, rows over threads, with none of a
 // compiled model's machinery. `T` is the operand's dtype and `Rank` its static rank, `F` the one
-// its signature folds it in (argmax folds values and returns an index).
+// its signature folds it in (argmax folds values and returns an index; a half-precision F
+// folds in f32).
 template <class T, std::size_t Rank, class Op, class R, class F>
 void reduce_kernel(
     const Op&, signature<R, F>, R* out, const shape& out_shape, const operand& in, int threads) {
@@ -44,9 +45,10 @@ void reduce_kernel(
   const std::size_t per_row = rows == 0 ? 0 : space.size() / rows;
   using lanes = cpu::block_lanes<cpu::block_width>;
   using block = typename lanes::template value<F>;
+  using folded = compute_t<F>;
   cpu::for_row_shares(
       rows, cpu::threads_for(space.size(), threads), [&](std::size_t r0, std::size_t r1) {
-        cpu::fold_rows<cpu::fold<typename Op::kind_type, F, cpu::block_width>>(
+        cpu::fold_rows<cpu::fold<typename Op::kind_type, folded, cpu::block_width>>(
             nest,
             read,
             r0,
@@ -57,14 +59,14 @@ void reduce_kernel(
                 LOOM_INLINE_LAMBDA -> block {
                   const auto* p = static_cast<const T*>(src.data[0]);
                   if constexpr (trailing)
-                    return lanes::template convert<F>(lanes::load(p + k, 1));
+                    return common::as_operand<lanes, F, T>(lanes::load(p + k, 1));
                   else
-                    return lanes::template convert<F>(
+                    return common::as_operand<lanes, F, T>(
                         lanes::load(p + std::ptrdiff_t(k) * src.step[0], src.step[0]));
                 },
             [&](const common::row_sources<1>& src, std::size_t, std::size_t k) LOOM_INLINE_LAMBDA {
-              return static_cast<F>(
-                  static_cast<const T*>(src.data[0])[std::ptrdiff_t(k) * src.step[0]]);
+              return static_cast<folded>(static_cast<F>(
+                  static_cast<const T*>(src.data[0])[std::ptrdiff_t(k) * src.step[0]]));
             });
       });
 }

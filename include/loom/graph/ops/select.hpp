@@ -47,8 +47,7 @@ struct cast {
   struct signature : loom::signature<U, T> {};
 
   template <class T>
-  static constexpr bool saturates =
-      std::is_floating_point_v<T>&& std::is_integral_v<U> && !std::is_same_v<U, bool>;
+  static constexpr bool saturates = floating<T>&& std::is_integral_v<U> && !std::is_same_v<U, bool>;
 
   template <class T>
   LOOM_HD static constexpr U scalar(T x) {
@@ -60,8 +59,9 @@ struct cast {
     }
     return static_cast<U>(x);
   }
+  // (A cast to a half-precision dtype rounds lane by lane, in the scalar form.)
   template <class A>
-  requires(!saturates<typename A::Scalar>) static auto simd(const A& a) {
+  requires(!saturates<typename A::Scalar> && !half_precision<U>) static auto simd(const A& a) {
     return a.template cast<U>();
   }
 };

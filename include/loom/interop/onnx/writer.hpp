@@ -22,6 +22,10 @@ constexpr int elem_type() {
     return ::onnx::TensorProto::FLOAT;
   else if constexpr (std::is_same_v<T, double>)
     return ::onnx::TensorProto::DOUBLE;
+  else if constexpr (std::is_same_v<T, f16>)
+    return ::onnx::TensorProto::FLOAT16;
+  else if constexpr (std::is_same_v<T, bf16>)
+    return ::onnx::TensorProto::BFLOAT16;
   else if constexpr (std::is_same_v<T, std::int32_t>)
     return ::onnx::TensorProto::INT32;
   else
@@ -103,6 +107,8 @@ class writer {
       t.add_float_data(value);
     else if constexpr (std::is_same_v<T, double>)
       t.add_double_data(value);
+    else if constexpr (half_precision<T>)
+      t.add_int32_data(value.bits);  // ONNX keeps f16 and bf16 values' bits in int32_data
     else
       t.add_int32_data(value);  // int32 and bool are stored as int32_data
     return t.name();

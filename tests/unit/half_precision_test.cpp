@@ -1,0 +1,483 @@
+// The half-precision dtypes loom::bf16 and loom::f16: their conversions from float against a
+// nearest-value search in double, dtype promotion, and element-wise ops, reductions,
+// composites, matmul and casts on them (fused and eager) against double-precision references
+// computed from the same half-precision inputs. Ops compute in f32 and round where a value is
+// stored, so the tolerances are stated in units of the storage type's unit roundoff `u`
+// (bf16 2^-8, f16 2^-11).
+#include <catch2/catch.hpp>
+#include <loom/loom.hpp>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "test_support.hpp"
+
+using loom::bf16;
+using loom::dyn;
+using loom::extents;
+using loom::f16;
+using namespace loom_test;
+
+namespace {
+
+template <class H>
+constexpr double unit_roundoff = std::is_same_v<H, bf16> ? 0x1p-8 : 0x1p-11;
+
+// The half-precision value nearest to x by exhaustive comparison in double: every finite
+// value of the format (from its bits), ties to the one with an even significand, and values
+// at or beyond the largest finite value plus half an ulp to infinity, as IEEE 754 rounds.
+template <class H>
+std::uint16_t nearest_bits(float x) {
+  static const std::vector<std::uint16_t> finite = [] {
+    std::vector<std::uint16_t> v;
+    for (std::uint32_t b = 0; b < 0x10000; ++b) {
+      const float f = float(H::from_bits(std::uint16_t(b)));
+      if (std::isfinite(f) && !std::signbit(f)) v.push_back(std::uint16_t(b));
+    }
+    return v;  // ascending in value, as the bits of non-negative values are
+  }();
+  const double a = std::abs(double(x));
+  const std::uint16_t sign = std::signbit(x) ? 0x8000 : 0;
+  const std::uint16_t largest = finite.back();
+  const double top = double(float(H::from_bits(largest)));
+  const double ulp_at_top = top - double(float(H::from_bits(std::uint16_t(largest - 1))));
+  if (a >= top + ulp_at_top / 2)
+    return sign | std::bit_cast<std::uint16_t>(std::numeric_limits<H>::infinity());
+  // The first value not below a, and the one before it.
+  std::size_t lo = 0, hi = finite.size() - 1;
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi) / 2;
+    if (double(float(H::from_bits(finite[mid]))) < a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == 0) return sign | finite[0];
+  const double up = double(float(H::from_bits(finite[lo])));
+  const double down = double(float(H::from_bits(finite[lo - 1])));
+  if (a - down < up - a) return sign | finite[lo - 1];
+  if (up - a < a - down) return sign | finite[lo];
+  return sign | ((finite[lo] & 1) == 0 ? finite[lo] : finite[lo - 1]);
+}
+
+template <class H>
+void check_rounding_from_float() {
+  std::mt19937 gen(7);
+  std::uniform_int_distribution<std::uint32_t> bits;
+  std::vector<float> xs = {0.f,
+                           -0.f,
+                           1.f,
+                           65504.f,
+                           65519.99f,
+                           65520.f,
+                           0x1p-24f,
+                           0x1p-25f,
+                           0x1.8p-25f,
+                           0x1.8p-24f,
+                           0x1p-14f,
+                           0x1.ff8p-15f,
+                           3.0e38f,
+                           3.4028235e38f,
+                           0x1.ff8p+127f,
+                           1.00390625f,      // halfway between two bf16 values: ties to even
+                           1.01171875f,      // the next halfway point, rounds up to even
+                           1.00048828125f};  // halfway between two f16 values
+  for (int k = 0; k < 200000; ++k) {
+    const float f = std::bit_cast<float>(bits(gen));
+    if (!std::isnormal(f)) continue;
+    xs.push_back(f);
+    // and values within f16's range, where its subnormals and ties lie
+    xs.push_back(std::ldexp(std::abs(f) / std::pow(2.f, float(std::ilogb(f))), k % 45 - 28) *
+                 (k % 2 ? 1.f : -1.f));
+  }
+  std::size_t wrong = 0;
+  for (float x : xs) {
+    const std::uint16_t got = H(x).bits, want = nearest_bits<H>(x);
+    if (got != want && ++wrong < 5) FAIL_CHECK(x << ": got bits " << got << ", want " << want);
+  }
+  CHECK(wrong == 0);
+  // NaN stays NaN, with its sign; infinities stay infinite.
+  CHECK(std::isnan(float(H(std::numeric_limits<float>::quiet_NaN()))));
+  CHECK(std::signbit(float(H(-std::numeric_limits<float>::quiet_NaN()))));
+  CHECK(float(H(-std::numeric_limits<float>::infinity())) ==
+        -std::numeric_limits<float>::infinity());
+}
+
+}  // namespace
+
+TEST_CASE("bf16 and f16 convert from float to the nearest value, ties to even", "[half]") {
+  check_rounding_from_float<bf16>();
+  check_rounding_from_float<f16>();
+}
+
+TEST_CASE("every bf16 and f16 value converts to float and back unchanged", "[half]") {
+  std::size_t wrong = 0;
+  for (std::uint32_t b = 0; b < 0x10000; ++b) {
+    const auto h = std::uint16_t(b);
+    const float fb = float(bf16::from_bits(h)), ff = float(f16::from_bits(h));
+    // bf16 is the top half of the float's bits.
+    wrong += std::bit_cast<std::uint32_t>(fb) != (std::uint32_t(h) << 16);
+    if (std::isnan(ff)) {
+      wrong += !std::isnan(float(f16(ff)));
+    } else {
+      wrong += f16(ff).bits != h;
+      // the value, from the format's definition
+      const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+      const double v = e == 0 ? std::ldexp(m, -24) : std::ldexp(1024 + m, e - 25);
+      wrong += (e == 31 ? !std::isinf(ff) : double(ff) != ((h & 0x8000) ? -v : v));
+    }
+    if (!std::isnan(fb)) wrong += bf16(fb).bits != h;
+  }
+  CHECK(wrong == 0);
+  CHECK(float(std::numeric_limits<f16>::max()) == 65504.f);
+  CHECK(float(std::numeric_limits<f16>::min()) == 0x1p-14f);
+  CHECK(float(std::numeric_limits<f16>::epsilon()) == 0x1p-10f);
+  CHECK(float(std::numeric_limits<bf16>::epsilon()) == 0x1p-7f);
+  CHECK(float(std::numeric_limits<bf16>::max()) == 0x1.fep127f);
+}
+
+TEMPLATE_TEST_CASE("fused passes load and store every half-precision value exactly",
+                   "[half]",
+                   bf16,
+                   f16) {
+  // Blocks (SIMD conversions) and row ends (scalar ones) must give the same bits: a model
+  // that passes every value through, and one whose products (exact in f32: at most 22
+  // significant bits) are rounded once on the store, over all 65,536 bit patterns.
+  using H = TestType;
+  loom::tensor<H, extents<dyn>> a(0x10000 + 7), b(0x10000 + 7);
+  std::mt19937 gen(11);
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    a.data()[k] = H::from_bits(std::uint16_t(k));
+    b.data()[k] = H::from_bits(std::uint16_t(gen()));
+  }
+  const auto [same, product] = loom::compile(
+      [](const auto& x, const auto& y) { return std::make_tuple(x * 1.f, x * y); }, a, b)(a, b);
+  std::size_t wrong = 0;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    const float x = float(a.data()[k]), p = x * float(b.data()[k]);
+    wrong += std::isnan(x) ? !std::isnan(float(same.data()[k]))
+                           : same.data()[k].bits != a.data()[k].bits;
+    wrong +=
+        std::isnan(p) ? !std::isnan(float(product.data()[k])) : product.data()[k].bits != H(p).bits;
+  }
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("half-precision dtypes promote as in PyTorch", "[half]") {
+  STATIC_REQUIRE(std::is_same_v<loom::promote_t<bf16, f16>, float>);
+  STATIC_REQUIRE(std::is_same_v<loom::promote_t<bf16, float>, float>);
+  STATIC_REQUIRE(std::is_same_v<loom::promote_t<f16, double>, double>);
+  STATIC_REQUIRE(std::is_same_v<loom::promote_t<std::int32_t, bf16>, bf16>);
+  STATIC_REQUIRE(std::is_same_v<loom::promote_t<bool, f16>, f16>);
+  loom::tensor<bf16, extents<4>> b;
+  loom::tensor<std::int32_t, extents<4>> i;
+  b.fill(bf16(1.5f));
+  i.fill(3);
+  const auto scaled = b * 2.0;  // a C++ scalar adopts the tensor's dtype
+  const auto mixed = i + b;
+  const auto e = loom::exp(b);
+  STATIC_REQUIRE(std::is_same_v<decltype(scaled)::value_type, bf16>);
+  STATIC_REQUIRE(std::is_same_v<decltype(mixed)::value_type, bf16>);
+  STATIC_REQUIRE(std::is_same_v<decltype(e)::value_type, bf16>);
+  CHECK(float(scaled(2)) == 3.f);
+  CHECK(float(mixed(1)) == 4.5f);
+  CHECK(loom::dtype_name<bf16>() == "bf16");
+  CHECK(loom::dtype_name<f16>() == "f16");
+}
+
+TEMPLATE_TEST_CASE("element-wise ops on half precision compute in f32 and round once",
+                   "[half]",
+                   bf16,
+                   f16) {
+  using H = TestType;
+  const double u = unit_roundoff<H>;
+  const auto f = [](const auto& a, const auto& b) {
+    return loom::exp(a) * b + a / b;
+  };
+  for (std::size_t n : {std::size_t(1), std::size_t(63), std::size_t(65), std::size_t(70001)}) {
+    loom::tensor<H, extents<dyn>> a(n), b(n);
+    fill_uniform(a, 1, -2.0, 2.0);
+    fill_uniform(b, 2, 0.5, 3.0);
+    const auto want = [&](std::size_t k) {
+      const double x = double(float(a.data()[k])), y = double(float(b.data()[k]));
+      return std::exp(x) * y + x / y;
+    };
+    const auto scale = [&](std::size_t k) {
+      const double x = double(float(a.data()[k])), y = double(float(b.data()[k]));
+      return std::exp(x) * y + std::abs(x / y);
+    };
+    // Fused: one rounding of the result (u) over f32 arithmetic (a few 2^-24 of the terms).
+    const auto fused = loom::compile(f, a, b)(a, b);
+    STATIC_REQUIRE(std::is_same_v<typename decltype(fused)::value_type, H>);
+    LOOM_CHECK_REPORT(compare_scaled(fused, want, scale, tolerance{u + 0x1p-20, 0}, "fused"));
+    // Eager: each of the four ops rounds its result.
+    const auto eager = f(a, b);
+    LOOM_CHECK_REPORT(compare_scaled(eager, want, scale, tolerance{4 * u, 0}, "eager"));
+  }
+}
+
+TEMPLATE_TEST_CASE("reductions of half precision fold in f32", "[half]", bf16, f16) {
+  using H = TestType;
+  const double u = unit_roundoff<H>;
+  loom::tensor<H, extents<dyn, 3000>> x(5);
+  fill_uniform(x, 3, -1.0, 1.0);
+  const auto model = loom::compile(
+      [](const auto& v) {
+        return std::make_tuple(loom::sum(v, loom::axes<1>),
+                               loom::max(v, loom::axes<1>),
+                               loom::argmax(v, loom::axes<1>),
+                               loom::mean(v * v, loom::axes<1>));
+      },
+      x);
+  const auto [sum, max, argmax, mean_square] = model(x);
+  const auto at = [&](std::size_t r, std::size_t c) {
+    return double(float(x(r, c)));
+  };
+  std::vector<double> s(5), m(5, -1e300), magnitude(5), squares(5);
+  std::vector<std::int32_t> where(5);
+  for (std::size_t r = 0; r < 5; ++r)
+    for (std::size_t c = 0; c < 3000; ++c) {
+      s[r] += at(r, c);
+      magnitude[r] += std::abs(at(r, c));
+      squares[r] += at(r, c) * at(r, c) / 3000;
+      if (at(r, c) > m[r]) m[r] = at(r, c), where[r] = std::int32_t(c);
+    }
+  // The sum's one rounding into H (u of it) over an f32 fold of 3000 terms (well within
+  // 2^-16 of their magnitudes); a fold in H itself would be off by about 3000 u / 2 of them.
+  for (std::size_t r = 0; r < 5; ++r) {
+    CHECK(std::abs(double(float(sum(r))) - s[r]) <= u * std::abs(s[r]) + 0x1p-16 * magnitude[r]);
+    CHECK(double(float(max(r))) == m[r]);
+    CHECK(argmax(r) == where[r]);
+  }
+  LOOM_CHECK_REPORT(compare_with(
+      mean_square, [&](std::size_t r) { return squares[r]; }, tolerance{u + 0x1p-16, 0}, "mean"));
+}
+
+TEMPLATE_TEST_CASE("softmax and layer_norm on half precision, fused and eager",
+                   "[half]",
+                   bf16,
+                   f16) {
+  using H = TestType;
+  const double u = unit_roundoff<H>;
+  loom::tensor<H, extents<dyn, 100>> x(7);
+  loom::tensor<H, extents<100>> g, b;
+  fill_normal(x, 4, 0.0, 1.0);
+  fill_uniform(g, 5, 0.5, 1.5);
+  fill_uniform(b, 6, -0.5, 0.5);
+  const auto at = [&](std::size_t r, std::size_t c) {
+    return double(float(x(r, c)));
+  };
+  std::vector<double> soft(700), norm(700), norm_scale(700);
+  for (std::size_t r = 0; r < 7; ++r) {
+    double m = -1e300, sum = 0, mean = 0, var = 0;
+    for (std::size_t c = 0; c < 100; ++c) m = std::max(m, at(r, c)), mean += at(r, c) / 100;
+    for (std::size_t c = 0; c < 100; ++c) {
+      sum += std::exp(at(r, c) - m);
+      var += (at(r, c) - mean) * (at(r, c) - mean) / 100;
+    }
+    for (std::size_t c = 0; c < 100; ++c) {
+      soft[r * 100 + c] = std::exp(at(r, c) - m) / sum;
+      const double xhat = (at(r, c) - mean) / std::sqrt(var + 1e-5);
+      norm[r * 100 + c] = xhat * double(float(g(c))) + double(float(b(c)));
+      norm_scale[r * 100 + c] =
+          std::abs(xhat * double(float(g(c)))) + std::abs(double(float(b(c)))) + 1;
+    }
+  }
+  const auto f = [](const auto& v, const auto& gamma, const auto& beta) {
+    return std::make_tuple(loom::softmax(v), loom::layer_norm(v, gamma, beta, 1e-5));
+  };
+  const auto [fs, fl] = loom::compile(f, x, g, b)(x, g, b);
+  const auto [es, el] = f(x, g, b);
+  const auto want_soft = [&](std::size_t i) {
+    return soft[i];
+  };
+  const auto want_norm = [&](std::size_t i) {
+    return norm[i];
+  };
+  const auto scale = [&](std::size_t i) {
+    return norm_scale[i];
+  };
+  // Fused: the rows' sums, means and variances are stored in H between passes (u each), the
+  // result rounds once (u); exp's f32 error is below 2^-20.
+  LOOM_CHECK_REPORT(compare_with(fs, want_soft, tolerance{3 * u, 0}, "fused softmax"));
+  LOOM_CHECK_REPORT(compare_scaled(fl, want_norm, scale, tolerance{4 * u, 0}, "fused layer_norm"));
+  // Eager rounds every op's result, and exp magnifies the rounding of x - max (up to about
+  // 6 for these inputs) into its relative error.
+  LOOM_CHECK_REPORT(compare_with(es, want_soft, tolerance{12 * u, 0}, "eager softmax"));
+  LOOM_CHECK_REPORT(compare_scaled(el, want_norm, scale, tolerance{10 * u, 0}, "eager layer_norm"));
+}
+
+TEMPLATE_TEST_CASE("matmul of half precision accumulates in f32", "[half]", bf16, f16) {
+  using H = TestType;
+  const double u = unit_roundoff<H>;
+  loom::tensor<H, extents<2, dyn, 70>> a(33);
+  loom::tensor<H, extents<70, 19>> w;
+  loom::tensor<H, extents<19>> bias;
+  fill_uniform(a, 7, -1.0, 1.0);
+  fill_uniform(w, 8, -1.0, 1.0);
+  fill_uniform(bias, 9, -1.0, 1.0);
+  const auto layer = [](const auto& x, const auto& m, const auto& c) {
+    return loom::relu(loom::matmul(x, m) + c);
+  };
+  const auto want = [&](std::size_t i) {
+    const std::size_t row = i / 19, col = i % 19;
+    double s = double(float(bias(col)));
+    for (std::size_t k = 0; k < 70; ++k)
+      s += double(float(a.data()[row * 70 + k])) * double(float(w(k, col)));
+    return std::max(s, 0.0);
+  };
+  const auto scale = [&](std::size_t i) {
+    const std::size_t row = i / 19, col = i % 19;
+    double s = std::abs(double(float(bias(col))));
+    for (std::size_t k = 0; k < 70; ++k)
+      s += std::abs(double(float(a.data()[row * 70 + k])) * double(float(w(k, col))));
+    return s;
+  };
+  // The product is rounded into H once (u), then the bias added and rounded again (u).
+  LOOM_CHECK_REPORT(compare_scaled(loom::compile(layer, a, w, bias)(a, w, bias),
+                                   want,
+                                   scale,
+                                   tolerance{2 * u + 0x1p-18, 0},
+                                   "fused"));
+  LOOM_CHECK_REPORT(
+      compare_scaled(layer(a, w, bias), want, scale, tolerance{2 * u + 0x1p-18, 0}, "eager"));
+}
+
+TEST_CASE("casts between every dtype and half precision", "[half]") {
+  loom::tensor<float, extents<9>> x;
+  const float values[9] = {1.f / 3,
+                           -2.75f,
+                           70000.f,
+                           -1e-30f,
+                           3e38f,
+                           0.f,
+                           std::numeric_limits<float>::quiet_NaN(),
+                           -std::numeric_limits<float>::infinity(),
+                           65519.f};
+  std::copy(values, values + 9, x.begin());
+  const auto model = loom::compile(
+      [](const auto& v) {
+        const auto b = loom::cast<bf16>(v);
+        const auto h = loom::cast<f16>(v);
+        return std::make_tuple(b,
+                               h,
+                               loom::cast<std::int32_t>(b),
+                               loom::cast<bool>(h),
+                               loom::cast<double>(h),
+                               loom::cast<f16>(b),
+                               loom::cast<bf16>(loom::cast<std::int32_t>(v * 0.f + 1000.f)));
+      },
+      x);
+  const auto [b, h, bi, hb, hd, bh, ib] = model(x);
+  for (std::size_t k = 0; k < 9; ++k) {
+    INFO("element " << k << " = " << values[k]);
+    CHECK(b(k).bits == bf16(values[k]).bits);
+    CHECK((std::isnan(values[k]) ? std::isnan(float(h(k))) : h(k).bits == f16(values[k]).bits));
+    CHECK(hb(k) == (float(h(k)) != 0.f));
+    CHECK((std::isnan(values[k]) ? std::isnan(hd(k)) : hd(k) == double(float(h(k)))));
+    CHECK((std::isnan(values[k]) ? std::isnan(float(bh(k))) : bh(k).bits == f16(float(b(k))).bits));
+  }
+  // f32 to f16: 70000 overflows to infinity, 65519 rounds to the largest value, 65504.
+  CHECK(std::isinf(float(h(2))));
+  CHECK(float(h(8)) == 65504.f);
+  CHECK(float(b(2)) == 70144.f);  // bf16 keeps f32's range: 70000 to 8 significant bits
+  // bf16 to i32 saturates and takes NaN to 0, as every float-to-integer cast does.
+  const std::int32_t ints[9] = {0,
+                                -2,
+                                70144,
+                                0,
+                                std::numeric_limits<std::int32_t>::max(),
+                                0,
+                                0,
+                                std::numeric_limits<std::int32_t>::min(),
+                                65536};
+  for (std::size_t k = 0; k < 9; ++k) CHECK(bi(k) == ints[k]);
+  CHECK(float(ib(4)) == 1000.f);
+}
+
+TEMPLATE_TEST_CASE("gradients flow through half-precision values", "[half][grad]", bf16, f16) {
+  // Mixed precision: f32 parameters cast to H, a matmul, softmax, gelu, layer norm and
+  // sigmoid in H, the loss summed in f32. The reference is the same math in double at the
+  // inputs rounded to H, differentiated by central differences; loom's gradients carry the
+  // roundings of H's intermediate values, so each is held within 8u of |want| plus the root
+  // mean square of its gradient's elements (measured: 1.4u for bf16, 1.1u for f16).
+  using H = TestType;
+  const double u = unit_roundoff<H>;
+  constexpr int B = 3, K = 5, N = 8;
+  loom::tensor<float, extents<B, K>> x;
+  loom::tensor<float, extents<K, N>> w;
+  loom::tensor<float, extents<N>> g, c;
+  fill_normal(x, 21, 0.0, 1.0);
+  fill_normal(w, 22, 0.0, 0.5);
+  fill_normal(g, 23, 1.0, 0.2);
+  fill_normal(c, 24, 0.0, 0.3);
+  const auto loss = [](const auto& xx, const auto& ww, const auto& gg, const auto& cc) {
+    const auto h = loom::matmul(loom::cast<H>(xx), loom::cast<H>(ww));
+    const auto y =
+        loom::softmax(h) * loom::gelu(h) +
+        loom::layer_norm(h, loom::cast<H>(gg), loom::cast<H>(cc), 1e-5) * loom::sigmoid(h);
+    return loom::sum(loom::cast<float>(y) * loom::cast<float>(y));
+  };
+  const auto [gx, gw, gg, gc] =
+      loom::compile(loom::grad(loss, loom::wrt<0, 1, 2, 3>), x, w, g, c)(x, w, g, c);
+  STATIC_REQUIRE(std::is_same_v<typename decltype(gx)::value_type, float>);
+  const auto rounded = [](const auto& t) {
+    std::vector<double> v;
+    for (float e : t) v.push_back(double(float(H(e))));
+    return v;
+  };
+  std::vector<double> X = rounded(x), W = rounded(w), G = rounded(g), C = rounded(c);
+  const auto f = [&] {
+    double s = 0;
+    for (int b = 0; b < B; ++b) {
+      double h[N], m = -1e300, sum = 0, mean = 0, var = 0;
+      for (int n = 0; n < N; ++n) {
+        h[n] = 0;
+        for (int k = 0; k < K; ++k) h[n] += X[b * K + k] * W[k * N + n];
+        m = std::max(m, h[n]);
+        mean += h[n] / N;
+      }
+      for (int n = 0; n < N; ++n) {
+        sum += std::exp(h[n] - m);
+        var += (h[n] - mean) * (h[n] - mean) / N;
+      }
+      for (int n = 0; n < N; ++n) {
+        const double gelu = 0.5 * h[n] * (1 + std::erf(h[n] / std::sqrt(2.0)));
+        const double norm = (h[n] - mean) / std::sqrt(var + 1e-5) * G[n] + C[n];
+        const double y = std::exp(h[n] - m) / sum * gelu + norm / (1 + std::exp(-h[n]));
+        s += y * y;
+      }
+    }
+    return s;
+  };
+  const auto check = [&](std::vector<double>& p, const auto& got, const char* what) {
+    std::vector<double> want(p.size());
+    double rms = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const double step = 1e-6 * std::max(1.0, std::abs(p[i]));
+      p[i] += step;
+      const double up = f();
+      p[i] -= 2 * step;
+      const double down = f();
+      p[i] += step;
+      want[i] = (up - down) / (2 * step);
+      rms += want[i] * want[i] / double(p.size());
+    }
+    rms = std::sqrt(rms);
+    LOOM_CHECK_REPORT(compare_elements(
+        got,
+        [&](std::size_t i) { return want[i]; },
+        [&](std::size_t, double v) { return 8 * u * (std::abs(v) + rms); },
+        what));
+  };
+  check(X, gx, "x's gradient");
+  check(W, gw, "w's gradient");
+  check(G, gg, "gamma's gradient");
+  check(C, gc, "beta's gradient");
+}
