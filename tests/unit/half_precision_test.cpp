@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <loom/loom.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -191,7 +192,7 @@ TEST_CASE("half-precision dtypes promote as in PyTorch", "[half]") {
   CHECK(loom::dtype_name<f16>() == "f16");
 }
 
-TEMPLATE_TEST_CASE("element-wise ops on half precision compute in f32 and round once",
+TEMPLATE_TEST_CASE("element-wise ops on half precision compute in f32 and round each result",
                    "[half]",
                    bf16,
                    f16) {
@@ -212,13 +213,15 @@ TEMPLATE_TEST_CASE("element-wise ops on half precision compute in f32 and round 
       const double x = double(float(a.data()[k])), y = double(float(b.data()[k]));
       return std::exp(x) * y + std::abs(x / y);
     };
-    // Fused: one rounding of the result (u) over f32 arithmetic (a few 2^-24 of the terms).
+    // Each of the four ops rounds its result (u of it), fused or eager, and both give the
+    // same bits.
     const auto fused = loom::compile(f, a, b)(a, b);
     STATIC_REQUIRE(std::is_same_v<typename decltype(fused)::value_type, H>);
-    LOOM_CHECK_REPORT(compare_scaled(fused, want, scale, tolerance{u + 0x1p-20, 0}, "fused"));
-    // Eager: each of the four ops rounds its result.
+    LOOM_CHECK_REPORT(compare_scaled(fused, want, scale, tolerance{4 * u, 0}, "fused"));
     const auto eager = f(a, b);
-    LOOM_CHECK_REPORT(compare_scaled(eager, want, scale, tolerance{4 * u, 0}, "eager"));
+    std::size_t differ = 0;
+    for (std::size_t k = 0; k < n; ++k) differ += fused.data()[k].bits != eager.data()[k].bits;
+    CHECK(differ == 0);
   }
 }
 
@@ -303,14 +306,117 @@ TEMPLATE_TEST_CASE("softmax and layer_norm on half precision, fused and eager",
   const auto scale = [&](std::size_t i) {
     return norm_scale[i];
   };
-  // Fused: the rows' sums, means and variances are stored in H between passes (u each), the
-  // result rounds once (u); exp's f32 error is below 2^-20.
-  LOOM_CHECK_REPORT(compare_with(fs, want_soft, tolerance{3 * u, 0}, "fused softmax"));
-  LOOM_CHECK_REPORT(compare_scaled(fl, want_norm, scale, tolerance{4 * u, 0}, "fused layer_norm"));
-  // Eager rounds every op's result, and exp magnifies the rounding of x - max (up to about
-  // 6 for these inputs) into its relative error.
-  LOOM_CHECK_REPORT(compare_with(es, want_soft, tolerance{12 * u, 0}, "eager softmax"));
-  LOOM_CHECK_REPORT(compare_scaled(el, want_norm, scale, tolerance{10 * u, 0}, "eager layer_norm"));
+  // A composite computes in f32 (its rows' max, sum, mean and variance included) and rounds
+  // its result once: u of it, over f32 errors below 2^-18.
+  for (const auto* soft_result : {&fs, &es})
+    LOOM_CHECK_REPORT(compare_with(*soft_result, want_soft, tolerance{u + 0x1p-18, 0}, "softmax"));
+  for (const auto* norm_result : {&fl, &el})
+    LOOM_CHECK_REPORT(
+        compare_scaled(*norm_result, want_norm, scale, tolerance{u + 0x1p-18, 0}, "layer_norm"));
+}
+
+TEMPLATE_TEST_CASE("a value equals its stored copy: max's one-hot, and its gradient",
+                   "[half][grad]",
+                   bf16,
+                   f16) {
+  // p == max(p) compares p, computed in a fused pass, with the max that a reduction stored:
+  // both are rounded to H, so the row's winner compares equal (the one-hot of max's gradient
+  // rule too), compiled as in eager code.
+  using H = TestType;
+  loom::tensor<H, extents<4, 9>> x, y;
+  fill_uniform(x, 31, -2.0, 2.0);
+  fill_uniform(y, 32, -2.0, 2.0);
+  const auto one_hot = [](const auto& a, const auto& b) {
+    const auto p = a * b;
+    return loom::cast<std::int32_t>(p == loom::max(p, loom::axes<1>, loom::keepdims));
+  };
+  const auto compiled = loom::compile(one_hot, x, y)(x, y);
+  const auto eager = one_hot(x, y);
+  loom::tensor<float, extents<4, 9>> a, b;
+  std::copy(x.begin(), x.end(), a.begin());
+  std::copy(y.begin(), y.end(), b.begin());
+  const auto ga = loom::compile(loom::grad([](const auto& u, const auto& v) {
+                                  return loom::sum(loom::cast<float>(loom::max(
+                                      loom::cast<H>(u) * loom::cast<H>(v), loom::axes<1>)));
+                                }),
+                                a,
+                                b)(a, b);
+  for (std::size_t r = 0; r < 4; ++r) {
+    // The products rounded to H; ties (likely at 8 or 11 bits) share the gradient evenly.
+    float p[9], best = -1e30f;
+    for (std::size_t c = 0; c < 9; ++c)
+      best = std::max(best, p[c] = float(H(float(x(r, c)) * float(y(r, c)))));
+    const int ties = int(std::count(p, p + 9, best));
+    for (std::size_t c = 0; c < 9; ++c) {
+      INFO("row " << r << ", column " << c);
+      CHECK(compiled(r, c) == (p[c] == best));
+      CHECK(eager(r, c) == (p[c] == best));
+      CHECK(ga(r, c) == (p[c] == best ? float(H(float(y(r, c)) / float(ties))) : 0.f));
+    }
+  }
+}
+
+TEST_CASE("cross_entropy, mse_loss and mean on half precision, with their gradients",
+          "[half][grad]") {
+  // Probability targets and class indices on bf16 logits (the class gradient scatters in
+  // f32); the mean's gradient over 70,000 f16 elements, a count f16 cannot hold.
+  loom::tensor<float, extents<3, 5>> logits;
+  loom::tensor<bf16, extents<3, 5>> target;
+  loom::tensor<std::int32_t, extents<3>> classes;
+  fill_normal(logits, 41, 0.0, 1.0);
+  fill_uniform(target, 42, 0.0, 0.4);
+  classes(0) = 4, classes(1) = 0, classes(2) = 2;
+  const auto lb = [&](std::size_t r, std::size_t c) {
+    return double(float(bf16(logits(r, c))));
+  };
+  double with_target = 0, with_classes = 0;
+  double grad_classes[3][5];
+  for (std::size_t r = 0; r < 3; ++r) {
+    double m = -1e300, sum = 0;
+    for (std::size_t c = 0; c < 5; ++c) m = std::max(m, lb(r, c));
+    for (std::size_t c = 0; c < 5; ++c) sum += std::exp(lb(r, c) - m);
+    for (std::size_t c = 0; c < 5; ++c) {
+      const double log_p = lb(r, c) - m - std::log(sum);
+      with_target -= double(float(target(r, c))) * log_p / 3;
+      if (std::size_t(classes(r)) == c) with_classes -= log_p / 3;
+      grad_classes[r][c] = (std::exp(log_p) - (std::size_t(classes(r)) == c)) / 3;
+    }
+  }
+  const loom::tensor<bf16, extents<3, 5>> l16 = loom::cast<bf16>(logits);
+  const double u = unit_roundoff<bf16>;
+  CHECK(std::abs(float(loom::cross_entropy(l16, target)()) - with_target) <=
+        u * std::abs(with_target) + 1e-6);
+  CHECK(std::abs(float(loom::cross_entropy(l16, classes)()) - with_classes) <=
+        u * std::abs(with_classes) + 1e-6);
+  const auto g =
+      loom::compile(loom::grad([](const auto& l, const auto& k) {
+                      return loom::cast<float>(loom::cross_entropy(loom::cast<bf16>(l), k));
+                    }),
+                    logits,
+                    classes)(logits, classes);
+  // Each gradient element is rounded to bf16 once (u) and carries the forward pass's
+  // roundings of the softmax (u of it).
+  LOOM_CHECK_REPORT(compare_with(
+      g,
+      [&](std::size_t i) { return grad_classes[i / 5][i % 5]; },
+      tolerance{2 * u, 1e-6},
+      "cross_entropy's gradient"));
+
+  loom::tensor<float, extents<dyn>> big(70000);
+  fill_uniform(big, 43, -1.0, 1.0);
+  const auto mean_grad = loom::compile(
+      loom::grad([](const auto& v) { return loom::cast<float>(loom::mean(loom::cast<f16>(v))); }),
+      big)(big);
+  const float want = float(f16(1.f / 70000));
+  std::size_t wrong = 0;
+  for (float e : mean_grad) wrong += e != want;
+  CHECK(wrong == 0);
+  CHECK(want > 0.f);
+
+  loom::bf16 acc(0.f);
+  for (int k = 0; k < 3; ++k) acc += 0.1f;  // computes in f32, rounds each sum to bf16
+  acc *= 2.f;
+  CHECK(float(acc) == float(bf16(float(bf16(float(bf16(0.1f)) + 0.1f)) + 0.1f)) * 2.f);
 }
 
 TEMPLATE_TEST_CASE("matmul of half precision accumulates in f32", "[half]", bf16, f16) {

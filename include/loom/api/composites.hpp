@@ -18,6 +18,43 @@ namespace detail {
 
 inline constexpr float inf_f = std::numeric_limits<float>::infinity();
 
+// The promotion of the dtypes of a composite's loom operands (C++ scalars are weak: left out).
+template <class Acc, class X, class... Rest>
+constexpr auto strong_dtype() {
+  using Next = typename decltype([] {
+    if constexpr (scalar<X>)
+      return std::type_identity<Acc>{};
+    else if constexpr (std::is_void_v<Acc>)
+      return std::type_identity<typename X::value_type>{};
+    else
+      return std::type_identity<promote_t<Acc, typename X::value_type>>{};
+  }())::type;
+  if constexpr (sizeof...(Rest) == 0)
+    return std::type_identity<Next>{};
+  else
+    return strong_dtype<Next, Rest...>();
+}
+
+template <class X>
+auto as_f32(const X& x) {
+  if constexpr (!scalar<X> && half_precision<typename X::value_type>)
+    return cast<float>(x);
+  else
+    return x;
+}
+
+// f(x...), the body of a composite. On half-precision operands it computes in f32 and rounds
+// its result once, as PyTorch's kernels for these ops do: a row's max, sum, mean and variance
+// stay f32 values, and a constant such as layer_norm's eps keeps its f32 value.
+template <class F, class... X>
+auto in_f32(F f, const X&... x) {
+  using R = typename decltype(strong_dtype<void, X...>())::type;
+  if constexpr (half_precision<R>)
+    return cast<R>(f(as_f32(x)...));
+  else
+    return f(x...);
+}
+
 // The shift softmax, log_softmax and logsumexp subtract before exp: the max over the axes,
 // kept to broadcast against x, so that no exp overflows. An infinite max is replaced, as
 // torch.logsumexp replaces it, so that x - shift is never inf - inf: a max of -inf by 0 (a row
@@ -48,8 +85,12 @@ auto log_sum_exp_kept(const S& shifted, axes_t<A...> ax) {
 // NaN and the others 0 (torch: NaN everywhere in the row).
 template <detail::reducible X, int... A>
 auto softmax(const X& x, axes_t<A...> ax) {
-  const auto e = exp(x - detail::finite_max(x, ax));
-  return e / loom::sum(e, ax, keepdims);
+  return detail::in_f32(
+      [ax](const auto& v) {
+        const auto e = exp(v - detail::finite_max(v, ax));
+        return e / loom::sum(e, ax, keepdims);
+      },
+      x);
 }
 template <detail::reducible X>
 auto softmax(const X& x) {
@@ -60,8 +101,12 @@ auto softmax(const X& x) {
 // in torch; a row holding +inf gives NaN at the +inf entries and -inf elsewhere.
 template <detail::reducible X, int... A>
 auto log_softmax(const X& x, axes_t<A...> ax) {
-  const auto shifted = x - detail::finite_max(x, ax);
-  return shifted - detail::log_sum_exp_kept(shifted, ax);
+  return detail::in_f32(
+      [ax](const auto& v) {
+        const auto shifted = v - detail::finite_max(v, ax);
+        return shifted - detail::log_sum_exp_kept(shifted, ax);
+      },
+      x);
 }
 template <detail::reducible X>
 auto log_softmax(const X& x) {
@@ -74,12 +119,16 @@ auto log_softmax(const X& x) {
 template <detail::reducible X, int... A, class... Keep>
 requires(sizeof...(Keep) <= 1 && (std::is_same_v<Keep, keepdims_t> &&
                                   ...)) auto logsumexp(const X& x, axes_t<A...> ax, Keep...) {
-  const auto m = detail::finite_max(x, ax);
-  const auto kept = m + detail::log_sum_exp_kept(x - m, ax);
-  if constexpr (sizeof...(Keep) == 1)
-    return kept;
-  else
-    return loom::sum(kept, ax);  // over extents of 1: drops the axes, adds nothing
+  return detail::in_f32(
+      [ax](const auto& v) {
+        const auto m = detail::finite_max(v, ax);
+        const auto kept = m + detail::log_sum_exp_kept(v - m, ax);
+        if constexpr (sizeof...(Keep) == 1)
+          return kept;
+        else
+          return loom::sum(kept, ax);  // over extents of 1: drops the axes, adds nothing
+      },
+      x);
 }
 template <detail::reducible X, class... Keep>
 requires(sizeof...(Keep) <= 1 &&
@@ -93,39 +142,57 @@ requires(sizeof...(Keep) <= 1 &&
 // is large against the spread. eps is a run-time scalar: one compiled model serves every eps.
 template <detail::reducible X>
 auto layer_norm(const X& x, double eps) {
-  const auto centred = x - loom::mean(x, axes<-1>, keepdims);
-  const auto var = loom::mean(square(centred), axes<-1>, keepdims);
-  return centred * rsqrt(var + eps);
+  return detail::in_f32(
+      [eps](const auto& v) {
+        const auto centred = v - loom::mean(v, axes<-1>, keepdims);
+        const auto var = loom::mean(square(centred), axes<-1>, keepdims);
+        return centred * rsqrt(var + eps);
+      },
+      x);
 }
 template <detail::reducible X, class G, class B>
 requires detail::loom_operands<X, G, B>
 auto layer_norm(const X& x, const G& gamma, const B& beta, double eps) {
-  return layer_norm(x, eps) * gamma + beta;
+  return detail::in_f32(
+      [eps](const auto& v, const auto& g, const auto& b) { return layer_norm(v, eps) * g + b; },
+      x,
+      gamma,
+      beta);
 }
 
 // gelu_tanh(x): GELU's tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
 // torch's gelu(approximate="tanh"). The exact (erf) form is the element-wise op loom::gelu.
 template <detail::reducible X>
 auto gelu_tanh(const X& x) {
-  constexpr double sqrt_2_over_pi = 0.7978845608028654;
-  const auto inner = lit<sqrt_2_over_pi> * (x + lit<0.044715> * x * x * x);
-  return lit<0.5> * x * (lit<1.0> + tanh(inner));
+  return detail::in_f32(
+      [](const auto& v) {
+        constexpr double sqrt_2_over_pi = 0.7978845608028654;
+        const auto inner = lit<sqrt_2_over_pi> * (v + lit<0.044715> * v * v * v);
+        return lit<0.5> * v * (lit<1.0> + tanh(inner));
+      },
+      x);
 }
 
 // mse_loss(pred, target): the mean of (pred - target)^2 over all elements, rank 0.
 template <class P, class T>
 requires detail::loom_operands<P, T>
 auto mse_loss(const P& pred, const T& target) {
-  return loom::mean(square(pred - target));
+  return detail::in_f32(
+      [](const auto& p, const auto& t) { return loom::mean(square(p - t)); }, pred, target);
 }
 
 // cross_entropy(logits, target): the mean over rows of -sum(target * log_softmax(logits))
 // over the last (class) axis, rank 0: torch's cross_entropy with class probabilities as the
 // target.
 template <detail::reducible L, class T>
-requires detail::loom_operands<L, T> && std::is_floating_point_v<typename T::value_type>
+requires detail::loom_operands<L, T> && floating<typename T::value_type>
 auto cross_entropy(const L& logits, const T& target) {
-  return -loom::mean(loom::sum(target * log_softmax(logits), axes<-1>));
+  return detail::in_f32(
+      [](const auto& l, const auto& t) {
+        return -loom::mean(loom::sum(t * log_softmax(l), axes<-1>));
+      },
+      logits,
+      target);
 }
 
 // cross_entropy(logits, classes): the mean over rows of -log_softmax(logits)[class], for int32
@@ -136,7 +203,12 @@ requires detail::loom_operands<L, T> && std::is_same_v<typename T::value_type, s
 auto cross_entropy(const L& logits, const T& classes) {
   static_assert(T::extents_type::rank + 1 == L::extents_type::rank,
                 "loom: cross_entropy: class indices have one axis fewer than the logits");
-  return -loom::mean(take_along_axis<-1>(log_softmax(logits), expand_dims<-1>(classes)));
+  return detail::in_f32(
+      [](const auto& l, const auto& c) {
+        return -loom::mean(take_along_axis<-1>(log_softmax(l), expand_dims<-1>(c)));
+      },
+      logits,
+      classes);
 }
 
 }  // namespace loom

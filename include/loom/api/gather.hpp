@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "loom/api/ops.hpp"
 #include "loom/core/around_axis.hpp"
@@ -62,13 +63,24 @@ requires X::memory_space::host_accessible void gather_along(X x, I indices, Out 
 }
 
 // The backward of gather_along: grad_x is zero but where an element was read, which gets the
-// sum of the cotangents of its reads.
+// sum of the cotangents of its reads (added in f32 for a half-precision gradient, and
+// rounded once).
 template <std::size_t Axis, class I, class G, class GX>
 requires GX::memory_space::host_accessible void scatter_add_along(I indices, G grad, GX grad_x) {
-  std::fill(grad_x.data(), grad_x.data() + grad_x.size(), typename GX::value_type(0));
-  for_each_read<Axis>(indices, grad_x.shape(), [&](std::size_t at, std::size_t from) {
-    grad_x.data()[from] += grad.data()[at];
-  });
+  using T = typename GX::value_type;
+  const auto add_into = [&](auto* sums) {
+    for_each_read<Axis>(indices, grad_x.shape(), [&](std::size_t at, std::size_t from) {
+      sums[from] += compute_t<T>(grad.data()[at]);
+    });
+  };
+  if constexpr (half_precision<T>) {
+    std::vector<float> sums(grad_x.size(), 0.f);
+    add_into(sums.data());
+    std::copy(sums.begin(), sums.end(), grad_x.data());
+  } else {
+    std::fill(grad_x.data(), grad_x.data() + grad_x.size(), T(0));
+    add_into(grad_x.data());
+  }
 }
 
 // take_along_axis's node. On the GPU the same calls end with the stream, and find the device

@@ -49,7 +49,8 @@ auto with_reduced_axes(const C& g) {
 }
 
 // The element count a reduction over Mask folds per result element: a literal where those
-// extents are static, else counted at run time (a reduction of ones).
+// extents are static, else counted at run time (a reduction of ones). For a half-precision
+// operand, an f32 value: f16 cannot hold a count above 65504, bf16 one above 256 exactly.
 template <unsigned Mask, class X>
 auto reduced_count(const X& x) {
   using E = typename X::extents_type;
@@ -59,8 +60,13 @@ auto reduced_count(const X& x) {
       if (Mask >> d & 1u) n = E::dims[d] == dyn || n < 0 ? -1 : n * double(E::dims[d]);
     return n;
   }();
-  if constexpr (count >= 0)
+  constexpr bool half = half_precision<typename X::value_type>;
+  if constexpr (count >= 0 && half)
+    return cast<float>(lit<count>);
+  else if constexpr (count >= 0)
     return lit<count>;
+  else if constexpr (half)
+    return sum_over<Mask, true>(broadcast_like(lit<1.0>, cast<float>(x)));
   else
     return sum_over<Mask, true>(broadcast_like(lit<1.0>, x));
 }

@@ -100,6 +100,12 @@ struct half_storage {
       : bits(Format::from_float(static_cast<float>(x))) {}
   LOOM_HD constexpr operator float() const { return Format::to_float(bits); }
 
+  // Compound assignment computes in float and rounds once, as loom's ops do.
+  LOOM_HD constexpr half_storage& operator+=(float x) { return *this = float(*this) + x; }
+  LOOM_HD constexpr half_storage& operator-=(float x) { return *this = float(*this) - x; }
+  LOOM_HD constexpr half_storage& operator*=(float x) { return *this = float(*this) * x; }
+  LOOM_HD constexpr half_storage& operator/=(float x) { return *this = float(*this) / x; }
+
   LOOM_HD static constexpr half_storage from_bits(std::uint16_t b) {
     half_storage h{};
     h.bits = b;

@@ -57,6 +57,11 @@ class fused_update {
   using space = typename std::tuple_element_t<0, std::tuple<P...>>::memory_space;
   static_assert((std::is_same_v<typename P::memory_space, space> && ...),
                 "loom: an optimizer's parameters are all in one memory space (host or device)");
+  // Its constants (Adam's eps of 1e-8, beta2 of 0.999) and moving averages need more than
+  // 16 bits: mixed-precision training keeps f32 parameters and casts them in the model.
+  static_assert((!half_precision<typename P::value_type> && ...),
+                "loom: an optimizer updates f32 or f64 parameters; keep bf16 and f16 values as "
+                "casts of f32 parameters inside the model");
   using memory = optimizer_memory<space>;
   static constexpr std::size_t n = sizeof...(P);
   static constexpr std::size_t tensors = (2 + Rule::states) * n;  // g, p, state

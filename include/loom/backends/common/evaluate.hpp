@@ -263,6 +263,10 @@ struct evaluate {
                                              Out& out,
                                              const Arg&... arg) {
     out = Lanes::template apply<T>(op, as_operand<Lanes, Operand, From>(arg)...);
+    // A half-precision result is rounded at once, as eager code rounds it when it stores it:
+    // then a value is the same wherever it is read (in registers, or from the buffer a
+    // reduction or an earlier step wrote), and the result does not depend on the plan.
+    if constexpr (half_precision<T>) out = Lanes::template convert<T>(out);
   }
 
   LOOM_NO_EXEC_CHECK

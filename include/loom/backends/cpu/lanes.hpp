@@ -64,9 +64,11 @@ struct block_lanes {
   // To a dtype's value; to a half-precision dtype, rounded to its precision (and held in f32).
   template <class To, class V>
   static decltype(auto) convert(const V& v) {
-    if constexpr (half_precision<To>)
-      return value<To>::from_lanes([&](int k) { return float(To(v.lane[k])); });
-    else if constexpr (std::is_same_v<typename V::Scalar, To>)
+    if constexpr (half_precision<To>) {
+      value<To> r = convert<float>(v);
+      round_to<W, To>(r.lane);
+      return r;
+    } else if constexpr (std::is_same_v<typename V::Scalar, To>)
       return (v);
     else
       return v.template cast<To>();
