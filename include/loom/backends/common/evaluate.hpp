@@ -256,6 +256,14 @@ struct evaluate {
     (std::make_index_sequence<N::arity>{});
   }
 
+  template <class Op>
+  static constexpr bool returns_an_operand() {
+    if constexpr (requires { Op::returns_an_operand; })
+      return Op::returns_an_operand;
+    else
+      return false;
+  }
+
   LOOM_NO_EXEC_CHECK
   template <class T, class... From, class Op, class R, class... Operand, class Out, class... Arg>
   LOOM_HD_INLINE static void apply_signature(const Op& op,
@@ -266,7 +274,7 @@ struct evaluate {
     // A half-precision result is rounded at once, as eager code rounds it when it stores it:
     // then a value is the same wherever it is read (in registers, or from the buffer a
     // reduction or an earlier step wrote), and the result does not depend on the plan.
-    if constexpr (half_precision<T>) out = Lanes::template convert<T>(out);
+    if constexpr (half_precision<T> && !returns_an_operand<Op>()) Lanes::template round<T>(out);
   }
 
   LOOM_NO_EXEC_CHECK

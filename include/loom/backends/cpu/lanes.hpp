@@ -61,12 +61,18 @@ struct block_lanes {
       v.store(p);
   }
 
+  // v rounded to half-precision dtype T's precision, in place.
+  template <half_precision T>
+  static void round(value<T>& v) {
+    round_to<W, T>(v.lane);
+  }
+
   // To a dtype's value; to a half-precision dtype, rounded to its precision (and held in f32).
   template <class To, class V>
   static decltype(auto) convert(const V& v) {
     if constexpr (half_precision<To>) {
       value<To> r = convert<float>(v);
-      round_to<W, To>(r.lane);
+      round<To>(r);
       return r;
     } else if constexpr (std::is_same_v<typename V::Scalar, To>)
       return (v);
@@ -110,6 +116,10 @@ struct scalar_lanes {
   template <class T>
   static void store(T* p, value<T> v) {
     *p = static_cast<T>(v);
+  }
+  template <half_precision T>
+  static void round(value<T>& v) {
+    v = T(v);
   }
   template <class To, class V>
   static value<To> convert(V v) {

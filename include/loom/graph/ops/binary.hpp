@@ -92,6 +92,7 @@ struct nan_propagating {
 
 struct maximum : arithmetic_binary, nan_propagating<true> {
   static constexpr std::string_view name = "maximum";
+  static constexpr bool returns_an_operand = true;
   static constexpr onnx_form onnx{onnx_step{"Max"}};
   static constexpr int cost = 1;
   template <class Kit, class A, class B>
@@ -102,6 +103,7 @@ struct maximum : arithmetic_binary, nan_propagating<true> {
 
 struct minimum : arithmetic_binary, nan_propagating<false> {
   static constexpr std::string_view name = "minimum";
+  static constexpr bool returns_an_operand = true;
   static constexpr onnx_form onnx{onnx_step{"Min"}};
   static constexpr int cost = 1;
   template <class Kit, class A, class B>

@@ -36,7 +36,9 @@ namespace loom::ops {
 //   is enough: it ranks work, it does not time it.
 // Optional: `simd(blocks...)`, a form over the CPU's blocks through their member functions,
 // or `simd(kit, blocks...)` where it needs the CPU's own packet code (`kit.exp`); without it
-// each lane calls `scalar`. And `first_value_operand` (where's condition).
+// each lane calls `scalar`. And `first_value_operand` (where's condition), and
+// `returns_an_operand = true` where the result is always one of the operands, negated or not
+// (relu, maximum, where): on half-precision operands it needs no rounding.
 template <class Op, class... T>
 concept elementwise_op = requires {
   { Op::name } -> std::convertible_to<std::string_view>;

@@ -14,6 +14,7 @@ namespace loom::ops {
 struct where {
   using shape_rule = elementwise_shape;
   static constexpr std::string_view name = "where";
+  static constexpr bool returns_an_operand = true;
   static constexpr onnx_form onnx{onnx_step{"Where"}};
   static constexpr int cost = 1;
   static constexpr std::size_t arity = 3;

@@ -40,6 +40,7 @@ inline constexpr auto positive_normal = [](auto lo, auto hi) {
 
 struct neg : arithmetic_unary {
   static constexpr std::string_view name = "neg";
+  static constexpr bool returns_an_operand = true;
   static constexpr onnx_form onnx{onnx_step{"Neg"}};
   static constexpr int cost = 1;
   template <class T>
@@ -58,6 +59,7 @@ struct neg : arithmetic_unary {
 
 struct abs : arithmetic_unary {
   static constexpr std::string_view name = "abs";
+  static constexpr bool returns_an_operand = true;
   static constexpr onnx_form onnx{onnx_step{"Abs"}};
   static constexpr int cost = 1;
   template <class T>
@@ -91,6 +93,7 @@ struct square : arithmetic_unary {
 // packet max, which returns its first operand when either is NaN.
 struct relu : arithmetic_unary {
   static constexpr std::string_view name = "relu";
+  static constexpr bool returns_an_operand = true;
   static constexpr onnx_form onnx{onnx_step{"Relu"}};
   static constexpr int cost = 1;
   template <class T>
@@ -259,6 +262,7 @@ struct gelu : floating_unary {
 // grad_hook (graph/ops/grad_hook.hpp) compute; their gradients differ.
 struct elementwise_identity {
   using shape_rule = elementwise_shape;
+  static constexpr bool returns_an_operand = true;
   static constexpr std::size_t arity = 1;
   template <class T>
   struct signature : loom::signature<T, T> {};
