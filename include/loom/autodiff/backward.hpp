@@ -171,8 +171,7 @@ class backward {
     }();
     // Gradients reach floating-point values only, and of those only the ones that depend on
     // an input in wrt.
-    if constexpr (!floating<typename node_t<G, J>::value_type> ||
-                  !depends_on_inputs<G, Wrt...>[J])
+    if constexpr (!floating<typename node_t<G, J>::value_type> || !depends_on_inputs<G, Wrt...>[J])
       return no_grad{};
     else
       return [&]<std::size_t... P>(std::index_sequence<P...>) {
