@@ -32,8 +32,8 @@ concept lanes = requires(const float* from,
 };
 
 // An operand's value (of dtype From) in the dtype To that an op's signature asks for. One
-// already of that dtype is taken as it is: a half-precision value computed in a fused step
-// stays in f32 until it is stored, as fused half-precision code keeps it.
+// already of that dtype is taken as it is: a half-precision value, held in f32 and already
+// rounded to its dtype when it was computed or loaded, is not rounded again.
 LOOM_NO_EXEC_CHECK
 template <class Lanes, class To, class From, class V>
 LOOM_HD_INLINE decltype(auto) as_operand(const V& v) {
