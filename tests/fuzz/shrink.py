@@ -13,7 +13,7 @@ from model import Dim, Invalid, prune
 from program import program
 from standalone import standalone_program
 
-FAIL = re.compile(r'FAIL model (\d+) config (\d+) (\S+): (.*)')
+FAIL = re.compile(r'FAIL model (\d+) config (-?\d+) (\S+): (.*)')
 CANDIDATES_PER_PROGRAM = 6
 
 

@@ -295,6 +295,37 @@ TEST_CASE("copies of a chain of impure calls on copies of hooks and barriers and
   }
 }
 
+TEST_CASE("an impure call between copies of a whole-tensor call and of a hook",
+          "[opaque][impure][calls]") {
+  // h = hook(F(sum(C(x)))) used twice, C an impure whole-tensor call, F an impure
+  // element-wise one. Tracing copies the chain into each use of h; the copies of F wait for
+  // both copies of the sum, and the second copy of C came after the first copy of the hook in
+  // the order that calls and hooks keep: a cycle, and compile() threw trace_error (fuzzer,
+  // seed 547). The copies of a call or hook may now keep that order beside their first one.
+  long hook_calls = 0;
+  auto m = loom::compile(
+      [&hook_calls](auto x, auto y) {
+        auto h = loom::hook(loom::allow_in_graph<doubling_logger>{}(
+                                loom::sum(loom::allow_in_graph<copy_impure>{}(x))),
+                            [&hook_calls](auto) { ++hook_calls; });
+        return std::make_tuple(loom::maximum(h, y), h);
+      },
+      vec_input{},
+      vec_input{});
+  const vec x = random_vec(300, 41), y = random_vec(300, 42);
+  double sum = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) sum += x(i);
+  for (int run = 1; run <= 2; ++run) {
+    doubling_logger::calls = 0;
+    const auto [top, h] = m(x, y);
+    CHECK(doubling_logger::calls == 1);
+    CHECK(hook_calls == run);
+    REQUIRE(h() == Approx(2 * sum).epsilon(1e-5));
+    for (std::size_t i = 0; i < y.size(); ++i)
+      REQUIRE(top(i) == Approx(std::max(2 * sum, double(y(i)))).epsilon(1e-5));
+  }
+}
+
 // Doubles values of any type, counting its calls; impure.
 struct doubling_counter {
   static constexpr bool is_pure = false;
