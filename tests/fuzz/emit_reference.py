@@ -6,7 +6,8 @@ from emit_loom import SLICE_TO_END, cpp_value, type_string
 from model import CPP_TYPE, arithmetic, axes_mask, promote
 
 DT = {'bool': 'fz::ref::dtype::boolean', 'i32': 'fz::ref::dtype::i32',
-      'f32': 'fz::ref::dtype::f32', 'f64': 'fz::ref::dtype::f64'}
+      'f32': 'fz::ref::dtype::f32', 'f64': 'fz::ref::dtype::f64',
+      'bf16': 'fz::ref::dtype::bf16', 'f16': 'fz::ref::dtype::f16'}
 REDUCTION = {k: 'fz::ref::reduction::' + k for k in ('sum', 'mean', 'prod', 'max', 'min')}
 
 

@@ -8,11 +8,12 @@ to make a DAG) or new inputs whose shapes broadcast against them. Every op goes 
 model.infer_node, so what loom would refuse is never kept.
 """
 
+import copy
 import random
 
 from model import (ARITHMETIC_BINARY, ARITHMETIC_UNARY, COMPARISONS, DTYPES, FLOATING_BINARY,
-                   FLOATING_UNARY, FLOATS, OPAQUE, Dim, Invalid, Model, Node, infer, infer_node,
-                   numel, prune, used_nodes)
+                   FLOATING_UNARY, FLOATS, HALVES, OPAQUE, Dim, Invalid, Model, Node, infer,
+                   infer_node, numel, prune, used_nodes)
 
 # Known loom bugs, each a pattern the generator can leave out (see --avoid).
 KNOWN_BUGS = {
@@ -529,15 +530,48 @@ def differentiable(model):
             all(d.sizes[0] > 0 for n in nodes for d in n.shape))
 
 
-def generate(seed, avoid=(), eager_rate=1.0, max_ops=9, grad_rate=0.0):
-    """The model of `seed`; a seed whose random walk fails retries with a derived seed."""
+def with_halves(model, rng):
+    """The model with values stored in half precision: some of its f32 inputs and casts to
+    f32 become bf16 or f16 (mostly one of them for the model; where the two meet they
+    promote to f32). Models without gradient checks, since the check's tolerance is for f32
+    and f64. The model itself where no variant is valid (no f32 value, or half values only
+    where loom takes none, such as the fuzzer's opaque callables)."""
+    spots = [i for i, n in enumerate(model.nodes)
+             if (n.op == 'input' and n.attrs['dtype'] == 'f32') or n.attrs.get('to') == 'f32']
+    for _ in range(8 if spots else 0):
+        m = copy.deepcopy(model)
+        usual = rng.choice(HALVES)
+        chosen = [i for i in spots if rng.random() < 0.75] or [rng.choice(spots)]
+        for i in chosen:
+            node = m.nodes[i]
+            node.attrs['dtype' if node.op == 'input' else 'to'] = \
+                usual if rng.random() < 0.8 else rng.choice(HALVES)
+        m.grad = False
+        for inplace in (m.inplace, -1):
+            m.inplace = inplace
+            try:
+                return infer(m)
+            except Invalid:
+                continue
+    return model
+
+
+def generate(seed, avoid=(), eager_rate=1.0, max_ops=9, grad_rate=0.0, half_rate=0.0):
+    """The model of `seed`; a seed whose random walk fails retries with a derived seed. A
+    share `half_rate` of models hold half-precision values (their own random stream decides
+    which and where, so that the other models stay as they were)."""
     for attempt in range(20):
         try:
             g = Generator(seed * 1000 + attempt if attempt else seed, avoid, eager_rate, max_ops,
                           grad_rate)
             model = g.generate()
             model.seed = seed
-            return model
+            break
         except Invalid:
             continue
-    raise RuntimeError('no model for seed %d' % seed)
+    else:
+        raise RuntimeError('no model for seed %d' % seed)
+    halves = random.Random('halves %d' % seed)
+    if half_rate > 0 and halves.random() < half_rate:
+        model = with_halves(model, halves)
+    return model

@@ -11,10 +11,17 @@ model, so the generator and the shrinker only keep models that should compile an
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+# The dtypes the generator draws from. Half-precision dtypes come in afterwards, by
+# generate.with_halves, so that models without them keep their random walk.
 DTYPES = ('bool', 'i32', 'f32', 'f64')
-CPP_TYPE = {'bool': 'bool', 'i32': 'std::int32_t', 'f32': 'float', 'f64': 'double'}
+HALVES = ('bf16', 'f16')
+CPP_TYPE = {'bool': 'bool', 'i32': 'std::int32_t', 'f32': 'float', 'f64': 'double',
+            'bf16': 'loom::bf16', 'f16': 'loom::f16'}
 SCALAR_DTYPE = {'bool': 'bool', 'int': 'i32', 'float': 'f32', 'double': 'f64'}
 FLOATS = ('f32', 'f64')
+FLOATING = HALVES + FLOATS
+# The guide's promotion order: bool < i32 < bf16, f16 < f32 < f64.
+PROMOTION_RANK = {'bool': 0, 'i32': 1, 'bf16': 2, 'f16': 2, 'f32': 3, 'f64': 4}
 
 ARITHMETIC_UNARY = ('neg', 'abs', 'square', 'relu')
 FLOATING_UNARY = ('exp', 'log', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'gelu')
@@ -34,7 +41,9 @@ class Invalid(Exception):
 
 
 def promote(a, b):
-    return a if DTYPES.index(a) >= DTYPES.index(b) else b
+    if {a, b} == set(HALVES):
+        return 'f32'   # bf16 with f16: neither holds the other's values
+    return a if PROMOTION_RANK[a] >= PROMOTION_RANK[b] else b
 
 
 def arithmetic(t):
@@ -42,12 +51,12 @@ def arithmetic(t):
 
 
 def floating(t):
-    return t if t in FLOATS else 'f32'
+    return t if t in FLOATING else 'f32'
 
 
 def weak_promote(strong, scalar):
     """The dtype a C++ scalar of dtype `scalar` takes beside tensors of dtype `strong`."""
-    if scalar in FLOATS and strong not in FLOATS:
+    if scalar in FLOATS and strong not in FLOATING:
         return 'f32'
     if strong == 'bool' and scalar != 'bool':
         return 'i32'
@@ -215,7 +224,7 @@ def _adopt(model, node, strong_args):
 
 
 def _float_operand(x):
-    if x.dtype not in FLOATS:
+    if x.dtype not in FLOATING:
         raise Invalid('needs a floating-point operand')
 
 
@@ -287,7 +296,7 @@ def _infer_view(node, x, configs):
 
 
 def _infer_matmul(a, b):
-    if a.dtype != b.dtype or a.dtype not in FLOATS:
+    if a.dtype != b.dtype or a.dtype not in FLOATING:
         raise Invalid('matmul: one floating dtype')
     ra, rb = len(a.shape), len(b.shape)
     if ra not in (2, 3) or rb not in (2, 3):

@@ -138,12 +138,12 @@ def signature_of(fails):
     return category(mode, message)
 
 
-def shrink_seed(seed, avoid, tools, out_path=None, max_ops=9, grad_rate=0.0):
-    """Shrinks the model of `seed` (generated with the same --avoid, --max-ops and
-    --grad-rate as when it failed) and writes the standalone program; for a gradient
+def shrink_seed(seed, avoid, tools, out_path=None, max_ops=9, grad_rate=0.0, half_rate=0.0):
+    """Shrinks the model of `seed` (generated with the same --avoid, --max-ops, --grad-rate
+    and --half-rate as when it failed) and writes the standalone program; for a gradient
     failure, the fuzz program of the smallest model (it needs support/ to build)."""
     objs = tools.support_objects()
-    model = generate(seed, avoid, 1.0, max_ops, grad_rate)
+    model = generate(seed, avoid, 1.0, max_ops, grad_rate, half_rate)
     output, error = run_models(tools, [model], objs, 'shrink_%d' % seed)
     if error:
         print('model %d does not compile; shrinking compile failures is not supported:\n%s'

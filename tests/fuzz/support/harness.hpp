@@ -31,6 +31,10 @@ constexpr ref::dtype dtype_of() {
     return ref::dtype::i32;
   else if constexpr (std::is_same_v<T, float>)
     return ref::dtype::f32;
+  else if constexpr (std::is_same_v<T, loom::bf16>)
+    return ref::dtype::bf16;
+  else if constexpr (std::is_same_v<T, loom::f16>)
+    return ref::dtype::f16;
   else
     return ref::dtype::f64;
 }

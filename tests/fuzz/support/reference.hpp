@@ -19,10 +19,12 @@
 
 namespace fz::ref {
 
-enum class dtype : unsigned char { boolean, i32, f32, f64 };
+enum class dtype : unsigned char { boolean, i32, f32, f64, bf16, f16 };
 
 const char* name(dtype t);
 bool is_float(dtype t);
+// bf16 and f16: loom computes with them in f32 and rounds each op's result once.
+bool is_half(dtype t);
 
 // A tensor of the reference: row-major values and their bounds.
 struct tensor {
@@ -39,8 +41,9 @@ struct no_value : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The value `x` takes when stored as `t`: f32 rounds, i32 truncates toward zero with NaN
-// giving 0 and saturation out of range (loom's cast rule), bool is x != 0.
+// The value `x` takes when stored as `t`: f32 rounds, bf16 and f16 round the f32 value
+// (as loom, which computes in f32, does), i32 truncates toward zero with NaN giving 0 and
+// saturation out of range (loom's cast rule), bool is x != 0.
 double store(dtype t, double x);
 
 // The branches the reference has taken within rounding of a kink since the last call: relu or

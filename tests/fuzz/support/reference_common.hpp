@@ -12,23 +12,47 @@
 
 namespace fz::ref::detail {
 
+// The binary format of a floating-point dtype: significand bits (with the implicit one), the
+// smallest normal exponent and the largest finite value.
+struct format {
+  int digits, min_exponent;
+  double largest;
+};
+
+inline format format_of(dtype t) {
+  switch (t) {
+    case dtype::bf16:
+      return {8, -126, 0x1.fep127};
+    case dtype::f16:
+      return {11, -14, 65504.0};
+    case dtype::f32:
+      return {24, -126, double(std::numeric_limits<float>::max())};
+    default:
+      return {53, -1022, std::numeric_limits<double>::max()};
+  }
+}
+
+// The spacing of values at 1 (0 for integers and bools).
 inline double eps(dtype t) {
-  return t == dtype::f32 ? 0x1p-23 : t == dtype::f64 ? 0x1p-52 : 0.0;
+  return is_float(t) ? std::ldexp(1.0, 1 - format_of(t).digits) : 0.0;
 }
 
 inline double largest(dtype t) {
-  return t == dtype::f32 ? double(std::numeric_limits<float>::max())
-                         : std::numeric_limits<double>::max();
+  return format_of(t).largest;
 }
 
 inline double smallest_normal(dtype t) {
-  return t == dtype::f32 ? double(std::numeric_limits<float>::min())
-                         : std::numeric_limits<double>::min();
+  return std::ldexp(1.0, format_of(t).min_exponent);
 }
 
 inline double smallest_subnormal(dtype t) {
-  return t == dtype::f32 ? double(std::numeric_limits<float>::denorm_min())
-                         : std::numeric_limits<double>::denorm_min();
+  const format f = format_of(t);
+  return std::ldexp(1.0, f.min_exponent + 1 - f.digits);
+}
+
+// The dtype loom folds, multiplies and accumulates a dtype's values in: f32 for half values.
+inline dtype wide(dtype t) {
+  return is_half(t) ? dtype::f32 : t;
 }
 
 // i32 arithmetic wraps modulo 2^32.
@@ -73,6 +97,37 @@ inline double sum_rounding(dtype t, std::size_t n, double magnitude) {
   const double terms = double(n);
   return (2.0 + 2.0 * std::sqrt(terms) + terms / 16) * eps(t) * magnitude +
          terms * smallest_subnormal(t);
+}
+
+// A value computed in f32 with bound `b` (reductions, matmul, composites), stored as half
+// dtype `t`: its rounding widens the bound, and a bound that reaches past the largest finite
+// value leaves the element undetermined (finite or infinite). Other dtypes are stored as
+// they are: their functions' bounds include the rounding of the result.
+inline void narrow(dtype t, double& value, double& bound) {
+  if (!is_half(t) || bound == unknown || !std::isfinite(value)) {
+    value = store(t, value);
+    return;
+  }
+  const double low = store(t, value - bound), high = store(t, value + bound);
+  value = store(t, value);
+  if (std::isinf(low) || std::isinf(high))
+    bound = std::isinf(low) && low == high ? 0 : unknown;
+  else
+    bound += 0.5 * eps(t) * std::fabs(value) + 0.5 * smallest_subnormal(t);
+}
+
+// loom computes a composite of half values in f32 as a whole and rounds its result once:
+// the composite of widened(x), then narrowed to x's dtype.
+inline tensor widened(const tensor& x) {
+  tensor w = x;
+  w.type = wide(x.type);
+  return w;
+}
+
+inline tensor narrowed(dtype t, tensor r) {
+  r.type = t;
+  for (std::size_t i = 0; i < r.size(); ++i) narrow(t, r.value[i], r.bound[i]);
+  return r;
 }
 
 inline bool any_unknown(const tensor& x, const std::vector<std::size_t>& at) {

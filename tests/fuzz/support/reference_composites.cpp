@@ -4,7 +4,8 @@
 
 #include "reference_common.hpp"
 
-// Composites as the guide defines them, with the first-order error of their formula as bound.
+// Composites as the guide defines them, with the first-order error of their formula as bound;
+// of half values, in f32 and rounded once (reference_common.hpp, narrowed).
 namespace fz::ref {
 
 using namespace detail;
@@ -67,6 +68,7 @@ tensor row_wise(const tensor& x, unsigned mask, Element element) {
 }  // namespace
 
 tensor softmax(const tensor& x, unsigned mask) {
+  if (is_half(x.type)) return narrowed(x.type, softmax(widened(x), mask));
   const double u = eps(x.type);
   return row_wise(x, mask, [&](const row& w, std::size_t i) {
     const double shifted = x.value[i] - w.sums.shift, sum = std::exp(w.sums.log_sum);
@@ -82,6 +84,7 @@ tensor softmax(const tensor& x, unsigned mask) {
 }
 
 tensor log_softmax(const tensor& x, unsigned mask) {
+  if (is_half(x.type)) return narrowed(x.type, log_softmax(widened(x), mask));
   const double u = eps(x.type);
   return row_wise(x, mask, [&](const row& w, std::size_t i) {
     const double shifted = x.value[i] - w.sums.shift, v = shifted - w.sums.log_sum;
@@ -93,6 +96,7 @@ tensor log_softmax(const tensor& x, unsigned mask) {
 }
 
 tensor logsumexp(const tensor& x, unsigned mask, bool keepdims) {
+  if (is_half(x.type)) return narrowed(x.type, logsumexp(widened(x), mask, keepdims));
   const groups g = group_by(x.shape, mask);
   tensor r = make(x.type, keepdims ? g.result_shape : drop_axes(g.result_shape, mask));
   const double u = eps(x.type);
@@ -113,6 +117,7 @@ tensor logsumexp(const tensor& x, unsigned mask, bool keepdims) {
 }
 
 tensor layer_norm(const tensor& x, double eps_value) {
+  if (is_half(x.type)) return narrowed(x.type, layer_norm(widened(x), eps_value));
   tensor r = make(x.type, x.shape);
   if (x.shape.empty()) throw std::logic_error("reference: layer_norm of rank 0");
   const groups g = group_by(x.shape, 1u << (x.shape.size() - 1));

@@ -314,12 +314,20 @@ const char* name(dtype t) {
       return "f32";
     case dtype::f64:
       return "f64";
+    case dtype::bf16:
+      return "bf16";
+    case dtype::f16:
+      return "f16";
   }
   return "?";
 }
 
 bool is_float(dtype t) {
-  return t == dtype::f32 || t == dtype::f64;
+  return t == dtype::f32 || t == dtype::f64 || is_half(t);
+}
+
+bool is_half(dtype t) {
+  return t == dtype::bf16 || t == dtype::f16;
 }
 
 namespace {
@@ -341,12 +349,27 @@ long take_near_kinks() {
   return n;
 }
 
+namespace {
+// x rounded to a format of fewer digits than float's: to nearest, ties to even, with its
+// subnormals, and to infinity past the largest value and half its spacing.
+double round_to(const format& f, double x) {
+  if (!std::isfinite(x) || x == 0) return x;
+  const int exponent = std::max(std::ilogb(x), f.min_exponent);
+  const double spacing = std::ldexp(1.0, exponent + 1 - f.digits);
+  const double r = std::nearbyint(x / spacing) * spacing;
+  return std::fabs(r) > f.largest ? std::copysign(std::numeric_limits<double>::infinity(), x) : r;
+}
+}  // namespace
+
 double store(dtype t, double x) {
   switch (t) {
     case dtype::f64:
       return x;
     case dtype::f32:
       return exact_floats ? x : double(float(x));
+    case dtype::bf16:
+    case dtype::f16:
+      return exact_floats ? x : round_to(format_of(t), double(float(x)));
     case dtype::boolean:
       return x != 0 ? 1.0 : 0.0;  // NaN != 0
     case dtype::i32:

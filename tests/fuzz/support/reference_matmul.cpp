@@ -17,6 +17,7 @@ tensor matmul(dtype type, const tensor& a, const tensor& b) {
   std::vector<std::size_t> shape{m, n};
   if (ra == 3 || rb == 3) shape.insert(shape.begin(), batch);
   tensor r = make(type, shape);
+  const dtype acc = wide(type);  // half values are multiplied and added in f32
   for (std::size_t p = 0; p < batch; ++p) {
     const std::size_t oa = (ba == 1 ? 0 : p) * m * k, ob = (bb == 1 ? 0 : p) * k * n;
     for (std::size_t i = 0; i < m; ++i)
@@ -38,18 +39,19 @@ tensor matmul(dtype type, const tensor& a, const tensor& b) {
           s += xy;
           bound += std::fabs(x) * ey + std::fabs(y) * ex + ex * ey;
         }
-        const std::size_t at = (p * m + i) * n + j;
-        r.value[at] = store(type, s);
         // NaN in any order where a product is NaN or infinities of both signs meet; partial
         // sums of finite products may overflow in one order and not in another.
+        double value = s, error = 0;
         if (nan || (plus_inf && minus_inf))
-          r.value[at] = std::nan(""), r.bound[at] = 0;
-        else if (uncertain || magnitude >= largest(type) / 4)
-          r.bound[at] = unknown;
-        else if (!std::isfinite(s))
-          r.bound[at] = 0;
-        else
-          r.bound[at] = bound + sum_rounding(type, k, magnitude) + 0.5 * eps(type) * std::fabs(s);
+          value = std::nan("");
+        else if (uncertain || magnitude >= largest(acc) / 4)
+          error = unknown;
+        else if (std::isfinite(s))
+          error = bound + sum_rounding(acc, k, magnitude) + 0.5 * eps(acc) * std::fabs(s);
+        narrow(type, value, error);
+        const std::size_t at = (p * m + i) * n + j;
+        r.value[at] = value;
+        r.bound[at] = error;
       }
   }
   return r;

@@ -109,32 +109,35 @@ tensor reduce(
     reduction kind, dtype result, dtype compute, const tensor& x, unsigned mask, bool keepdims) {
   const groups g = group_by(x.shape, mask);
   tensor r = make(result, keepdims ? g.result_shape : drop_axes(g.result_shape, mask));
+  // Half values fold in f32, and the result is rounded once.
+  const dtype acc = wide(compute);
   for (std::size_t k = 0; k < g.members.size(); ++k) {
     const auto& at = g.members[k];
     folded f{0, 0};
     switch (kind) {
       case reduction::sum:
-        f = sum_of(compute, x, at);
+        f = sum_of(acc, x, at);
         break;
       case reduction::mean:
         if (at.empty()) {  // 0 / 0
           f = {std::nan(""), 0};
           break;
         }
-        f = sum_of(compute, x, at);
+        f = sum_of(acc, x, at);
         f.value = f.value / double(at.size());
-        f.bound = f.bound / double(at.size()) + 0.5 * eps(compute) * std::fabs(f.value);
+        f.bound = f.bound / double(at.size()) + 0.5 * eps(acc) * std::fabs(f.value);
         break;
       case reduction::prod:
-        f = prod_of(compute, x, at);
+        f = prod_of(acc, x, at);
         break;
       case reduction::max:
       case reduction::min:
         if (at.empty()) throw no_value("max or min over an empty axis");
-        f = extreme_of(kind == reduction::max, compute, x, at);
+        f = extreme_of(kind == reduction::max, acc, x, at);
         break;
     }
-    r.value[k] = store(result, f.value);
+    narrow(result, f.value, f.bound);
+    r.value[k] = f.value;
     r.bound[k] = f.bound;
   }
   return r;

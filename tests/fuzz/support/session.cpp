@@ -25,8 +25,26 @@ struct random_bits {
   long integer(long lo, long hi) { return lo + long(next() % std::uint64_t(hi - lo + 1)); }
 };
 
+// The ends of a floating-point dtype's range that special values come from.
+struct extremes {
+  double subnormal, huge, large, tiny_normal;
+};
+
+extremes extremes_of(ref::dtype t) {
+  switch (t) {
+    case ref::dtype::f32:
+      return {double(std::numeric_limits<float>::denorm_min()), 1e38, 1e30, 1.5e-38};
+    case ref::dtype::bf16:
+      return {0x1p-133, 1.6e38, 1e30, 1.5e-38};
+    case ref::dtype::f16:
+      return {0x1p-24, 3e4, 1e3, 7e-5};
+    default:
+      return {std::numeric_limits<double>::denorm_min(), 1e307, 1e200, 3e-308};
+  }
+}
+
 double special(ref::dtype t, random_bits& r) {
-  const bool f32 = t == ref::dtype::f32;
+  const extremes e = extremes_of(t);
   const double sign = r.unit() < 0.5 ? -1 : 1;
   switch (r.next() % 8) {
     case 0:
@@ -36,16 +54,13 @@ double special(ref::dtype t, random_bits& r) {
     case 2:
       return -0.0;
     case 3:  // subnormal
-      return sign *
-             (f32 ? double(std::numeric_limits<float>::denorm_min())
-                  : std::numeric_limits<double>::denorm_min()) *
-             double(r.integer(1, 1000));
+      return sign * e.subnormal * double(r.integer(1, 1000));
     case 4:  // huge, near overflow
-      return sign * (f32 ? 1e38 : 1e307) * (1 + r.unit());
+      return sign * e.huge * (1 + r.unit());
     case 5:
-      return sign * (f32 ? 1e30 : 1e200) * r.unit();
+      return sign * e.large * r.unit();
     case 6:
-      return sign * (f32 ? 1.5e-38 : 3e-308);  // tiny normal
+      return sign * e.tiny_normal;
     default:
       return 0.0;
   }
