@@ -1,5 +1,6 @@
 // bench_cuda: BENCH.md's workloads W1-W6 on the GPU, at sizes that fill it (2^26 elements for
-// W1-W3, 16384x1024 for W4-W5), each beside its peers in one run:
+// W1-W3, 16384x1024 for W4-W5, 512 rows for W6) and at small sizes where launches dominate
+// (64x1024 for W4-W5, 8 rows for W6), each beside its peers in one run:
 //   loom_fused    the compiled CUDA model (one generated kernel per fusion group)
 //   loom_graph    the same call captured into a CUDA graph and replayed (no launch gaps)
 //   loom_eager    the same math op by op: one compiled single-op model per node, into
@@ -7,12 +8,15 @@
 //   memcpy_limit  a device-to-device copy moving the same bytes (read + write): the
 //                 bandwidth limit
 //   cublas_only   W6's GEMM alone through cuBLAS, the ceiling for the fused MLP layer.
+//   loom_host     at the small sizes: the host's time per loom_fused call (binding, shape
+//                 checks, workspace, the launches), not the GPU's.
 // Timed with CUDA events around batches of calls on one stream; the median of 15 batches.
 // Google Benchmark is not used: the GPU machines have no package registry.
 // Usage: bench_cuda [--csv FILE]
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -73,6 +77,26 @@ void record(const std::string& name, double bytes, double flops, F&& fn) {
     std::printf("%-44s %10.1f us %9.1f TFLOP/s\n", name.c_str(), us, flops / us * 1e-6);
   else
     std::printf("%-44s %10.1f us %9.1f GB/s\n", name.c_str(), us, bytes / us * 1e-3);
+  std::fflush(stdout);
+}
+
+// The host's time per call of `fn`: a batch of calls timed on the host clock before the
+// stream is synchronised, the median of 15 batches. Where the GPU finishes each call sooner
+// than the host enqueues the next, this is the time per call the model can sustain.
+template <class F>
+void record_host(const std::string& name, F&& fn) {
+  std::vector<double> samples;
+  for (int s = 0; s < 16; ++s) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 100; ++i) fn();
+    const auto stop = std::chrono::steady_clock::now();
+    loom::cuda::check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    if (s > 0) samples.push_back(std::chrono::duration<double, std::micro>(stop - start).count() / 100);
+  }
+  std::sort(samples.begin(), samples.end());
+  const double us = samples[samples.size() / 2];
+  rows.push_back({name, us, 0, 0});
+  std::printf("%-44s %10.1f us on the host per call\n", name.c_str(), us);
   std::fflush(stdout);
 }
 
@@ -224,13 +248,13 @@ void w3_seed_allow_in_graph() {
   report_agreement("W3_seed_allow_in_graph", worst_difference(out, e));
 }
 
-constexpr std::size_t big_rows = 16384, cols = 1024;
+constexpr std::size_t big_rows = 16384, small_rows = 64, cols = 1024;
 using column = extents<dyn, 1>;
 using line = extents<1024>;
 
-void w4_softmax() {
-  const std::string size = std::to_string(big_rows) + "x" + std::to_string(cols);
-  const loom::shape s{2, {big_rows, cols}}, r{2, {big_rows, 1}};
+void w4_softmax(std::size_t rows) {
+  const std::string size = std::to_string(rows) + "x" + std::to_string(cols);
+  const loom::shape s{2, {rows, cols}}, r{2, {rows, 1}};
   auto x = random_device<mat>(s, -4, 4, 1);
   device_tensor<float, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
   device_tensor<float, column> m(r, stream), total(r, stream);
@@ -241,8 +265,10 @@ void w4_softmax() {
   auto exp = op([](auto v) { return loom::exp(v); }, mat{});
   auto sum = op([](auto v) { return loom::sum(v, loom::axes<1>, loom::keepdims); }, mat{});
   auto div = op([](auto v, auto w) { return v / w; }, mat{}, column{});
-  const double bytes = 2.0 * 4 * big_rows * cols;
+  const double bytes = 2.0 * 4 * rows * cols;
   record("W4_softmax/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
+  if (rows == small_rows)
+    record_host("W4_softmax/loom_host/" + size, [&] { fused.run(stream, out, x); });
   const auto graph = fused.capture(stream, out, x);
   record("W4_softmax/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
   record("W4_softmax/loom_eager/" + size, bytes, 0, [&] {
@@ -256,9 +282,9 @@ void w4_softmax() {
   report_agreement("W4_softmax", worst_difference(out, e));
 }
 
-void w5_layer_norm() {
-  const std::string size = std::to_string(big_rows) + "x" + std::to_string(cols);
-  const loom::shape s{2, {big_rows, cols}}, r{2, {big_rows, 1}}, l{1, {cols}};
+void w5_layer_norm(std::size_t rows) {
+  const std::string size = std::to_string(rows) + "x" + std::to_string(cols);
+  const loom::shape s{2, {rows, cols}}, r{2, {rows, 1}}, l{1, {cols}};
   auto x = random_device<mat>(s, -4, 4, 1);
   auto gamma = random_device<line>(l, 0.5f, 1.5f, 2), beta = random_device<line>(l, -1, 1, 3);
   device_tensor<float, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
@@ -275,10 +301,13 @@ void w5_layer_norm() {
   auto mul_col = op([](auto v, auto w) { return v * w; }, mat{}, column{});
   auto mul_line = op([](auto v, auto w) { return v * w; }, mat{}, line{});
   auto add_line = op([](auto v, auto w) { return v + w; }, mat{}, line{});
-  const double bytes = (2.0 * big_rows * cols + 2.0 * cols) * 4;
+  const double bytes = (2.0 * rows * cols + 2.0 * cols) * 4;
   record("W5_layer_norm/loom_fused/" + size, bytes, 0, [&] {
     fused.run(stream, out, x, gamma, beta);
   });
+  if (rows == small_rows)
+    record_host("W5_layer_norm/loom_host/" + size,
+                [&] { fused.run(stream, out, x, gamma, beta); });
   const auto graph = fused.capture(stream, out, x, gamma, beta);
   record("W5_layer_norm/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
   record("W5_layer_norm/loom_eager/" + size, bytes, 0, [&] {
@@ -295,9 +324,9 @@ void w5_layer_norm() {
   report_agreement("W5_layer_norm", worst_difference(out, e));
 }
 
-void w6_mlp_layer() {
-  constexpr std::size_t m = 512, k = 1024, n = 1024;
-  const std::string size = "512x1024x1024";
+void w6_mlp_layer(std::size_t m) {
+  constexpr std::size_t k = 1024, n = 1024;
+  const std::string size = std::to_string(m) + "x1024x1024";
   using in_rows = extents<dyn, k>;
   using weights = extents<k, n>;
   using out_rows = extents<dyn, n>;
@@ -319,6 +348,8 @@ void w6_mlp_layer() {
   const float one = 1, zero = 0;
   const double flops = 2.0 * m * k * n, bytes = 4.0 * (m * k + k * n + n + m * n);
   record("W6_mlp_layer/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, x, w, b); });
+  if (m < 64)
+    record_host("W6_mlp_layer/loom_host/" + size, [&] { fused.run(stream, out, x, w, b); });
   const auto graph = fused.capture(stream, out, x, w, b);
   record("W6_mlp_layer/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
   record("W6_mlp_layer/loom_eager/" + size, bytes, flops, [&] {
@@ -361,9 +392,12 @@ int main(int argc, char** argv) {
     w1_relu_chain();
     w2_activation_mix();
     w3_seed_allow_in_graph();
-    w4_softmax();
-    w5_layer_norm();
-    w6_mlp_layer();
+    w4_softmax(big_rows);
+    w4_softmax(small_rows);
+    w5_layer_norm(big_rows);
+    w5_layer_norm(small_rows);
+    w6_mlp_layer(512);
+    w6_mlp_layer(8);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_cuda: %s\n", e.what());
     return 1;

@@ -20,7 +20,9 @@ import warnings
 
 N = 1 << 26  # elements of the element-wise workloads
 ROWS, COLS = 16384, 1024  # W4, W5
+SMALL_ROWS = 64  # W4, W5 where launches dominate
 M, K, NN = 512, 1024, 1024  # W6: X is MxK, W is KxN
+SMALL_M = 8  # W6 at batch 8
 
 
 def say(*args):
@@ -67,18 +69,25 @@ def workloads(torch, dev):
     def randn(*shape, scale=1.0):
         return torch.randn(*shape, device=dev, dtype=torch.float32) * scale
 
+    def w4_at(rows):
+        return ("W4_softmax", f"{rows}x{COLS}", w4, lambda: (randn(rows, COLS),),
+                2 * 4 * rows * COLS, 0)
+
+    def w5_at(rows):
+        return ("W5_layer_norm", f"{rows}x{COLS}", w5,
+                lambda: (randn(rows, COLS), randn(COLS), randn(COLS)),
+                2 * 4 * rows * COLS + 2 * 4 * COLS, 0)
+
+    def w6_at(m):
+        return ("W6_mlp_layer", f"{m}x{K}x{NN}", w6,
+                lambda: (randn(m, K), randn(K, NN, scale=1 / math.sqrt(K)), randn(NN)),
+                4 * (m * K + K * NN + NN + m * NN), 2 * m * K * NN)
+
     return [
         ("W1_relu_chain", str(N), w1, lambda: (randn(N),), 2 * 4 * N, 0),
         ("W2_activation_mix", str(N), w2, lambda: (randn(N), randn(N), randn(N)), 4 * 4 * N, 0),
         ("W3_seed_allow_in_graph", str(N), w3, lambda: (randn(N),), 2 * 4 * N, 0),
-        ("W4_softmax", f"{ROWS}x{COLS}", w4, lambda: (randn(ROWS, COLS),),
-         2 * 4 * ROWS * COLS, 0),
-        ("W5_layer_norm", f"{ROWS}x{COLS}", w5,
-         lambda: (randn(ROWS, COLS), randn(COLS), randn(COLS)),
-         2 * 4 * ROWS * COLS + 2 * 4 * COLS, 0),
-        ("W6_mlp_layer", f"{M}x{K}x{NN}", w6,
-         lambda: (randn(M, K), randn(K, NN, scale=1 / math.sqrt(K)), randn(NN)),
-         4 * (M * K + K * NN + NN + M * NN), 2 * M * K * NN),
+        w4_at(ROWS), w4_at(SMALL_ROWS), w5_at(ROWS), w5_at(SMALL_ROWS), w6_at(M), w6_at(SMALL_M),
     ]
 
 
@@ -169,9 +178,9 @@ def main():
     say("peers: torch_eager")
     for workload, size, fn, make, nbytes, flops in todo:
         try:
-            inputs[workload] = make()
+            inputs[workload, size] = make()
             with torch.no_grad():
-                us, batch = time_us(torch, fn, inputs[workload], opts.reps)
+                us, batch = time_us(torch, fn, inputs[workload, size], opts.reps)
             record(workload, "torch_eager", size, us, nbytes, flops, batch)
         except Exception as e:
             say(f"  {workload}/torch_eager: FAILED: {first_line(e)}")
@@ -179,15 +188,17 @@ def main():
     if not opts.no_compile:
         say("peers: torch_compile (compiles once per workload, then times)")
         for workload, size, fn, make, nbytes, flops in todo:
-            if workload not in inputs:
+            if (workload, size) not in inputs:
                 continue
             elapsed = time.monotonic() - t0
             if elapsed > opts.budget:
                 say(f"  {workload}/torch_compile: skipped, {elapsed:.0f}s > budget {opts.budget:.0f}s")
                 continue
-            args = inputs[workload]
+            args = inputs[workload, size]
             try:
-                cfn = torch.compile(fn)
+                # One static compile per size, as each of loom's sizes is its own model
+                # (otherwise the second size recompiles the function for dynamic shapes).
+                cfn = torch.compile(fn, dynamic=False)
                 tc = time.monotonic()
                 with torch.no_grad():
                     got = cfn(*args)

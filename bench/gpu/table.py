@@ -10,6 +10,7 @@ TFLOP/s instead where flops > 0, and
          where there is no memcpy_limit row but a cublas_only one (W6): time of
          cublas_only / time of the variant. 1.00 = as fast as the reference.
   vs tc  time of torch_compile / time of the variant (>1: faster than torch.compile).
+loom_host rows (the host's time per call at the small sizes) get neither.
 Missing or unreadable files are reported and skipped.
 """
 import csv
@@ -19,6 +20,7 @@ import sys
 REF_BW = "memcpy_limit"
 REF_TIME = "cublas_only"
 PEER = "torch_compile"
+HOST = "loom_host"  # the host's time per call: no bandwidth, no ratio to the GPU's times
 
 
 def read(path):
@@ -87,7 +89,7 @@ def main(paths):
         for variant in sorted(g, key=order):
             r = g[variant]
             us = r["us"]
-            ok = us > 0 and math.isfinite(us)
+            ok = us > 0 and math.isfinite(us) and variant != HOST
             gbs = r["bytes"] / us / 1e3 if ok and r["bytes"] > 0 and r["flops"] <= 0 else None
             tfs = r["flops"] / us / 1e6 if ok and r["flops"] > 0 else None
             ref = None
