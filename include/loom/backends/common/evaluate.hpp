@@ -250,10 +250,36 @@ struct evaluate {
     [&]<std::size_t... A>(std::index_sequence<A...>) {
       using sig =
           typename N::op_type::template signature<typename node_t<G, N::args[A]>::value_type...>;
-      apply_signature<T, typename node_t<G, N::args[A]>::value_type...>(
+      apply_signature<T, rounds_in_registers<I>(), typename node_t<G, N::args[A]>::value_type...>(
           n.op, sig{}, at<I>(v), at<N::args[A]>(v)...);
     }
     (std::make_index_sequence<N::arity>{});
+  }
+
+  // Whether node I's result is rounded when it is computed: a half-precision one, unless
+  // the step only stores it (the store rounds it). Asked of half-precision nodes alone, so
+  // that other models do not pay for only_stored's walk at compile time.
+  template <std::size_t I>
+  static constexpr bool rounds_in_registers() {
+    if constexpr (half_precision<typename node_t<G, I>::value_type>)
+      return !only_stored<I>();
+    else
+      return false;
+  }
+
+  // Whether this step only stores node I's block: no node it computes reads it, it is not
+  // the value a reduce step folds, and it is not an impure call (whose copies read its
+  // block).
+  template <std::size_t I>
+  static constexpr bool only_stored() {
+    const auto& step = plan::steps[Step];
+    if (!Reads::stores[I] || plan::nodes[I].impure ||
+        (step.kind == step_kind::reduce && plan::nodes[step.node].args[0] == I))
+      return false;
+    for (std::size_t j = 0; j < G::node_count; ++j)
+      for (std::size_t a = 0; a < plan::nodes[j].arity && Reads::computes[j]; ++a)
+        if (plan::nodes[j].args[a] == I) return false;
+    return true;
   }
 
   template <class Op>
@@ -265,7 +291,14 @@ struct evaluate {
   }
 
   LOOM_NO_EXEC_CHECK
-  template <class T, class... From, class Op, class R, class... Operand, class Out, class... Arg>
+  template <class T,
+            bool Round,
+            class... From,
+            class Op,
+            class R,
+            class... Operand,
+            class Out,
+            class... Arg>
   LOOM_HD_INLINE static void apply_signature(const Op& op,
                                              signature<R, Operand...>,
                                              Out& out,
@@ -273,8 +306,9 @@ struct evaluate {
     out = Lanes::template apply<T>(op, as_operand<Lanes, Operand, From>(arg)...);
     // A half-precision result is rounded at once, as eager code rounds it when it stores it:
     // then a value is the same wherever it is read (in registers, or from the buffer a
-    // reduction or an earlier step wrote), and the result does not depend on the plan.
-    if constexpr (half_precision<T> && !returns_an_operand<Op>()) Lanes::template round<T>(out);
+    // reduction or an earlier step wrote), and the result does not depend on the plan
+    // (Round: rounds_in_registers).
+    if constexpr (Round && !returns_an_operand<Op>()) Lanes::template round<T>(out);
   }
 
   LOOM_NO_EXEC_CHECK

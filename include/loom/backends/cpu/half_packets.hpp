@@ -21,13 +21,22 @@ namespace detail {
 template <half_precision T>
 inline __m512i rounded_bits(__m512 v) {
   if constexpr (std::is_same_v<T, bf16>) {
+    // The scalar conversion's rounding in six instructions. A NaN first keeps its sign and
+    // the top of its payload, gains the quiet bit and loses its low half, so that the
+    // rounding cannot carry into what it keeps; then nearest, ties to even: add 0x7fff, and
+    // one more where the kept part is odd.
     const __m512i x = _mm512_castps_si512(v);
     const __m512i top = _mm512_set1_epi32(int(0xffff0000u));
-    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
-    const __m512i rounded = _mm512_and_si512(
-        _mm512_add_epi32(x, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff))), top);
-    const __m512i quiet = _mm512_and_si512(_mm512_or_si512(x, _mm512_set1_epi32(0x00400000)), top);
-    return _mm512_mask_blend_epi32(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), rounded, quiet);
+    constexpr int top_or_quiet = 0xea;  // vpternlogd: (x & top) | quiet
+    const __m512i y = _mm512_mask_ternarylogic_epi32(x,
+                                                     _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q),
+                                                     top,
+                                                     _mm512_set1_epi32(0x00400000),
+                                                     top_or_quiet);
+    const __mmask16 odd = _mm512_test_epi32_mask(y, _mm512_set1_epi32(0x00010000));
+    const __m512i rounded = _mm512_mask_add_epi32(
+        _mm512_add_epi32(y, _mm512_set1_epi32(0x7fff)), odd, y, _mm512_set1_epi32(0x8000));
+    return _mm512_and_si512(rounded, top);
   } else {
     return _mm512_castps_si512(
         _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));

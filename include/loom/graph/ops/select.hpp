@@ -60,10 +60,11 @@ struct cast {
     }
     return static_cast<U>(x);
   }
-  // (A cast to a half-precision dtype rounds lane by lane, in the scalar form.)
+  // A cast to a half-precision dtype converts to f32, the lanes' type for it; the evaluator
+  // then rounds the result to U, as it rounds every half-precision result.
   template <class A>
-  requires(!saturates<typename A::Scalar> && !half_precision<U>) static auto simd(const A& a) {
-    return a.template cast<U>();
+  requires(!saturates<typename A::Scalar>) static auto simd(const A& a) {
+    return a.template cast<compute_t<U>>();
   }
 };
 
