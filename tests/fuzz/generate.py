@@ -535,7 +535,7 @@ def with_halves(model, rng):
     f32 become bf16 or f16 (mostly one of them for the model; where the two meet they
     promote to f32). Models without gradient checks, since the check's tolerance is for f32
     and f64. The model itself where no variant is valid (no f32 value, or half values only
-    where loom takes none, such as the fuzzer's opaque callables)."""
+    where loom takes none)."""
     spots = [i for i, n in enumerate(model.nodes)
              if (n.op == 'input' and n.attrs['dtype'] == 'f32') or n.attrs.get('to') == 'f32']
     for _ in range(8 if spots else 0):

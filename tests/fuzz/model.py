@@ -29,9 +29,10 @@ ARITHMETIC_BINARY = ('add', 'sub', 'mul', 'minimum', 'maximum')
 FLOATING_BINARY = ('div', 'pow')
 COMPARISONS = ('lt', 'le', 'gt', 'ge', 'eq', 'ne')
 REDUCTIONS = ('sum', 'mean', 'max', 'min', 'prod', 'argmax')
-# Element-wise allow_in_graph callables of support/callables.hpp: the dtypes they take.
-OPAQUE = {'softsign': FLOATS, 'affine': FLOATS, 'blend': FLOATS, 'widen': DTYPES,
-          'int_mix': ('i32',), 'tally': ('i32', 'f32', 'f64')}
+# Element-wise allow_in_graph callables of support/callables.hpp: the dtypes they take (a
+# half-precision value reaches them as a float, and their result is rounded to its dtype).
+OPAQUE = {'softsign': FLOATING, 'affine': FLOATING, 'blend': FLOATING, 'widen': DTYPES + HALVES,
+          'int_mix': ('i32',), 'tally': ('i32',) + FLOATING}
 IMPURE = ('tally', 'record')
 WHOLE_TENSOR = ('reverse_last', 'record')
 
