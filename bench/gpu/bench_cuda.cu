@@ -91,7 +91,8 @@ void record_host(const std::string& name, F&& fn) {
     for (int i = 0; i < 100; ++i) fn();
     const auto stop = std::chrono::steady_clock::now();
     loom::cuda::check(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
-    if (s > 0) samples.push_back(std::chrono::duration<double, std::micro>(stop - start).count() / 100);
+    if (s > 0)
+      samples.push_back(std::chrono::duration<double, std::micro>(stop - start).count() / 100);
   }
   std::sort(samples.begin(), samples.end());
   const double us = samples[samples.size() / 2];
@@ -306,8 +307,7 @@ void w5_layer_norm(std::size_t rows) {
     fused.run(stream, out, x, gamma, beta);
   });
   if (rows == small_rows)
-    record_host("W5_layer_norm/loom_host/" + size,
-                [&] { fused.run(stream, out, x, gamma, beta); });
+    record_host("W5_layer_norm/loom_host/" + size, [&] { fused.run(stream, out, x, gamma, beta); });
   const auto graph = fused.capture(stream, out, x, gamma, beta);
   record("W5_layer_norm/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
   record("W5_layer_norm/loom_eager/" + size, bytes, 0, [&] {
