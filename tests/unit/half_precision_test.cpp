@@ -225,6 +225,49 @@ TEMPLATE_TEST_CASE("element-wise ops on half precision compute in f32 and round 
   }
 }
 
+// Element-wise callables for the test below: one generic, one that declares an f32 result.
+struct softsign_any {
+  template <class T>
+  T operator()(T x) const {
+    static_assert(std::is_same_v<T, float>, "half-precision values reach F as floats");
+    return x / (T(1) + (x < T(0) ? -x : x));
+  }
+};
+struct thrice_plus_one {
+  using output_type = float;
+  float operator()(float x) const { return x * 3.f + 1.f; }
+};
+
+TEMPLATE_TEST_CASE("an element-wise callable on half precision sees floats, its result rounded",
+                   "[half][opaque]",
+                   bf16,
+                   f16) {
+  using H = TestType;
+  const auto f = [](const auto& x) {
+    return std::make_tuple(loom::allow_in_graph<softsign_any>{}(x)*2.f,
+                           loom::allow_in_graph<thrice_plus_one>{}(x));
+  };
+  for (std::size_t n : {std::size_t(63), std::size_t(70001)}) {
+    loom::tensor<H, extents<dyn>> x(n);
+    fill_uniform(x, 4, -6.0, 6.0);
+    const auto [a, b] = loom::compile(f, x)(x);
+    const auto [eager_a, eager_b] = f(x);
+    STATIC_REQUIRE(std::is_same_v<typename std::remove_cvref_t<decltype(a)>::value_type, H>);
+    STATIC_REQUIRE(std::is_same_v<typename std::remove_cvref_t<decltype(b)>::value_type, float>);
+    // F computes in float on the widened value; its H result is rounded, then `* 2.f` rounds
+    // again: the same bits compiled and eager.
+    std::size_t wrong = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      const float v = float(x.data()[k]);
+      const H want_a = H(float(H(softsign_any{}(v))) * 2.f);
+      const float want_b = v * 3.f + 1.f;
+      wrong += a.data()[k].bits != want_a.bits || eager_a.data()[k].bits != want_a.bits ||
+               b.data()[k] != want_b || eager_b.data()[k] != want_b;
+    }
+    CHECK(wrong == 0);
+  }
+}
+
 TEMPLATE_TEST_CASE("reductions of half precision fold in f32", "[half]", bf16, f16) {
   using H = TestType;
   const double u = unit_roundoff<H>;
