@@ -164,7 +164,7 @@ def main():
     p.add_argument('--grad-rate', type=float, default=0.0,
                    help='share of models whose loom::grad is checked too (not with --gpu)')
     p.add_argument('--half-rate', type=float, default=0.0,
-                   help='share of models with bf16 or f16 values (not with --gpu)')
+                   help='share of models with bf16 or f16 values')
     p.add_argument('--max-ops', type=int, default=9, help='ops per model at most (2 to 9)')
     p.add_argument('--keep', action='store_true', help='keep the executables')
     p.add_argument('--shrink', metavar='SEED', type=int, help='shrink the failing model of SEED')
@@ -186,8 +186,8 @@ def main():
     seeds = parse_seeds(args.seeds)
     objs = tools.support_objects()
     grad_rate = 0.0 if args.gpu else args.grad_rate
-    half_rate = 0.0 if args.gpu else args.half_rate
-    models = [generate(s, avoid, args.eager_rate, args.max_ops, grad_rate, half_rate) for s in seeds]
+    models = [generate(s, avoid, args.eager_rate, args.max_ops, grad_rate, args.half_rate)
+              for s in seeds]
     batches = [models[i:i + args.batch] for i in range(0, len(models), args.batch)]
     totals = Totals()
     t0 = time.time()

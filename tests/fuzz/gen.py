@@ -55,7 +55,7 @@ def main():
     p.add_argument('--grad-rate', type=float, default=0.0,
                    help='share of models whose loom::grad is checked too (not with --gpu)')
     p.add_argument('--half-rate', type=float, default=0.0,
-                   help='share of models with bf16 or f16 values (not with --gpu)')
+                   help='share of models with bf16 or f16 values')
     p.add_argument('--max-ops', type=int, default=9, help='ops per model at most (2 to 9)')
     p.add_argument('--gpu', action='store_true', help='programs for loom::cuda (nvcc)')
     p.add_argument('--describe', action='store_true', help='print the models, write nothing')
@@ -70,10 +70,10 @@ def main():
             chunk = seeds[start:start + args.batch]
             print(os.path.join(args.out, 'fuzz_%d_%d%s' % (chunk[0], chunk[-1], ext)))
         return
-    # The CUDA backend takes neither gradients' models here nor half-precision values.
+    # The CUDA backend takes no gradients' models here.
     grad_rate = 0.0 if args.gpu else args.grad_rate
-    half_rate = 0.0 if args.gpu else args.half_rate
-    models = [generate(s, avoid, args.eager_rate, args.max_ops, grad_rate, half_rate) for s in seeds]
+    models = [generate(s, avoid, args.eager_rate, args.max_ops, grad_rate, args.half_rate)
+              for s in seeds]
     if args.describe:
         for m in models:
             print(describe(m))

@@ -123,11 +123,14 @@ struct cuda {
 
 // --- dtypes --------------------------------------------------------------------------------
 
-// The unit roundoff of T's arithmetic (0 for i32, whose arithmetic is exact).
+// The unit roundoff of T's arithmetic, or of its storage for bf16 and f16, whose ops compute
+// in f32 and round each result (0 for i32, whose arithmetic is exact).
 template <class T>
-inline constexpr double unit_roundoff = std::is_same_v<T, float>    ? loom_test::u_f
-                                        : std::is_same_v<T, double> ? loom_test::u_d
-                                                                    : 0.0;
+inline constexpr double unit_roundoff = std::is_same_v<T, float>        ? loom_test::u_f
+                                        : std::is_same_v<T, double>     ? loom_test::u_d
+                                        : std::is_same_v<T, loom::bf16> ? 0x1p-8
+                                        : std::is_same_v<T, loom::f16>  ? 0x1p-11
+                                                                        : 0.0;
 
 // One tolerance per floating dtype, stated by each case; integers are exact.
 template <class T>
@@ -178,10 +181,13 @@ double at(const Tensor& t, std::size_t i) {
 // The dtypes of the cases: the floating ones, and those with int32 where the op takes it.
 // A CUDA build for no device (LOOM_TYPED_COMPILE_ONLY, set by tests/CMakeLists.txt for PTX-only
 // builds) only shows that the cases compile, and f32 shows that at a third less of nvcc's time.
+// The half-precision dtypes (half_cases.hpp), bf16 alone where the cases are only compiled.
 #ifdef LOOM_TYPED_COMPILE_ONLY
 #define LOOM_TYPED_FLOATS (float)
 #define LOOM_TYPED_NUMBERS (float, std::int32_t)
+#define LOOM_TYPED_HALVES (loom::bf16)
 #else
 #define LOOM_TYPED_FLOATS (float, double)
 #define LOOM_TYPED_NUMBERS (float, double, std::int32_t)
+#define LOOM_TYPED_HALVES (loom::bf16, loom::f16)
 #endif

@@ -273,13 +273,14 @@ struct evaluate {
   template <std::size_t I>
   static constexpr bool only_stored() {
     const auto& step = plan::steps[Step];
-    if (!Reads::stores[I] || plan::nodes[I].impure ||
-        (step.kind == step_kind::reduce && plan::nodes[step.node].args[0] == I))
-      return false;
+    // No return before the loop: nvcc warns that a loop after a return it can decide is
+    // not reachable.
+    bool read = false;
     for (std::size_t j = 0; j < G::node_count; ++j)
       for (std::size_t a = 0; a < plan::nodes[j].arity && Reads::computes[j]; ++a)
-        if (plan::nodes[j].args[a] == I) return false;
-    return true;
+        read = read || plan::nodes[j].args[a] == I;
+    return Reads::stores[I] && !plan::nodes[I].impure && !read &&
+           !(step.kind == step_kind::reduce && plan::nodes[step.node].args[0] == I);
   }
 
   template <class Op>

@@ -15,20 +15,8 @@ namespace loom::cuda {
 // loom::input declarations it was compiled for. Its temporaries are one workspace, planned
 // on the first call and reused: calls on several streams (and from several host threads) take
 // it in turn, each waiting on the GPU for the previous call's work.
-// Whether any value of graph G is of a half-precision dtype.
-template <class G>
-constexpr bool has_half_precision_values() {
-  return []<std::size_t... I>(std::index_sequence<I...>) {
-    return (half_precision<typename node_t<G, I>::value_type> || ...);
-  }
-  (std::make_index_sequence<G::node_count>{});
-}
-
 template <class G, class... Inputs>
 class compiled_model : public loom::detail::model_base<G, device_memory, Inputs...> {
-  static_assert(!has_half_precision_values<G>(),
-                "loom::cuda: bf16 and f16 values run on the CPU backend only, so far; cast "
-                "them to f32 for the GPU");
   using base = loom::detail::model_base<G, device_memory, Inputs...>;
   using base::graph_;
 

@@ -40,6 +40,23 @@ __device__ void for_each_read(const std::int32_t* indices,
   }
 }
 
+// *p += x, atomically: the hardware's add for f32 and f64; for a half-precision element a
+// compare-and-swap loop on its 16 bits, the sum computed in f32 and rounded, as every op on
+// halves is.
+template <class T>
+__device__ void atomic_add(T* p, T x) {
+  if constexpr (half_precision<T>) {
+    auto* bits = reinterpret_cast<unsigned short*>(p);
+    unsigned short seen = *bits, before = 0;
+    do {
+      before = seen;
+      seen = atomicCAS(bits, before, T(float(T::from_bits(before)) + float(x)).bits);
+    } while (seen != before);
+  } else {
+    atomicAdd(p, x);
+  }
+}
+
 // The gather, out[at] = in[source], or its gradient's scatter-add, out[source] += in[at].
 template <bool Scatter, class T>
 __global__ void along_axis_kernel(const T* in,
@@ -53,7 +70,7 @@ __global__ void along_axis_kernel(const T* in,
       to,
       [&](std::size_t at, std::size_t source) {
         if constexpr (Scatter)
-          atomicAdd(&out[source], in[at]);
+          atomic_add(&out[source], in[at]);
         else
           out[at] = in[source];
       },

@@ -8,10 +8,10 @@
 #include <limits>
 #include <map>
 #include <string>
-#include <type_traits>
 
 #include "loom/backends/common/steps.hpp"
 #include "loom/backends/cuda/check.hpp"
+#include "loom/core/dtype.hpp"
 
 namespace loom::cuda {
 
@@ -31,14 +31,31 @@ inline cublasHandle_t blas_handle() {
   return handles.try_emplace(device).first->second.handle;
 }
 
-// cuBLAS's strided-batched GEMM for T (float or double).
+// How cuBLAS stores T and the precision it accumulates T's products in: f32 for the
+// half-precision dtypes (tensor-core GEMMs with f32 accumulation, the result rounded once,
+// as the CPU's GEMM does), T's own for f32 and f64.
 template <class T>
-constexpr auto strided_batched() {
-  if constexpr (std::is_same_v<T, float>)
-    return &cublasSgemmStridedBatched;
-  else
-    return &cublasDgemmStridedBatched;
-}
+struct blas_types;
+template <>
+struct blas_types<float> {
+  static constexpr cudaDataType storage = CUDA_R_32F;
+  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_32F; }
+};
+template <>
+struct blas_types<double> {
+  static constexpr cudaDataType storage = CUDA_R_64F;
+  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_64F; }
+};
+template <>
+struct blas_types<bf16> {
+  static constexpr cudaDataType storage = CUDA_R_16BF;
+  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_32F; }
+};
+template <>
+struct blas_types<f16> {
+  static constexpr cudaDataType storage = CUDA_R_16F;
+  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_32F; }
+};
 
 // A matmul step as one cuBLAS strided-batched GEMM on `stream`. cuBLAS is column-major, so
 // the row-major C = A B is computed as C^T = B^T A^T: a row-major operand is its own
@@ -49,7 +66,7 @@ void gemm(const common::call_frame<G::node_count>& f, cudaStream_t stream) {
   using step_type = common::matmul_space<G, Step>;
   using T = typename step_type::T;
   using plan = fusion_plan<G>;
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  using scale = compute_t<T>;  // alpha and beta: of the compute type (f32 for halves)
   const step_type step(common::step_args<G::node_count>{f, 0});
   const shape& space = step_type::space(f);
   const std::size_t batches = space.rank == 3 ? space.dims[0] : 1;
@@ -86,29 +103,35 @@ void gemm(const common::call_frame<G::node_count>& f, cudaStream_t stream) {
   constexpr std::size_t lhs = step_type::lhs, rhs = step_type::rhs;
   const operand a = describe(step.a, !plan::plain(lhs), step.m, step.k);
   const operand b = describe(step.b, !plan::plain(rhs), step.k, step.n);
-  const T one = 1, zero = 0;
+  const scale one = 1, zero = 0;
   cublasHandle_t h = blas_handle();
   check(cublasSetStream(h, stream), "cublasSetStream");
   const long long out_stride = (long long)(step.m * step.n);
-  check(strided_batched<T>()(h,
-                             b.op,
-                             a.op,
-                             int(step.n),
-                             int(step.m),
-                             int(step.k),
-                             &one,
-                             step.b.data,
-                             b.ld,
-                             b.batch_stride,
-                             step.a.data,
-                             a.ld,
-                             a.batch_stride,
-                             &zero,
-                             step.out,
-                             int(step.n),
-                             out_stride,
-                             int(batches)),
-        std::is_same_v<T, float> ? "cublasSgemmStridedBatched" : "cublasDgemmStridedBatched");
+  constexpr cudaDataType type = blas_types<T>::storage;
+  check(cublasGemmStridedBatchedEx(h,
+                                   b.op,
+                                   a.op,
+                                   int(step.n),
+                                   int(step.m),
+                                   int(step.k),
+                                   &one,
+                                   step.b.data,
+                                   type,
+                                   b.ld,
+                                   b.batch_stride,
+                                   step.a.data,
+                                   type,
+                                   a.ld,
+                                   a.batch_stride,
+                                   &zero,
+                                   step.out,
+                                   type,
+                                   int(step.n),
+                                   out_stride,
+                                   int(batches),
+                                   blas_types<T>::compute(),
+                                   CUBLAS_GEMM_DEFAULT),
+        "cublasGemmStridedBatchedEx");
 }
 
 }  // namespace loom::cuda

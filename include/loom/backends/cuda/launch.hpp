@@ -27,8 +27,20 @@ inline constexpr unsigned threads_per_block = 256;
 // block.
 inline constexpr std::size_t warp_row_limit = 2048;
 inline constexpr unsigned block_rows = 1024;  // any TPR above 32: the whole block
-// Vector packs: 16 bytes of float.
-inline constexpr int pack = 4;
+
+// Whether any value of graph G is of a half-precision dtype.
+template <class G>
+constexpr bool has_half_precision_values() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return (half_precision<typename node_t<G, I>::value_type> || ...);
+  }
+  (std::make_index_sequence<G::node_count>{});
+}
+
+// Elements per vector pack in graph G's kernels: 16 bytes of f32 (four), or of bf16 and f16
+// (eight) where G holds such values, so that their loads and stores are 16 bytes wide too.
+template <class G>
+inline constexpr int pack_of = has_half_precision_values<G>() ? 8 : 4;
 
 // Enough blocks to cover `items` (at `per_block` each), at most a few waves: grid-stride
 // loops take the rest.
@@ -53,6 +65,7 @@ struct group_launcher {
   static constexpr auto info = plan::groups[Group];
   static constexpr std::size_t first = info.first_step;
   static constexpr std::size_t count = info.step_count;
+  static constexpr int pack = pack_of<G>;
   template <std::size_t S>
   static constexpr step_kind kind = plan::steps[S].kind;
 

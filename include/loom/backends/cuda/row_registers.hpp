@@ -85,7 +85,8 @@ struct row_registers {
 
   template <std::size_t... I>
   static auto make_storage(std::index_sequence<I...>) -> std::tuple<
-      std::array<lane_pack<typename node_t<G, I>::value_type, Pack>, read_again[I] ? packs : 0>...>;
+      std::array<typename thread_lanes<Pack>::template value<typename node_t<G, I>::value_type>,
+                 read_again[I] ? packs : 0>...>;
   // Per thread; entries of values not kept are empty.
   using storage = decltype(make_storage(std::make_index_sequence<N>{}));
 };
