@@ -11,6 +11,7 @@
 
 #include "loom/backends/common/steps.hpp"
 #include "loom/backends/cuda/check.hpp"
+#include "loom/backends/cuda/tf32.hpp"
 #include "loom/core/dtype.hpp"
 
 namespace loom::cuda {
@@ -33,13 +34,15 @@ inline cublasHandle_t blas_handle() {
 
 // How cuBLAS stores T and the precision it accumulates T's products in: f32 for the
 // half-precision dtypes (tensor-core GEMMs with f32 accumulation, the result rounded once,
-// as the CPU's GEMM does), T's own for f32 and f64.
+// as the CPU's GEMM does), T's own for f32 (TF32 products where allow_tf32) and f64.
 template <class T>
 struct blas_types;
 template <>
 struct blas_types<float> {
   static constexpr cudaDataType storage = CUDA_R_32F;
-  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_32F; }
+  static cublasComputeType_t compute() {
+    return tf32_allowed() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  }
 };
 template <>
 struct blas_types<double> {
