@@ -13,8 +13,9 @@ namespace example {
 
 inline constexpr std::size_t d = 32;
 
-inline auto attention_block() {
-  const float scale = 1 / std::sqrt(float(d));
+// `dim`: the model width the scores are scaled for (the inputs' extents fix the rest).
+inline auto attention_block(std::size_t dim = d) {
+  const float scale = 1 / std::sqrt(float(dim));
   return [scale](auto x, auto wq, auto wk, auto wv, auto gamma, auto beta) {
     auto q = loom::matmul(x, wq);
     auto k = loom::matmul(x, wk);

@@ -1,13 +1,19 @@
 // bench_cuda: BENCH.md's workloads W1-W6 on the GPU, at sizes that fill it (2^26 elements for
 // W1-W3, 16384x1024 for W4-W5, 512 rows for W6) and at small sizes where launches dominate
-// (64x1024 for W4-W5, 8 rows for W6), each beside its peers in one run:
+// (64x1024 for W4-W5, 8 rows for W6), each beside its peers in one run. W1, W4, W5 and W6 also
+// run on bf16 values (workload names ending `_bf16`: storage in bf16, arithmetic in f32, W6's
+// GEMM on tensor cores with f32 accumulation). Beside them, two latency-bound models a user
+// runs at inference: a 2-layer MLP 1024 -> 4096 -> 1024 with gelu at batch 8 (`MLP2_gelu`,
+// f32 and bf16) and the attention block of examples/attention.cpp at 256 tokens of width 64
+// (`attention`). Variants:
 //   loom_fused    the compiled CUDA model (one generated kernel per fusion group)
 //   loom_graph    the same call captured into a CUDA graph and replayed (no launch gaps)
 //   loom_eager    the same math op by op: one compiled single-op model per node, into
 //                 preallocated temporaries (what eager execution launches)
 //   memcpy_limit  a device-to-device copy moving the same bytes (read + write): the
 //                 bandwidth limit
-//   cublas_only   W6's GEMM alone through cuBLAS, the ceiling for the fused MLP layer.
+//   cublas_only   W6's GEMM alone through cuBLAS (cublasGemmEx, as loom calls it), the
+//                 ceiling for the fused MLP layer.
 //   loom_host     at the small sizes: the host's time per loom_fused call (binding, shape
 //                 checks, workspace, the launches), not the GPU's.
 // Timed with CUDA events around batches of calls on one stream; the median of 15 batches.
@@ -24,7 +30,10 @@
 #include <loom/cuda.hpp>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#include "../../examples/attention_block.hpp"
 
 namespace {
 
@@ -115,13 +124,19 @@ void memcpy_limit(const std::string& workload, const std::string& size, double b
   (void)cudaFree(to);
 }
 
-template <class E>
-device_tensor<float, E> random_device(const loom::shape& s, float lo, float hi, unsigned seed) {
-  loom::tensor<float, E> h(s);
+template <class T, class E>
+device_tensor<T, E> random_device(const loom::shape& s, float lo, float hi, unsigned seed) {
+  loom::tensor<T, E> h(s);
   std::mt19937 gen(seed);
   std::uniform_real_distribution<float> d(lo, hi);
-  for (auto& v : h) v = d(gen);
+  for (auto& v : h) v = T(d(gen));
   return loom::cuda::to_device(h, stream);
+}
+
+// A workload's name for values of dtype T: f32 plain, bf16 with `_bf16`.
+template <class T>
+std::string named(const char* workload) {
+  return std::is_same_v<T, float> ? workload : std::string(workload) + "_bf16";
 }
 
 // The largest difference between two device results, as a sanity check of each variant.
@@ -134,47 +149,48 @@ double worst_difference(const A& a, const B& b) {
   return worst;
 }
 
-void report_agreement(const char* workload, double worst) {
-  std::printf("%-44s fused vs eager: max |difference| %.3g\n", workload, worst);
+void report_agreement(const std::string& workload, double worst) {
+  std::printf("%-44s fused vs eager: max |difference| %.3g\n", workload.c_str(), worst);
 }
 
-// A single-op model over vectors, for the eager variants.
-template <class F, class... E>
+// A single-op model on values of dtype T, for the eager variants.
+template <class T, class F, class... E>
 auto op(F f, E...) {
-  return loom::cuda::compile(f, loom::input<float, E>{}...);
+  return loom::cuda::compile(f, loom::input<T, E>{}...);
 }
 
+template <class T>
 void w1_relu_chain() {
   const std::size_t n = std::size_t(1) << 26;
-  const std::string size = std::to_string(n);
-  auto x = random_device<vec>(loom::shape{1, {n}}, -1, 1, 1);
-  device_tensor<float, vec> out(loom::shape{1, {n}}, stream), t1(loom::shape{1, {n}}, stream),
+  const std::string size = std::to_string(n), name = named<T>("W1_relu_chain");
+  auto x = random_device<T, vec>(loom::shape{1, {n}}, -1, 1, 1);
+  device_tensor<T, vec> out(loom::shape{1, {n}}, stream), t1(loom::shape{1, {n}}, stream),
       t2(loom::shape{1, {n}}, stream), e(loom::shape{1, {n}}, stream);
-  auto fused = loom::cuda::compile([](auto v) { return loom::relu(v) * 2.f + 10.f; },
-                                   loom::input<float, vec>{});
-  auto relu = op([](auto v) { return loom::relu(v); }, vec{});
-  auto twice = op([](auto v) { return v * 2.f; }, vec{});
-  auto plus = op([](auto v) { return v + 10.f; }, vec{});
+  auto fused =
+      loom::cuda::compile([](auto v) { return loom::relu(v) * 2.f + 10.f; }, loom::input<T, vec>{});
+  auto relu = op<T>([](auto v) { return loom::relu(v); }, vec{});
+  auto twice = op<T>([](auto v) { return v * 2.f; }, vec{});
+  auto plus = op<T>([](auto v) { return v + 10.f; }, vec{});
   auto eager = [&] {
     relu.run(stream, t1, x);
     twice.run(stream, t2, t1);
     plus.run(stream, e, t2);
   };
-  const double bytes = 2.0 * 4 * n;
-  record("W1_relu_chain/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
+  const double bytes = 2.0 * sizeof(T) * n;
+  record(name + "/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
   const auto graph = fused.capture(stream, out, x);
-  record("W1_relu_chain/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
-  record("W1_relu_chain/loom_eager/" + size, bytes, 0, eager);
-  memcpy_limit("W1_relu_chain", size, bytes);
-  report_agreement("W1_relu_chain", worst_difference(out, e));
+  record(name + "/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record(name + "/loom_eager/" + size, bytes, 0, eager);
+  memcpy_limit(name, size, bytes);
+  report_agreement(name, worst_difference(out, e));
 }
 
 void w2_activation_mix() {
   const std::size_t n = std::size_t(1) << 26;
   const std::string size = std::to_string(n);
   const loom::shape s{1, {n}};
-  auto a = random_device<vec>(s, -2, 2, 1), b = random_device<vec>(s, -2, 2, 2),
-       c = random_device<vec>(s, -2, 2, 3);
+  auto a = random_device<float, vec>(s, -2, 2, 1), b = random_device<float, vec>(s, -2, 2, 2),
+       c = random_device<float, vec>(s, -2, 2, 3);
   device_tensor<float, vec> out(s, stream), e(s, stream);
   std::vector<device_tensor<float, vec>> t;
   for (int i = 0; i < 9; ++i) t.emplace_back(s, stream);
@@ -185,14 +201,14 @@ void w2_activation_mix() {
       loom::input<float, vec>{},
       loom::input<float, vec>{},
       loom::input<float, vec>{});
-  auto mul = op([](auto p, auto q) { return p * q; }, vec{}, vec{});
-  auto add = op([](auto p, auto q) { return p + q; }, vec{}, vec{});
-  auto sub = op([](auto p, auto q) { return p - q; }, vec{}, vec{});
-  auto tanh = op([](auto p) { return loom::tanh(p); }, vec{});
-  auto sigmoid = op([](auto p) { return loom::sigmoid(p); }, vec{});
-  auto neg = op([](auto p) { return -p; }, vec{});
-  auto exp = op([](auto p) { return loom::exp(p); }, vec{});
-  auto half = op([](auto p) { return 0.5f * p; }, vec{});
+  auto mul = op<float>([](auto p, auto q) { return p * q; }, vec{}, vec{});
+  auto add = op<float>([](auto p, auto q) { return p + q; }, vec{}, vec{});
+  auto sub = op<float>([](auto p, auto q) { return p - q; }, vec{}, vec{});
+  auto tanh = op<float>([](auto p) { return loom::tanh(p); }, vec{});
+  auto sigmoid = op<float>([](auto p) { return loom::sigmoid(p); }, vec{});
+  auto neg = op<float>([](auto p) { return -p; }, vec{});
+  auto exp = op<float>([](auto p) { return loom::exp(p); }, vec{});
+  auto half = op<float>([](auto p) { return 0.5f * p; }, vec{});
   auto eager = [&] {
     mul.run(stream, t[0], a, b);     // a*b
     add.run(stream, t[1], t[0], c);  // a*b + c
@@ -230,13 +246,14 @@ void w3_seed_allow_in_graph() {
   const std::size_t n = std::size_t(1) << 26;
   const std::string size = std::to_string(n);
   const loom::shape s{1, {n}};
-  auto x = random_device<vec>(s, -1, 1, 1);
+  auto x = random_device<float, vec>(s, -1, 1, 1);
   device_tensor<float, vec> out(s, stream), t(s, stream), e(s, stream);
   auto fused = loom::cuda::compile(
       [](auto v) { return loom::allow_in_graph<custom_hook_function>{}(loom::relu(v)); },
       loom::input<float, vec>{});
-  auto relu = op([](auto v) { return loom::relu(v); }, vec{});
-  auto hook = op([](auto v) { return loom::allow_in_graph<custom_hook_function>{}(v); }, vec{});
+  auto relu = op<float>([](auto v) { return loom::relu(v); }, vec{});
+  auto hook =
+      op<float>([](auto v) { return loom::allow_in_graph<custom_hook_function>{}(v); }, vec{});
   const double bytes = 2.0 * 4 * n;
   record("W3_seed_allow_in_graph/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
   const auto graph = fused.capture(stream, out, x);
@@ -253,64 +270,66 @@ constexpr std::size_t big_rows = 16384, small_rows = 64, cols = 1024;
 using column = extents<dyn, 1>;
 using line = extents<1024>;
 
+template <class T>
 void w4_softmax(std::size_t rows) {
   const std::string size = std::to_string(rows) + "x" + std::to_string(cols);
+  const std::string name = named<T>("W4_softmax");
   const loom::shape s{2, {rows, cols}}, r{2, {rows, 1}};
-  auto x = random_device<mat>(s, -4, 4, 1);
-  device_tensor<float, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
-  device_tensor<float, column> m(r, stream), total(r, stream);
-  auto fused =
-      loom::cuda::compile([](auto v) { return loom::softmax(v); }, loom::input<float, mat>{});
-  auto max = op([](auto v) { return loom::max(v, loom::axes<1>, loom::keepdims); }, mat{});
-  auto sub = op([](auto v, auto w) { return v - w; }, mat{}, column{});
-  auto exp = op([](auto v) { return loom::exp(v); }, mat{});
-  auto sum = op([](auto v) { return loom::sum(v, loom::axes<1>, loom::keepdims); }, mat{});
-  auto div = op([](auto v, auto w) { return v / w; }, mat{}, column{});
-  const double bytes = 2.0 * 4 * rows * cols;
-  record("W4_softmax/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
+  auto x = random_device<T, mat>(s, -4, 4, 1);
+  device_tensor<T, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
+  device_tensor<T, column> m(r, stream), total(r, stream);
+  auto fused = loom::cuda::compile([](auto v) { return loom::softmax(v); }, loom::input<T, mat>{});
+  auto max = op<T>([](auto v) { return loom::max(v, loom::axes<1>, loom::keepdims); }, mat{});
+  auto sub = op<T>([](auto v, auto w) { return v - w; }, mat{}, column{});
+  auto exp = op<T>([](auto v) { return loom::exp(v); }, mat{});
+  auto sum = op<T>([](auto v) { return loom::sum(v, loom::axes<1>, loom::keepdims); }, mat{});
+  auto div = op<T>([](auto v, auto w) { return v / w; }, mat{}, column{});
+  const double bytes = 2.0 * sizeof(T) * rows * cols;
+  record(name + "/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
   if (rows == small_rows)
-    record_host("W4_softmax/loom_host/" + size, [&] { fused.run(stream, out, x); });
+    record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, x); });
   const auto graph = fused.capture(stream, out, x);
-  record("W4_softmax/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
-  record("W4_softmax/loom_eager/" + size, bytes, 0, [&] {
+  record(name + "/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record(name + "/loom_eager/" + size, bytes, 0, [&] {
     max.run(stream, m, x);
     sub.run(stream, t1, x, m);
     exp.run(stream, t2, t1);
     sum.run(stream, total, t2);
     div.run(stream, e, t2, total);
   });
-  memcpy_limit("W4_softmax", size, bytes);
-  report_agreement("W4_softmax", worst_difference(out, e));
+  memcpy_limit(name, size, bytes);
+  report_agreement(name, worst_difference(out, e));
 }
 
+template <class T>
 void w5_layer_norm(std::size_t rows) {
   const std::string size = std::to_string(rows) + "x" + std::to_string(cols);
+  const std::string name = named<T>("W5_layer_norm");
   const loom::shape s{2, {rows, cols}}, r{2, {rows, 1}}, l{1, {cols}};
-  auto x = random_device<mat>(s, -4, 4, 1);
-  auto gamma = random_device<line>(l, 0.5f, 1.5f, 2), beta = random_device<line>(l, -1, 1, 3);
-  device_tensor<float, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
-  device_tensor<float, column> mean(r, stream), var(r, stream), rstd(r, stream);
+  auto x = random_device<T, mat>(s, -4, 4, 1);
+  auto gamma = random_device<T, line>(l, 0.5f, 1.5f, 2);
+  auto beta = random_device<T, line>(l, -1, 1, 3);
+  device_tensor<T, mat> out(s, stream), t1(s, stream), t2(s, stream), e(s, stream);
+  device_tensor<T, column> mean(r, stream), var(r, stream), rstd(r, stream);
   auto fused =
       loom::cuda::compile([](auto v, auto g, auto b) { return loom::layer_norm(v, g, b, 1e-5); },
-                          loom::input<float, mat>{},
-                          loom::input<float, line>{},
-                          loom::input<float, line>{});
-  auto mean_of = op([](auto v) { return loom::mean(v, loom::axes<1>, loom::keepdims); }, mat{});
-  auto sub = op([](auto v, auto w) { return v - w; }, mat{}, column{});
-  auto square = op([](auto v) { return loom::square(v); }, mat{});
-  auto rsqrt = op([](auto v) { return loom::rsqrt(v + 1e-5f); }, column{});
-  auto mul_col = op([](auto v, auto w) { return v * w; }, mat{}, column{});
-  auto mul_line = op([](auto v, auto w) { return v * w; }, mat{}, line{});
-  auto add_line = op([](auto v, auto w) { return v + w; }, mat{}, line{});
-  const double bytes = (2.0 * rows * cols + 2.0 * cols) * 4;
-  record("W5_layer_norm/loom_fused/" + size, bytes, 0, [&] {
-    fused.run(stream, out, x, gamma, beta);
-  });
+                          loom::input<T, mat>{},
+                          loom::input<T, line>{},
+                          loom::input<T, line>{});
+  auto mean_of = op<T>([](auto v) { return loom::mean(v, loom::axes<1>, loom::keepdims); }, mat{});
+  auto sub = op<T>([](auto v, auto w) { return v - w; }, mat{}, column{});
+  auto square = op<T>([](auto v) { return loom::square(v); }, mat{});
+  auto rsqrt = op<T>([](auto v) { return loom::rsqrt(v + 1e-5f); }, column{});
+  auto mul_col = op<T>([](auto v, auto w) { return v * w; }, mat{}, column{});
+  auto mul_line = op<T>([](auto v, auto w) { return v * w; }, mat{}, line{});
+  auto add_line = op<T>([](auto v, auto w) { return v + w; }, mat{}, line{});
+  const double bytes = (2.0 * rows * cols + 2.0 * cols) * sizeof(T);
+  record(name + "/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x, gamma, beta); });
   if (rows == small_rows)
-    record_host("W5_layer_norm/loom_host/" + size, [&] { fused.run(stream, out, x, gamma, beta); });
+    record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, x, gamma, beta); });
   const auto graph = fused.capture(stream, out, x, gamma, beta);
-  record("W5_layer_norm/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
-  record("W5_layer_norm/loom_eager/" + size, bytes, 0, [&] {
+  record(name + "/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record(name + "/loom_eager/" + size, bytes, 0, [&] {
     mean_of.run(stream, mean, x);
     sub.run(stream, t1, x, mean);
     square.run(stream, t2, t1);
@@ -320,61 +339,132 @@ void w5_layer_norm(std::size_t rows) {
     mul_line.run(stream, t1, t2, gamma);
     add_line.run(stream, e, t1, beta);
   });
-  memcpy_limit("W5_layer_norm", size, bytes);
-  report_agreement("W5_layer_norm", worst_difference(out, e));
+  memcpy_limit(name, size, bytes);
+  report_agreement(name, worst_difference(out, e));
 }
 
+template <class T>
 void w6_mlp_layer(std::size_t m) {
   constexpr std::size_t k = 1024, n = 1024;
-  const std::string size = std::to_string(m) + "x1024x1024";
+  const std::string size = std::to_string(m) + "x1024x1024", name = named<T>("W6_mlp_layer");
   using in_rows = extents<dyn, k>;
   using weights = extents<k, n>;
   using out_rows = extents<dyn, n>;
-  auto x = random_device<in_rows>(loom::shape{2, {m, k}}, -1, 1, 1);
-  auto w = random_device<weights>(loom::shape{2, {k, n}}, -0.03f, 0.03f, 2);
-  auto b = random_device<line>(loom::shape{1, {n}}, -0.1f, 0.1f, 3);
+  auto x = random_device<T, in_rows>(loom::shape{2, {m, k}}, -1, 1, 1);
+  auto w = random_device<T, weights>(loom::shape{2, {k, n}}, -0.03f, 0.03f, 2);
+  auto b = random_device<T, line>(loom::shape{1, {n}}, -0.1f, 0.1f, 3);
   const loom::shape s{2, {m, n}};
-  device_tensor<float, out_rows> out(s, stream), product(s, stream), t(s, stream), e(s, stream);
+  device_tensor<T, out_rows> out(s, stream), product(s, stream), t(s, stream), e(s, stream);
   auto fused = loom::cuda::compile(
       [](auto v, auto wt, auto bias) { return loom::relu(loom::matmul(v, wt) + bias); },
-      loom::input<float, in_rows>{},
-      loom::input<float, weights>{},
-      loom::input<float, line>{});
-  auto matmul = op([](auto v, auto wt) { return loom::matmul(v, wt); }, in_rows{}, weights{});
-  auto add = op([](auto v, auto bias) { return v + bias; }, out_rows{}, line{});
-  auto relu = op([](auto v) { return loom::relu(v); }, out_rows{});
+      loom::input<T, in_rows>{},
+      loom::input<T, weights>{},
+      loom::input<T, line>{});
+  auto matmul = op<T>([](auto v, auto wt) { return loom::matmul(v, wt); }, in_rows{}, weights{});
+  auto add = op<T>([](auto v, auto bias) { return v + bias; }, out_rows{}, line{});
+  auto relu = op<T>([](auto v) { return loom::relu(v); }, out_rows{});
   cublasHandle_t h = loom::cuda::blas_handle();
   loom::cuda::check(cublasSetStream(h, stream), "cublasSetStream");
-  const float one = 1, zero = 0;
-  const double flops = 2.0 * m * k * n, bytes = 4.0 * (m * k + k * n + n + m * n);
-  record("W6_mlp_layer/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, x, w, b); });
-  if (m < 64)
-    record_host("W6_mlp_layer/loom_host/" + size, [&] { fused.run(stream, out, x, w, b); });
+  const float one = 1, zero = 0;  // f32 for both dtypes: the compute type's
+  using types = loom::cuda::blas_types<T>;
+  const double flops = 2.0 * m * k * n, bytes = double(sizeof(T)) * (m * k + k * n + n + m * n);
+  record(name + "/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, x, w, b); });
+  if (m < 64) record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, x, w, b); });
   const auto graph = fused.capture(stream, out, x, w, b);
-  record("W6_mlp_layer/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
-  record("W6_mlp_layer/loom_eager/" + size, bytes, flops, [&] {
+  record(name + "/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
+  record(name + "/loom_eager/" + size, bytes, flops, [&] {
     matmul.run(stream, product, x, w);
     add.run(stream, t, product, b);
     relu.run(stream, e, t);
   });
-  record("W6_mlp_layer/cublas_only/" + size, bytes, flops, [&] {
-    loom::cuda::check(cublasSgemm(h,
-                                  CUBLAS_OP_N,
-                                  CUBLAS_OP_N,
-                                  int(n),
-                                  int(m),
-                                  int(k),
-                                  &one,
-                                  w.data(),
-                                  int(n),
-                                  x.data(),
-                                  int(k),
-                                  &zero,
-                                  product.data(),
-                                  int(n)),
-                      "cublasSgemm");
+  record(name + "/cublas_only/" + size, bytes, flops, [&] {
+    loom::cuda::check(cublasGemmEx(h,
+                                   CUBLAS_OP_N,
+                                   CUBLAS_OP_N,
+                                   int(n),
+                                   int(m),
+                                   int(k),
+                                   &one,
+                                   w.data(),
+                                   types::storage,
+                                   int(n),
+                                   x.data(),
+                                   types::storage,
+                                   int(k),
+                                   &zero,
+                                   product.data(),
+                                   types::storage,
+                                   int(n),
+                                   types::compute(),
+                                   CUBLAS_GEMM_DEFAULT),
+                      "cublasGemmEx");
   });
-  report_agreement("W6_mlp_layer", worst_difference(out, e));
+  report_agreement(name, worst_difference(out, e));
+}
+
+// The fused model's rows for a latency-bound model: GPU time per call, plain and as a
+// captured CUDA graph, and the host's time per call.
+template <class Model, class Out, class... In>
+void record_small(const std::string& name,
+                  const std::string& size,
+                  double bytes,
+                  double flops,
+                  const Model& fused,
+                  Out& out,
+                  const In&... in) {
+  record(name + "/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, in...); });
+  record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, in...); });
+  const auto graph = fused.capture(stream, out, in...);
+  record(name + "/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
+}
+
+template <class T>
+void mlp2_gelu(std::size_t batch) {
+  constexpr std::size_t k = 1024, h = 4096;
+  const std::string size = std::to_string(batch) + "x1024x4096x1024";
+  using in_rows = extents<dyn, k>;
+  auto x = random_device<T, in_rows>(loom::shape{2, {batch, k}}, -1, 1, 1);
+  auto w1 = random_device<T, extents<k, h>>(loom::shape{2, {k, h}}, -0.03f, 0.03f, 2);
+  auto b1 = random_device<T, extents<h>>(loom::shape{1, {h}}, -0.1f, 0.1f, 3);
+  auto w2 = random_device<T, extents<h, k>>(loom::shape{2, {h, k}}, -0.015f, 0.015f, 4);
+  auto b2 = random_device<T, extents<k>>(loom::shape{1, {k}}, -0.1f, 0.1f, 5);
+  device_tensor<T, in_rows> out(loom::shape{2, {batch, k}}, stream);
+  auto fused = loom::cuda::compile(
+      [](auto v, auto a, auto c, auto b, auto e) {
+        return loom::matmul(loom::gelu(loom::matmul(v, a) + c), b) + e;
+      },
+      loom::input<T, in_rows>{},
+      loom::input<T, extents<k, h>>{},
+      loom::input<T, extents<h>>{},
+      loom::input<T, extents<h, k>>{},
+      loom::input<T, extents<k>>{});
+  const double flops = 4.0 * batch * k * h;
+  const double bytes = double(sizeof(T)) * (2 * batch * k + 2 * k * h + h + k);
+  record_small(named<T>("MLP2_gelu"), size, bytes, flops, fused, out, x, w1, b1, w2, b2);
+}
+
+void attention(std::size_t tokens) {
+  constexpr std::size_t d = 64;
+  const std::string size = std::to_string(tokens) + "x" + std::to_string(d);
+  using rows = extents<dyn, d>;
+  auto x = random_device<float, rows>(loom::shape{2, {tokens, d}}, -1, 1, 1);
+  auto wq = random_device<float, extents<d, d>>(loom::shape{2, {d, d}}, -0.2f, 0.2f, 2);
+  auto wk = random_device<float, extents<d, d>>(loom::shape{2, {d, d}}, -0.2f, 0.2f, 3);
+  auto wv = random_device<float, extents<d, d>>(loom::shape{2, {d, d}}, -0.2f, 0.2f, 4);
+  auto gamma = random_device<float, extents<d>>(loom::shape{1, {d}}, 0.5f, 1.5f, 5);
+  auto beta = random_device<float, extents<d>>(loom::shape{1, {d}}, -0.5f, 0.5f, 6);
+  device_tensor<float, rows> out(loom::shape{2, {tokens, d}}, stream);
+  auto fused = loom::cuda::compile(example::attention_block(d),
+                                   loom::input<float, rows>{},
+                                   loom::input<float, extents<d, d>>{},
+                                   loom::input<float, extents<d, d>>{},
+                                   loom::input<float, extents<d, d>>{},
+                                   loom::input<float, extents<d>>{},
+                                   loom::input<float, extents<d>>{});
+  // Three projections, the scores and their product with v.
+  const double flops = 2.0 * tokens * d * d * 3 + 2.0 * 2 * tokens * tokens * d;
+  const double bytes = 4.0 * (2 * tokens * d + 3 * d * d + 2 * d);
+  record_small("attention", size, bytes, flops, fused, out, x, wq, wk, wv, gamma, beta);
 }
 
 }  // namespace
@@ -389,15 +479,25 @@ int main(int argc, char** argv) {
     loom::cuda::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
     std::printf("device: %s, %d multiprocessors\n", prop.name, prop.multiProcessorCount);
     loom::cuda::check(cudaStreamCreate(&stream), "cudaStreamCreate");
-    w1_relu_chain();
+    w1_relu_chain<float>();
     w2_activation_mix();
     w3_seed_allow_in_graph();
-    w4_softmax(big_rows);
-    w4_softmax(small_rows);
-    w5_layer_norm(big_rows);
-    w5_layer_norm(small_rows);
-    w6_mlp_layer(512);
-    w6_mlp_layer(8);
+    for (std::size_t rows : {big_rows, small_rows}) {
+      w4_softmax<float>(rows);
+      w5_layer_norm<float>(rows);
+    }
+    w6_mlp_layer<float>(512);
+    w6_mlp_layer<float>(8);
+    w1_relu_chain<loom::bf16>();
+    for (std::size_t rows : {big_rows, small_rows}) {
+      w4_softmax<loom::bf16>(rows);
+      w5_layer_norm<loom::bf16>(rows);
+    }
+    w6_mlp_layer<loom::bf16>(512);
+    w6_mlp_layer<loom::bf16>(8);
+    mlp2_gelu<float>(8);
+    mlp2_gelu<loom::bf16>(8);
+    attention(256);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_cuda: %s\n", e.what());
     return 1;

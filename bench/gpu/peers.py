@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch peers of bench_cuda's workloads: float32 on the GPU, variants torch_eager and
-torch_compile (torch.compile default mode), timed with CUDA events.
+"""PyTorch peers of bench_cuda's workloads: float32 on the GPU, and bfloat16 for W1, W4, W5,
+W6 and MLP2_gelu (names ending `_bf16`, as bench_cuda's), variants torch_eager and torch_compile
+(torch.compile default mode), timed with CUDA events.
 
     python3 bench/gpu/peers.py [--csv FILE] [--reps 20] [--budget 200] [--only W1,W4]
 
@@ -23,6 +24,8 @@ ROWS, COLS = 16384, 1024  # W4, W5
 SMALL_ROWS = 64  # W4, W5 where launches dominate
 M, K, NN = 512, 1024, 1024  # W6: X is MxK, W is KxN
 SMALL_M = 8  # W6 at batch 8
+HIDDEN = 4096  # MLP2_gelu: 1024 -> HIDDEN -> 1024 at batch SMALL_M
+TOKENS, D = 256, 64  # attention
 
 
 def say(*args):
@@ -44,7 +47,7 @@ def custom_hook_function(v):
 
 
 def workloads(torch, dev):
-    """(name, size string, fn, make_inputs, bytes, flops) for each workload."""
+    """(name, size string, fn, make_inputs, bytes, flops) for each workload, f32 first."""
     F = torch.nn.functional
 
     def w1(x):
@@ -66,29 +69,58 @@ def workloads(torch, dev):
     def w6(x, w, b):
         return torch.relu(x @ w + b)
 
-    def randn(*shape, scale=1.0):
-        return torch.randn(*shape, device=dev, dtype=torch.float32) * scale
+    def mlp2(x, w1, b1, w2, b2):
+        return F.gelu(x @ w1 + b1) @ w2 + b2
 
-    def w4_at(rows):
-        return ("W4_softmax", f"{rows}x{COLS}", w4, lambda: (randn(rows, COLS),),
-                2 * 4 * rows * COLS, 0)
+    def attention(x, wq, wk, wv, gamma, beta):
+        # examples/attention_block.hpp's block.
+        q, k, v = x @ wq, x @ wk, x @ wv
+        p = torch.softmax((q @ k.T) * (1 / math.sqrt(D)), dim=-1)
+        return F.layer_norm(p @ v + x, (D,), gamma, beta, eps=1e-5)
 
-    def w5_at(rows):
-        return ("W5_layer_norm", f"{rows}x{COLS}", w5,
-                lambda: (randn(rows, COLS), randn(COLS), randn(COLS)),
-                2 * 4 * rows * COLS + 2 * 4 * COLS, 0)
+    def typed(dtype):
+        """The workloads whose values are of `dtype` (bytes counted at its size)."""
+        suffix = "" if dtype == torch.float32 else "_bf16"
+        size = torch.finfo(dtype).bits // 8
 
-    def w6_at(m):
-        return ("W6_mlp_layer", f"{m}x{K}x{NN}", w6,
-                lambda: (randn(m, K), randn(K, NN, scale=1 / math.sqrt(K)), randn(NN)),
-                4 * (m * K + K * NN + NN + m * NN), 2 * m * K * NN)
+        def randn(*shape, scale=1.0):
+            return (torch.randn(*shape, device=dev, dtype=torch.float32) * scale).to(dtype)
 
-    return [
-        ("W1_relu_chain", str(N), w1, lambda: (randn(N),), 2 * 4 * N, 0),
+        def w4_at(rows):
+            return ("W4_softmax" + suffix, f"{rows}x{COLS}", w4, lambda: (randn(rows, COLS),),
+                    2 * size * rows * COLS, 0)
+
+        def w5_at(rows):
+            return ("W5_layer_norm" + suffix, f"{rows}x{COLS}", w5,
+                    lambda: (randn(rows, COLS), randn(COLS), randn(COLS)),
+                    2 * size * rows * COLS + 2 * size * COLS, 0)
+
+        def w6_at(m):
+            return ("W6_mlp_layer" + suffix, f"{m}x{K}x{NN}", w6,
+                    lambda: (randn(m, K), randn(K, NN, scale=1 / math.sqrt(K)), randn(NN)),
+                    size * (m * K + K * NN + NN + m * NN), 2 * m * K * NN)
+
+        mlp2_at = ("MLP2_gelu" + suffix, f"{SMALL_M}x{K}x{HIDDEN}x{K}", mlp2,
+                   lambda: (randn(SMALL_M, K), randn(K, HIDDEN, scale=1 / math.sqrt(K)),
+                            randn(HIDDEN), randn(HIDDEN, K, scale=1 / math.sqrt(HIDDEN)),
+                            randn(K)),
+                   size * (2 * SMALL_M * K + 2 * K * HIDDEN + HIDDEN + K), 4 * SMALL_M * K * HIDDEN)
+        return [("W1_relu_chain" + suffix, str(N), w1, lambda: (randn(N),), 2 * size * N, 0),
+                w4_at(ROWS), w4_at(SMALL_ROWS), w5_at(ROWS), w5_at(SMALL_ROWS), w6_at(M),
+                w6_at(SMALL_M), mlp2_at], randn
+
+    f32, randn = typed(torch.float32)
+    bf16, _ = typed(torch.bfloat16)
+    attention_flops = 2 * TOKENS * D * D * 3 + 2 * 2 * TOKENS * TOKENS * D
+    return f32[:1] + [
         ("W2_activation_mix", str(N), w2, lambda: (randn(N), randn(N), randn(N)), 4 * 4 * N, 0),
         ("W3_seed_allow_in_graph", str(N), w3, lambda: (randn(N),), 2 * 4 * N, 0),
-        w4_at(ROWS), w4_at(SMALL_ROWS), w5_at(ROWS), w5_at(SMALL_ROWS), w6_at(M), w6_at(SMALL_M),
-    ]
+    ] + f32[1:] + [
+        ("attention", f"{TOKENS}x{D}", attention,
+         lambda: (randn(TOKENS, D), randn(D, D, scale=0.2), randn(D, D, scale=0.2),
+                  randn(D, D, scale=0.2), randn(D), randn(D)),
+         4 * (2 * TOKENS * D + 3 * D * D + 2 * D), attention_flops),
+    ] + bf16
 
 
 def time_us(torch, fn, args, reps):
@@ -205,10 +237,12 @@ def main():
                     torch.cuda.synchronize()
                     compile_s = time.monotonic() - tc
                     want = fn(*args)
-                    err = (got - want).abs().max().item()
-                    scale = max(want.abs().max().item(), 1e-30)
+                    err = (got - want).abs().float().max().item()
+                    scale = max(want.abs().float().max().item(), 1e-30)
                     note = f", compile {compile_s:.1f}s"
-                    if not err <= 1e-4 * scale + 1e-5:
+                    # bf16 keeps 8 significant bits: a few of its ulps (2^-8 each) apart.
+                    rel = 1e-4 if want.dtype == torch.float32 else 4 * 2.0 ** -8
+                    if not err <= rel * scale + 1e-5:
                         note += f", WARNING max |compiled - eager| = {err:.3g}"
                     del got, want
                     us, batch = time_us(torch, cfn, args, opts.reps)
