@@ -96,15 +96,21 @@ struct group_runner : common::group_rows<G, Group, runners_reading<Reads>::templ
     return has_impure ? 1 : threads_for(elements, threads);
   }
 
-  // Rows per work item: a softmax or layer norm row block that fits in the L1 cache; for a
-  // GEMM group a worker's whole share of the product's rows (Eigen packs the right-hand
-  // matrix once per GEMM call, and the epilogue then reads the share from L2 or L3); for
-  // pure maps the whole share, in SIMD-block multiples.
-  static std::size_t rows_per_item(std::size_t rows, std::size_t row_elements, int workers) {
+  // Rows per work item: a softmax or layer norm row block that fits in the L1 cache (about
+  // 4096 elements), and about 1024 elements where the group's data are too large for the L2
+  // cache (2^20 elements and more): its rows then come from further out and its output goes
+  // there, and shorter bursts of output measured 2-6% faster (W4 and W5 at 4096x1024 on one
+  // thread; slower at 64x1024, docs/benchmarks.md). For a GEMM group a worker's whole share
+  // of the product's rows (Eigen packs the right-hand matrix once per GEMM call, and the
+  // epilogue then reads the share from L2 or L3); for pure maps the whole share, in
+  // SIMD-block multiples.
+  static std::size_t rows_per_item(std::size_t rows, std::size_t elements, int workers) {
     const std::size_t share = (rows + workers - 1) / workers;
+    const std::size_t row_elements = std::max<std::size_t>(1, elements / rows);
     std::size_t block = share;
     if (!has_matmul && info.split != plan::npos)
-      block = std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, row_elements));
+      block = std::max<std::size_t>(
+          1, (elements < (std::size_t(1) << 20) ? 4096 : 1024) / row_elements);
     else if (!has_matmul)
       block = (share + block_width - 1) / block_width * block_width;
     return std::max<std::size_t>(1, std::min(block, share));
@@ -119,7 +125,7 @@ struct group_runner : common::group_rows<G, Group, runners_reading<Reads>::templ
                        int threads) {
     if (rows == 0) return;
     const int used = workers(elements, threads);
-    const std::size_t block = rows_per_item(rows, elements / rows, used);
+    const std::size_t block = rows_per_item(rows, elements, used);
     const std::size_t items = (rows + block - 1) / block;
     for_items(items, used, [&](std::size_t begin, std::size_t end) {
       for (std::size_t item = begin; item < end; ++item) {
