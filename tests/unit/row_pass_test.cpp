@@ -78,7 +78,8 @@ TEST_CASE("softmax stashes exp(x - max) in its output and reads it back", "[row_
   CHECK(stash_of<decltype(norm)>().first == stash_plan<decltype(norm)::graph_type>::npos);
 
   std::uint32_t seed = 7;
-  for (std::size_t rows : {1, 3, 64}) {
+  // 1100 rows: over 2^20 elements, where the rows are walked one per block, not four.
+  for (std::size_t rows : {1, 3, 64, 1100}) {
     mat x(rows, 1024);
     fill_normal(x, seed++, 0, 4);
     const std::vector<double> want = softmax_reference(x);
