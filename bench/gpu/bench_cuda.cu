@@ -159,6 +159,23 @@ auto op(F f, E...) {
   return loom::cuda::compile(f, loom::input<T, E>{}...);
 }
 
+// loom's fused rows of a workload: the compiled model's GPU time per call, the host's time
+// per call where `host` (the small sizes), and the same call captured into a CUDA graph.
+template <class Model, class Out, class... In>
+void record_loom(const std::string& name,
+                 const std::string& size,
+                 double bytes,
+                 double flops,
+                 bool host,
+                 const Model& fused,
+                 Out& out,
+                 const In&... in) {
+  record(name + "/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, in...); });
+  if (host) record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, in...); });
+  const auto graph = fused.capture(stream, out, in...);
+  record(name + "/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
+}
+
 template <class T>
 void w1_relu_chain() {
   const std::size_t n = std::size_t(1) << 26;
@@ -177,9 +194,7 @@ void w1_relu_chain() {
     plus.run(stream, e, t2);
   };
   const double bytes = 2.0 * sizeof(T) * n;
-  record(name + "/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
-  const auto graph = fused.capture(stream, out, x);
-  record(name + "/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record_loom(name, size, bytes, 0, false, fused, out, x);
   record(name + "/loom_eager/" + size, bytes, 0, eager);
   memcpy_limit(name, size, bytes);
   report_agreement(name, worst_difference(out, e));
@@ -223,10 +238,7 @@ void w2_activation_mix() {
     add.run(stream, e, t[5], t[6]);
   };
   const double bytes = 4.0 * 4 * n;
-  record(
-      "W2_activation_mix/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, a, b, c); });
-  const auto graph = fused.capture(stream, out, a, b, c);
-  record("W2_activation_mix/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record_loom("W2_activation_mix", size, bytes, 0, false, fused, out, a, b, c);
   record("W2_activation_mix/loom_eager/" + size, bytes, 0, eager);
   memcpy_limit("W2_activation_mix", size, bytes);
   report_agreement("W2_activation_mix", worst_difference(out, e));
@@ -255,9 +267,7 @@ void w3_seed_allow_in_graph() {
   auto hook =
       op<float>([](auto v) { return loom::allow_in_graph<custom_hook_function>{}(v); }, vec{});
   const double bytes = 2.0 * 4 * n;
-  record("W3_seed_allow_in_graph/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
-  const auto graph = fused.capture(stream, out, x);
-  record("W3_seed_allow_in_graph/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record_loom("W3_seed_allow_in_graph", size, bytes, 0, false, fused, out, x);
   record("W3_seed_allow_in_graph/loom_eager/" + size, bytes, 0, [&] {
     relu.run(stream, t, x);
     hook.run(stream, e, t);
@@ -285,11 +295,7 @@ void w4_softmax(std::size_t rows) {
   auto sum = op<T>([](auto v) { return loom::sum(v, loom::axes<1>, loom::keepdims); }, mat{});
   auto div = op<T>([](auto v, auto w) { return v / w; }, mat{}, column{});
   const double bytes = 2.0 * sizeof(T) * rows * cols;
-  record(name + "/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x); });
-  if (rows == small_rows)
-    record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, x); });
-  const auto graph = fused.capture(stream, out, x);
-  record(name + "/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record_loom(name, size, bytes, 0, rows == small_rows, fused, out, x);
   record(name + "/loom_eager/" + size, bytes, 0, [&] {
     max.run(stream, m, x);
     sub.run(stream, t1, x, m);
@@ -324,11 +330,7 @@ void w5_layer_norm(std::size_t rows) {
   auto mul_line = op<T>([](auto v, auto w) { return v * w; }, mat{}, line{});
   auto add_line = op<T>([](auto v, auto w) { return v + w; }, mat{}, line{});
   const double bytes = (2.0 * rows * cols + 2.0 * cols) * sizeof(T);
-  record(name + "/loom_fused/" + size, bytes, 0, [&] { fused.run(stream, out, x, gamma, beta); });
-  if (rows == small_rows)
-    record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, x, gamma, beta); });
-  const auto graph = fused.capture(stream, out, x, gamma, beta);
-  record(name + "/loom_graph/" + size, bytes, 0, [&] { graph.launch(stream); });
+  record_loom(name, size, bytes, 0, rows == small_rows, fused, out, x, gamma, beta);
   record(name + "/loom_eager/" + size, bytes, 0, [&] {
     mean_of.run(stream, mean, x);
     sub.run(stream, t1, x, mean);
@@ -368,10 +370,7 @@ void w6_mlp_layer(std::size_t m) {
   const float one = 1, zero = 0;  // f32 for both dtypes: the compute type's
   using types = loom::cuda::blas_types<T>;
   const double flops = 2.0 * m * k * n, bytes = double(sizeof(T)) * (m * k + k * n + n + m * n);
-  record(name + "/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, x, w, b); });
-  if (m < 64) record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, x, w, b); });
-  const auto graph = fused.capture(stream, out, x, w, b);
-  record(name + "/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
+  record_loom(name, size, bytes, flops, m < 64, fused, out, x, w, b);
   record(name + "/loom_eager/" + size, bytes, flops, [&] {
     matmul.run(stream, product, x, w);
     add.run(stream, t, product, b);
@@ -402,22 +401,6 @@ void w6_mlp_layer(std::size_t m) {
   report_agreement(name, worst_difference(out, e));
 }
 
-// The fused model's rows for a latency-bound model: GPU time per call, plain and as a
-// captured CUDA graph, and the host's time per call.
-template <class Model, class Out, class... In>
-void record_small(const std::string& name,
-                  const std::string& size,
-                  double bytes,
-                  double flops,
-                  const Model& fused,
-                  Out& out,
-                  const In&... in) {
-  record(name + "/loom_fused/" + size, bytes, flops, [&] { fused.run(stream, out, in...); });
-  record_host(name + "/loom_host/" + size, [&] { fused.run(stream, out, in...); });
-  const auto graph = fused.capture(stream, out, in...);
-  record(name + "/loom_graph/" + size, bytes, flops, [&] { graph.launch(stream); });
-}
-
 template <class T>
 void mlp2_gelu(std::size_t batch) {
   constexpr std::size_t k = 1024, h = 4096;
@@ -440,7 +423,7 @@ void mlp2_gelu(std::size_t batch) {
       loom::input<T, extents<k>>{});
   const double flops = 4.0 * batch * k * h;
   const double bytes = double(sizeof(T)) * (2 * batch * k + 2 * k * h + h + k);
-  record_small(named<T>("MLP2_gelu"), size, bytes, flops, fused, out, x, w1, b1, w2, b2);
+  record_loom(named<T>("MLP2_gelu"), size, bytes, flops, true, fused, out, x, w1, b1, w2, b2);
 }
 
 void attention(std::size_t tokens) {
@@ -464,7 +447,7 @@ void attention(std::size_t tokens) {
   // Three projections, the scores and their product with v.
   const double flops = 2.0 * tokens * d * d * 3 + 2.0 * 2 * tokens * tokens * d;
   const double bytes = 4.0 * (2 * tokens * d + 3 * d * d + 2 * d);
-  record_small("attention", size, bytes, flops, fused, out, x, wq, wk, wv, gamma, beta);
+  record_loom("attention", size, bytes, flops, true, fused, out, x, wq, wk, wv, gamma, beta);
 }
 
 }  // namespace
