@@ -11,7 +11,8 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
-#include <vector>
+
+#include "../common/compare.hpp"
 
 using loom::bf16;
 using loom::f16;
@@ -19,12 +20,8 @@ using loom::f16;
 namespace {
 
 using lanes = loom::cuda::thread_lanes<8>;
-
-// f32 values equal bit for bit, or both NaN.
-bool same_float(float a, float b) {
-  return std::isnan(a) ? std::isnan(b)
-                       : std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b);
-}
+// f32 values equal bit for bit, or both NaN (as doubles: exactly their floats).
+using loom_test::same;
 
 }  // namespace
 
@@ -48,9 +45,9 @@ TEMPLATE_TEST_CASE("the GPU's lanes widen, round and store half precision as the
     lanes::value<H> wide, rounded;
     lanes::value<double> doubles;
     for (int k = 0; k < 8; ++k) {
-      wrong += !same_float(dense.lane[k], float(stored[k]));
-      wrong += !same_float(strided.lane[k], float(stored[2 * k]));
-      wrong += !same_float(broadcast.lane[k], float(stored[3]));
+      wrong += !same(dense.lane[k], float(stored[k]));
+      wrong += !same(strided.lane[k], float(stored[2 * k]));
+      wrong += !same(broadcast.lane[k], float(stored[3]));
       wide.lane[k] = std::bit_cast<float>(bits(gen));
       doubles.lane[k] = double(wide.lane[k]) * (1 + 0x1p-30);
     }
@@ -62,10 +59,10 @@ TEMPLATE_TEST_CASE("the GPU's lanes widen, round and store half precision as the
     const auto to_int = lanes::convert<std::int32_t>(dense);
     for (int k = 0; k < 8; ++k) {
       const H want = H(wide.lane[k]);
-      wrong += !same_float(rounded.lane[k], float(want));
+      wrong += !same(rounded.lane[k], float(want));
       wrong += std::isnan(float(want)) ? !std::isnan(float(out[k])) : out[k].bits != want.bits;
       // From f64, through f32 as the CPU's lanes convert.
-      wrong += !same_float(from_double.lane[k], float(H(float(doubles.lane[k]))));
+      wrong += !same(from_double.lane[k], float(H(float(doubles.lane[k]))));
       if (std::isfinite(dense.lane[k]) && std::abs(dense.lane[k]) < 1e9f)
         wrong += to_int.lane[k] != std::int32_t(dense.lane[k]);
     }
